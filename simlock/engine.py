@@ -1,0 +1,269 @@
+"""The discrete-event engine: devices as columns, simpy for the policy's timeline.
+
+One process per enforcement window and one for the lift run on a simpy `Environment` in days.
+Everything a device does between those moments has a closed form (see `checkins`), so the engine
+never wakes a device: at each policy moment it updates the device columns with vectorised numpy.
+
+The order of a run, for each variant of a replication:
+
+1. detection: the territory the server infers; eligible = detected in a banned territory and
+   not exempt;
+2. each window, at its opening, decides the covered eligible devices whose lock delay expires
+   inside it, and sweeps those activated within its look-back (decided at the opening);
+3. a decision is a lock command, or with a warning policy a warning delivered at the next
+   contact, then the lock command `grace_days` later (unless the user resolves it);
+4. the lock takes effect at the first contact after the command;
+5. the lift, at its date, cancels every lock not yet delivered and issues unlock commands;
+6. appeals: locked users appeal after their delay, the desk serves them first come first served,
+   approved cases get an unlock command when their case closes;
+7. an unlock takes effect at the first contact after its command.
+
+Events after the end of the run are not recorded: a device still locked then is censored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import simpy
+
+from ._random import Purpose, uniform
+from .checkins import next_contact
+from .detection import infer_territory
+from .policy import (
+    decide_in_window,
+    delay_quantile,
+    exempt,
+    fcfs_desk_start,
+    personal_draws,
+    windows_in_days,
+)
+from .population import Population
+from .scenario import Policy, Scenario
+
+
+class Outcome(IntEnum):
+    """What finally happened to a device under one variant."""
+
+    NOT_TARGETED = 0
+    EXEMPT = 1
+    NOT_COVERED = 2
+    CANCELLED_BY_LIFT = 3
+    RESOLVED_AFTER_WARNING = 4
+    PENDING_AT_END = 5
+    LOCKED_AT_END = 6
+    UNLOCKED_BY_LIFT = 7
+    UNLOCKED_BY_APPEAL = 8
+
+
+class UnlockCause(IntEnum):
+    NONE = 0
+    LIFT = 1
+    APPEAL = 2
+
+
+@dataclass
+class VariantResult:
+    """The fate of every device under one variant of one replication.
+
+    `outcome` and `detected` cover all devices; the time columns cover only the `considered`
+    devices (detected in a banned territory and not exempt), indexed by `considered`, with
+    `inf` for what never happened before the end of the run.
+    """
+
+    variant: str
+    replication: int
+    window_names: tuple[str, ...]
+    detected: np.ndarray
+    outcome: np.ndarray
+    considered: np.ndarray
+    decided: np.ndarray
+    decided_by: np.ndarray
+    warned: np.ndarray
+    locked: np.ndarray
+    unlocked: np.ndarray
+    unlock_cause: np.ndarray
+    appealed: np.ndarray
+    appeal_started: np.ndarray
+    appeal_closed: np.ndarray
+    appeal_approved: np.ndarray
+
+
+def simulate_variant(
+    scenario: Scenario, population: Population, policy: Policy, variant: str, replication: int
+) -> VariantResult:
+    """Apply one policy to one replication's devices (see the module docstring for the order)."""
+    run = _VariantRun(scenario, population, policy)
+    env = simpy.Environment()
+    for index, window in enumerate(run.windows):
+        env.process(run.open_window(env, index, window))
+    lift_time = run.lift_time
+    if np.isfinite(lift_time):
+        env.process(run.lift(env, lift_time))
+    env.run(until=scenario.days)
+    if not run.settled:
+        run.settle(lift_time=np.inf)
+    return run.result(variant, replication)
+
+
+class _VariantRun:
+    """The mutable state of one variant's run: columns over the considered devices."""
+
+    def __init__(self, scenario: Scenario, population: Population, policy: Policy) -> None:
+        self.scenario, self.population, self.policy = scenario, population, policy
+        self.horizon = scenario.days
+        book = population.codebook
+        banned = np.array([book.territory_code(b) for b in policy.banned], dtype=np.int16)
+        self.detected, hit = infer_territory(population, policy.detection, banned)
+        exempted = exempt(population, policy, banned) & hit
+        self.outcome = np.full(len(population), Outcome.NOT_TARGETED, dtype=np.int8)
+        self.outcome[exempted] = Outcome.EXEMPT
+        self.considered = np.flatnonzero(hit & ~exempted)
+        self.outcome[self.considered] = Outcome.NOT_COVERED
+        self.keys = population.key[self.considered]
+        self.activated = population.activated[self.considered]
+        self.u_coverage, delay = personal_draws(self.keys, policy)
+        self.due = self.activated + delay
+        self.windows = windows_in_days(policy, scenario)
+        size = self.considered.size
+        self.decided = np.full(size, np.inf)
+        self.decided_by = np.full(size, -1, dtype=np.int8)
+        self.settled = False
+        lift = policy.lift
+        self.lift_time = float((lift.date - scenario.start).days) if lift is not None else np.inf
+        self.unlock_on_lift = lift is not None and lift.unlock
+
+    def open_window(self, env: simpy.Environment, index: int, window):
+        """At the opening, decide every device this window covers (its sweep included)."""
+        yield env.timeout(window.start)
+        if self.settled:  # the lift has ended the policy; later windows decide nothing
+            return
+        when = decide_in_window(window, self.activated, self.due, self.u_coverage)
+        earlier = when < self.decided
+        self.decided[earlier] = when[earlier]
+        self.decided_by[earlier] = index
+
+    def lift(self, env: simpy.Environment, at: float):
+        """At the lift, cancel locks not yet delivered and settle everything up to now."""
+        yield env.timeout(at)
+        self.settle(lift_time=at)
+
+    def settle(self, lift_time: float) -> None:
+        """Deliver warnings and locks (those before `lift_time`), then appeals and unlocks."""
+        self.settled = True
+        horizon = self.horizon
+        decided = np.where(self.decided < lift_time, self.decided, np.inf)
+        cancelled = np.isfinite(self.decided) & ~np.isfinite(decided) & (self.decided < horizon)
+
+        online_at = self.activated
+        command = decided
+        self.warned = np.full(decided.size, np.inf)
+        resolved = np.zeros(decided.size, dtype=bool)
+        warning = self.policy.warning
+        if warning is not None:
+            warned = self._contact(decided, online_at, Purpose.WARN_CONTACT)
+            delivered = warned < min(lift_time, horizon)
+            self.warned = np.where(delivered, warned, np.inf)
+            cancelled |= np.isfinite(warned) & ~delivered & (warned < horizon)
+            resolved = delivered & (uniform(self.keys, Purpose.RESOLVE) < warning.resolve_share)
+            command = np.where(delivered & ~resolved, self.warned + warning.grace_days, np.inf)
+            cancelled |= np.isfinite(command) & (command >= lift_time) & (command < horizon)
+            command = np.where(command < lift_time, command, np.inf)
+            online_at = np.where(delivered, self.warned, online_at)
+
+        locked = self._contact(command, online_at, Purpose.LOCK_CONTACT)
+        cancelled |= np.isfinite(locked) & (locked >= lift_time) & (locked < horizon)
+        self.locked = np.where(locked < min(lift_time, horizon), locked, np.inf)
+        is_locked = np.isfinite(self.locked)
+
+        lift_command = lift_time if self.unlock_on_lift else np.inf
+        appeal_command = self._appeals(is_locked, lift_command)
+        unlock_command = np.where(is_locked, np.minimum(appeal_command, lift_command), np.inf)
+        unlocked = self._contact(
+            unlock_command, np.where(is_locked, self.locked, self.activated), Purpose.UNLOCK_CONTACT
+        )
+        self.unlocked = np.where(unlocked < horizon, unlocked, np.inf)
+        self.unlock_cause = np.where(
+            np.isfinite(self.unlocked),
+            np.where(appeal_command < lift_command, UnlockCause.APPEAL, UnlockCause.LIFT),
+            UnlockCause.NONE,
+        ).astype(np.int8)
+
+        outcome = np.full(decided.size, Outcome.NOT_COVERED, dtype=np.int8)
+        outcome[np.isfinite(decided) | np.isfinite(self.warned)] = Outcome.PENDING_AT_END
+        outcome[cancelled] = Outcome.CANCELLED_BY_LIFT
+        outcome[resolved] = Outcome.RESOLVED_AFTER_WARNING
+        outcome[is_locked] = Outcome.LOCKED_AT_END
+        outcome[self.unlock_cause == UnlockCause.LIFT] = Outcome.UNLOCKED_BY_LIFT
+        outcome[self.unlock_cause == UnlockCause.APPEAL] = Outcome.UNLOCKED_BY_APPEAL
+        self.outcome[self.considered] = outcome
+
+    def _contact(self, t: np.ndarray, online_at: np.ndarray, purpose: Purpose) -> np.ndarray:
+        """First contact after `t`, computed only where `t` is finite (most never need one)."""
+        out = np.full(t.size, np.inf)
+        todo = np.flatnonzero(np.isfinite(t) & (t < self.horizon))
+        if todo.size:
+            out[todo] = next_contact(
+                self.scenario.checkin,
+                t[todo],
+                online_at[todo],
+                self.activated[todo],
+                self.keys[todo],
+                purpose,
+            )
+        return out
+
+    def _appeals(self, is_locked: np.ndarray, lift_command: float) -> np.ndarray:
+        """Run the support desk; return each device's appeal unlock command time (or inf)."""
+        size = is_locked.size
+        self.appealed = np.full(size, np.inf)
+        self.appeal_started = np.full(size, np.inf)
+        self.appeal_closed = np.full(size, np.inf)
+        self.appeal_approved = np.zeros(size, dtype=bool)
+        appeals = self.policy.appeals
+        if appeals is None:
+            return np.full(size, np.inf)
+        wants = is_locked & (uniform(self.keys, Purpose.APPEAL) < appeals.share)
+        filed_at = self.locked + delay_quantile(
+            appeals.delay, uniform(self.keys, Purpose.APPEAL_DELAY)
+        )
+        filed = wants & (filed_at < min(lift_command, self.horizon))
+        self.appealed[filed] = filed_at[filed]
+
+        cases = np.flatnonzero(filed)
+        cases = cases[np.lexsort((self.considered[cases], filed_at[cases]))]
+        starts = fcfs_desk_start(filed_at[cases], appeals.agents, appeals.service_days)
+        closes = starts + appeals.service_days
+        # The lift withdraws every case not yet started; the desk is cleared.
+        served = starts < min(lift_command, self.horizon)
+        self.appeal_started[cases[served]] = starts[served]
+        closed_in_run = served & (closes < self.horizon)
+        self.appeal_closed[cases[closed_in_run]] = closes[closed_in_run]
+        approved = uniform(self.keys[cases], Purpose.APPROVAL) < appeals.approval_share
+        self.appeal_approved[cases] = approved & closed_in_run
+        command = np.full(size, np.inf)
+        grant = cases[approved & closed_in_run]
+        command[grant] = self.appeal_closed[grant]
+        return command
+
+    def result(self, variant: str, replication: int) -> VariantResult:
+        return VariantResult(
+            variant=variant,
+            replication=replication,
+            window_names=tuple(w.name for w in self.windows),
+            detected=self.detected,
+            outcome=self.outcome,
+            considered=self.considered,
+            decided=self.decided,
+            decided_by=self.decided_by,
+            warned=self.warned,
+            locked=self.locked,
+            unlocked=self.unlocked,
+            unlock_cause=self.unlock_cause,
+            appealed=self.appealed,
+            appeal_started=self.appeal_started,
+            appeal_closed=self.appeal_closed,
+            appeal_approved=self.appeal_approved,
+        )

@@ -1,0 +1,58 @@
+"""simlock's own exceptions, each carrying a message a person can act on.
+
+The command line turns any of these into a message on stderr and exit code 2; the Python API
+raises them as they are. Nothing here imports the rest of the package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is, what is wrong, what would be allowed."""
+
+    message: str
+    path: str = ""
+    file: str | None = None
+    line: int | None = None
+    allowed: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<scenario>"
+        if self.line is not None:
+            where += f":{self.line}"
+        field = f" {self.path}:" if self.path else ""
+        text = f"{where}:{field} {self.message}"
+        if self.allowed:
+            text += f" (allowed: {self.allowed})"
+        return text
+
+
+class SimlockError(Exception):
+    """Base class for every error simlock raises on purpose."""
+
+
+class ScenarioError(SimlockError):
+    """A scenario file or mapping is not valid; `problems` lists every issue found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class OutputError(SimlockError):
+    """The output folder cannot be written as asked (exists and is not empty, not writable)."""
+
+
+class SavedRunError(SimlockError):
+    """A saved run folder is missing, corrupt, or written by an incompatible simlock version."""
+
+
+class TooBigError(SimlockError):
+    """The scenario needs more memory than the machine has; the message says which --scale fits."""
+
+
+class ConsistencyError(SimlockError):
+    """An internal invariant failed after a run: a simlock bug, reported with the scenario hash."""

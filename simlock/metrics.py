@@ -1,0 +1,246 @@
+"""Who is affected, how much and for how long: per replication, then mean and 95% interval.
+
+Each (variant, replication) is reduced to a long frame of metrics, overall and by region and by
+channel (`replicate_metrics`). Across replications they become a mean with a Student-t interval
+(`summarize`), and variants are compared with the baseline pairwise, replication by replication:
+variants share their devices (common random numbers), so the paired difference removes most of the
+noise (`compare`).
+
+Targeted locks are grey imports activated in a banned territory (what the vendor says it aims at);
+every other lock is collateral: travellers, official devices, and devices outside banned
+territories locked because of a detection error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .engine import Outcome, UnlockCause, VariantResult
+from .population import Population
+from .scenario import BASELINE
+
+GREY = "grey_import"
+TRAVELLER = "traveller"
+
+METRICS: dict[str, str] = {
+    "activations": "devices activated",
+    "banned_activations": "devices activated in a banned territory",
+    "users_affected": "devices locked at least once",
+    "share_banned_locked": "share of banned-territory activations locked",
+    "lock_days": "device-days spent locked (censored at the end of the run)",
+    "days_to_lock_median": "median days from activation to lock",
+    "days_to_lock_p90": "90th percentile of days from activation to lock",
+    "lock_duration_median": "median days locked (censored at the end of the run)",
+    "lock_duration_mean": "mean days locked (censored at the end of the run)",
+    "targeted_locks": "locks of grey imports in banned territories",
+    "collateral_locks": "locks of anyone else (travellers, official devices, detection errors)",
+    "collateral_travellers": "locks of travellers",
+    "collateral_outside_banned": "locks of devices activated outside banned territories",
+    "grey_market_locked": "locks of grey-market imports",
+    "grey_market_share_of_locked": "share of locked devices that are grey-market imports",
+    "warned": "devices warned before a lock",
+    "resolved_after_warning": "warned users who resolved and were not locked",
+    "locks_cancelled_by_lift": "lock decisions cancelled by the lift before taking effect",
+    "unlocked_by_lift": "devices unlocked after the lift",
+    "unlocked_by_appeal": "devices unlocked after an approved appeal",
+    "locked_at_end": "devices still locked at the end of the run",
+    "appeals_filed": "appeals filed",
+    "appeals_served": "appeals whose service started before the lift and the end",
+    "appeals_approved": "appeals approved",
+    "appeal_wait_median": "median days an appeal waited for the desk",
+    "appeal_wait_mean": "mean days an appeal waited for the desk",
+    "peak_locked": "most devices locked at once (end of day)",
+    "peak_locked_day": "day of the peak (days from the start)",
+    "peak_new_locks_day": "day with the most new locks (days from the start)",
+}
+"""Every metric `replicate_metrics` reports, with what it means (units in the words)."""
+
+OVERALL_ONLY = {"peak_locked_day", "peak_new_locks_day"}
+
+
+def replicate_metrics(
+    population: Population,
+    result: VariantResult,
+    banned_codes: np.ndarray,
+    horizon: float,
+    daily: pd.DataFrame,
+) -> pd.DataFrame:
+    """Metrics of one (variant, replication), overall and by region and channel (long frame)."""
+    book = population.codebook
+    region_territory = np.array([book.territory_code(r) for r in book.regions])
+    in_banned_all = np.isin(region_territory[population.region], banned_codes)
+    idx = result.considered
+    locked = np.isfinite(result.locked)
+    lk = idx[locked]
+    lock_time = result.locked[locked]
+    unlock_time = np.minimum(result.unlocked[locked], horizon)
+    duration = unlock_time - lock_time
+    to_lock = lock_time - population.activated[lk]
+    channel_lk = population.channel[lk]
+    grey_code = book.channels.index(GREY) if GREY in book.channels else -1
+    traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
+    lk_in_banned = in_banned_all[lk]
+    targeted = lk_in_banned & (channel_lk == grey_code)
+    outcome = result.outcome
+    filed = np.isfinite(result.appealed)
+    started = np.isfinite(result.appeal_started)
+    wait = result.appeal_started[started] - result.appealed[started]
+
+    rows: list[tuple[str, str, str, float]] = []
+    groupings = {
+        "all": (np.zeros(len(population), dtype=np.int64), ["all"]),
+        "region": (population.region.astype(np.int64), list(book.regions)),
+        "channel": (population.channel.astype(np.int64), list(book.channels)),
+    }
+    for kind, (codes_all, names) in groupings.items():
+        g = len(names)
+
+        def total(codes: np.ndarray, weights: np.ndarray | None = None, g: int = g) -> np.ndarray:
+            return np.bincount(codes, weights=weights, minlength=g)[:g]
+
+        codes_lk = codes_all[lk]
+        codes_idx = codes_all[idx]
+        per_group = {
+            "activations": total(codes_all),
+            "banned_activations": total(codes_all, in_banned_all.astype(float)),
+            "users_affected": total(codes_lk),
+            "lock_days": total(codes_lk, duration),
+            "targeted_locks": total(codes_lk, targeted.astype(float)),
+            "collateral_locks": total(codes_lk, (~targeted).astype(float)),
+            "collateral_travellers": total(
+                codes_lk, ((channel_lk == traveller_code) & ~targeted).astype(float)
+            ),
+            "collateral_outside_banned": total(codes_lk, (~lk_in_banned).astype(float)),
+            "grey_market_locked": total(codes_lk, (channel_lk == grey_code).astype(float)),
+            "warned": total(codes_idx, np.isfinite(result.warned).astype(float)),
+            "appeals_filed": total(codes_idx, filed.astype(float)),
+            "appeals_served": total(codes_idx, started.astype(float)),
+            "appeals_approved": total(codes_idx, result.appeal_approved.astype(float)),
+        }
+        for name, code in (
+            ("resolved_after_warning", Outcome.RESOLVED_AFTER_WARNING),
+            ("locks_cancelled_by_lift", Outcome.CANCELLED_BY_LIFT),
+            ("locked_at_end", Outcome.LOCKED_AT_END),
+        ):
+            per_group[name] = total(codes_all, (outcome == code).astype(float))
+        per_group["unlocked_by_lift"] = total(
+            codes_lk, (result.unlock_cause[locked] == UnlockCause.LIFT).astype(float)
+        )
+        per_group["unlocked_by_appeal"] = total(
+            codes_lk, (result.unlock_cause[locked] == UnlockCause.APPEAL).astype(float)
+        )
+        banned_locked = total(codes_lk, lk_in_banned.astype(float))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_group["share_banned_locked"] = banned_locked / per_group["banned_activations"]
+            per_group["grey_market_share_of_locked"] = (
+                per_group["grey_market_locked"] / per_group["users_affected"]
+            )
+        quantiles = {
+            "days_to_lock_median": (to_lock, codes_lk, 0.5),
+            "days_to_lock_p90": (to_lock, codes_lk, 0.9),
+            "lock_duration_median": (duration, codes_lk, 0.5),
+            "appeal_wait_median": (wait, codes_idx[started], 0.5),
+        }
+        for name, (values, codes, q) in quantiles.items():
+            per_group[name] = _group_quantile(values, codes, g, q)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_group["lock_duration_mean"] = per_group["lock_days"] / per_group["users_affected"]
+            per_group["appeal_wait_mean"] = (
+                total(codes_idx[started], wait) / per_group["appeals_served"]
+            )
+        peaks = _peaks(daily, kind)
+        for key, values in peaks.items():
+            per_group.setdefault(key, np.full(g, np.nan))
+            for i, name in enumerate(names):
+                per_group[key][i] = values.get(name, np.nan)
+        for metric, values in per_group.items():
+            if kind != "all" and metric in OVERALL_ONLY:
+                continue
+            for i, name in enumerate(names):
+                if kind != "all" and per_group["activations"][i] == 0:
+                    continue
+                rows.append((kind, name, metric, float(values[i])))
+    frame = pd.DataFrame(rows, columns=["group", "key", "metric", "value"])
+    frame.insert(0, "replication", np.int32(result.replication))
+    frame.insert(0, "variant", result.variant)
+    return frame
+
+
+def _group_quantile(values: np.ndarray, codes: np.ndarray, groups: int, q: float) -> np.ndarray:
+    out = np.full(groups, np.nan)
+    if values.size == 0:
+        return out
+    order = np.lexsort((values, codes))
+    sorted_codes, sorted_values = codes[order], values[order]
+    bounds = np.searchsorted(sorted_codes, np.arange(groups + 1))
+    for g in range(groups):
+        lo, hi = bounds[g], bounds[g + 1]
+        if hi > lo:
+            out[g] = np.quantile(sorted_values[lo:hi], q)
+    return out
+
+
+def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
+    """Peak locked (and, overall, the days of the peaks) from the daily frame."""
+    column = {"all": None, "region": "region", "channel": "channel"}[kind]
+    keys = ["day"] if column is None else [column, "day"]
+    per_day = daily.groupby(keys, observed=True)[["locked", "newly_locked"]].sum()
+    out: dict[str, dict[str, float]] = {"peak_locked": {}}
+    if column is None:
+        locked = per_day["locked"].to_numpy()
+        new = per_day["newly_locked"].to_numpy()
+        days = per_day.index.to_numpy()
+        out["peak_locked"]["all"] = float(locked.max()) if locked.size else 0.0
+        has_locks = locked.size and locked.max() > 0
+        out["peak_locked_day"] = {"all": float(days[locked.argmax()]) if has_locks else np.nan}
+        out["peak_new_locks_day"] = {"all": float(days[new.argmax()]) if has_locks else np.nan}
+        return out
+    for name, values in per_day["locked"].groupby(level=0, observed=True):
+        out["peak_locked"][str(name)] = float(values.max())
+    return out
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
+    """(mean, low, high, n) of a Student-t interval; low/high are NaN with fewer than 2 values."""
+    values = values[~np.isnan(values)]
+    n = values.size
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    mean = float(values.mean())
+    if n < 2:
+        return mean, np.nan, np.nan, n
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def summarize(replicates: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% t-interval across replications, per variant, group, key and metric."""
+    if replicates.empty:
+        return pd.DataFrame(
+            columns=["variant", "group", "key", "metric", "mean", "ci_low", "ci_high", "n"]
+        )
+    grouped = replicates.groupby(["variant", "group", "key", "metric"], observed=True, sort=False)[
+        "value"
+    ]
+    rows = [(*key, *t_interval(values.to_numpy())) for key, values in grouped]
+    return pd.DataFrame(
+        rows, columns=["variant", "group", "key", "metric", "mean", "ci_low", "ci_high", "n"]
+    )
+
+
+def compare(replicates: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Each variant minus the baseline, paired by replication, with a 95% t-interval."""
+    keys = ["group", "key", "metric", "replication"]
+    base = replicates[replicates["variant"] == baseline].set_index(keys)["value"]
+    rows = []
+    for variant, part in replicates[replicates["variant"] != baseline].groupby(
+        "variant", sort=False
+    ):
+        diff = part.set_index(keys)["value"] - base.reindex(part.set_index(keys).index)
+        for key, values in diff.groupby(level=["group", "key", "metric"], sort=False):
+            rows.append((variant, *key, *t_interval(values.to_numpy())))
+    return pd.DataFrame(
+        rows, columns=["variant", "group", "key", "metric", "difference", "ci_low", "ci_high", "n"]
+    )

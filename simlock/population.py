@@ -1,0 +1,170 @@
+"""Who activates where and when, through which channel, and what their signals say.
+
+Activations follow each region's piecewise-constant rate (a non-homogeneous Poisson process):
+the count in a segment is Poisson, the times uniform within it. Devices are held as columns
+(numpy arrays), never as objects, so millions fit in a few hundred megabytes.
+
+Signals are drawn once per device and shared by every variant: SIM country (the region unless
+the SIM is foreign; a traveller's SIM is from home), IP country (a VPN exit, a traveller's roaming
+home network, or where the region's addresses geolocate) and GPS (the true region when location
+services are on, otherwise unavailable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._random import Kind, generator
+from .scenario import CHANNEL_TRAVELLER, Scenario
+
+NO_SIGNAL = -1
+"""Code of a signal the server does not get (GPS with location services off)."""
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """Names behind the integer codes used in the device columns."""
+
+    territories: tuple[str, ...]
+    regions: tuple[str, ...]
+    channels: tuple[str, ...]
+
+    @classmethod
+    def for_scenario(cls, scenario: Scenario) -> Codebook:
+        """Every territory any signal, region or policy can name, in a fixed order."""
+        names: list[str] = []
+
+        def add(code: str | None) -> None:
+            if code is not None and code not in names:
+                names.append(code)
+
+        for region in scenario.regions:
+            add(region.id)
+        for region in scenario.regions:
+            add(region.signals.sim_otherwise)
+            add(region.signals.vpn_exit)
+            add(region.signals.ip_reports)
+            add(region.travellers_from)
+        for policy in scenario.policies().values():
+            for code in policy.banned:
+                add(code)
+        channels: list[str] = []
+        for region in scenario.regions:
+            for channel in region.channels:
+                if channel not in channels:
+                    channels.append(channel)
+        return cls(tuple(names), tuple(r.id for r in scenario.regions), tuple(channels))
+
+    def territory_code(self, name: str) -> int:
+        return self.territories.index(name)
+
+
+@dataclass
+class Population:
+    """The devices of one replication, as columns. Times are days from the scenario start."""
+
+    activated: np.ndarray  # float64, days
+    region: np.ndarray  # int16 index into codebook.regions
+    channel: np.ndarray  # int16 index into codebook.channels
+    sim: np.ndarray  # int16 territory code
+    ip: np.ndarray  # int16 territory code
+    gps: np.ndarray  # int16 territory code or NO_SIGNAL
+    key: np.ndarray  # uint64, seeds every per-device draw
+    codebook: Codebook
+
+    def __len__(self) -> int:
+        return int(self.activated.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(
+            a.nbytes
+            for a in (
+                self.activated,
+                self.region,
+                self.channel,
+                self.sim,
+                self.ip,
+                self.gps,
+                self.key,
+            )
+        )
+
+
+BYTES_PER_DEVICE = 8 + 2 * 5 + 8
+"""Bytes one device takes in a Population (for memory estimates before allocating)."""
+
+
+def expected_devices(scenario: Scenario, scale: float = 1.0) -> float:
+    """Expected activations per replication: the integral of every region's rate over the run."""
+    total = 0.0
+    for region in scenario.regions:
+        for start, end, rate in _segments(scenario, region.activations):
+            total += rate * (end - start)
+    return total * scale
+
+
+def _segments(scenario: Scenario, activations: list) -> list[tuple[float, float, float]]:
+    bounds = [float((seg.from_ - scenario.start).days) for seg in activations] + [scenario.days]
+    return [
+        (bounds[i], bounds[i + 1], seg.rate_per_day)
+        for i, seg in enumerate(activations)
+        if bounds[i + 1] > bounds[i]
+    ]
+
+
+def generate(scenario: Scenario, replication: int, scale: float = 1.0) -> Population:
+    """Draw the devices of one replication; the same (scenario, seed, replication) gives the same
+    devices whatever else runs."""
+    book = Codebook.for_scenario(scenario)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for r_index, region in enumerate(scenario.regions):
+        arrivals = generator(scenario.seed, replication, region.id, Kind.ARRIVALS)
+        times = []
+        for start, end, rate in _segments(scenario, region.activations):
+            count = arrivals.poisson(rate * scale * (end - start))
+            times.append(np.sort(arrivals.uniform(start, end, size=count)))
+        activated = np.concatenate(times) if times else np.empty(0)
+        n = activated.shape[0]
+
+        names = list(region.channels)
+        shares = np.array([region.channels[c] for c in names], dtype=float)
+        channel_gen = generator(scenario.seed, replication, region.id, Kind.CHANNELS)
+        local_channel = channel_gen.choice(len(names), size=n, p=shares / shares.sum())
+        channel = np.array([book.channels.index(c) for c in names], dtype=np.int16)[local_channel]
+        is_traveller = np.zeros(n, dtype=bool)
+        if CHANNEL_TRAVELLER in names:
+            is_traveller = local_channel == names.index(CHANNEL_TRAVELLER)
+
+        sim, ip, gps = _signals(scenario, region, book, is_traveller, n, replication)
+        keys = generator(scenario.seed, replication, region.id, Kind.KEYS).integers(
+            0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True
+        )
+        parts.append((activated, np.full(n, r_index, dtype=np.int16), channel, sim, ip, gps, keys))
+
+    columns = [np.concatenate([p[i] for p in parts]) for i in range(7)]
+    return Population(*columns, codebook=book)
+
+
+def _signals(
+    scenario: Scenario, region, book: Codebook, is_traveller: np.ndarray, n: int, replication: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    profile = region.signals
+    rng = generator(scenario.seed, replication, region.id, Kind.SIGNALS)
+    own = book.territory_code(region.id)
+    u_sim, u_vpn, u_gps = rng.random((3, n))
+
+    sim = np.full(n, own, dtype=np.int16)
+    if profile.sim_otherwise is not None:
+        sim[u_sim >= profile.local_sim_share] = book.territory_code(profile.sim_otherwise)
+    ip_home = book.territory_code(profile.ip_reports) if profile.ip_reports else own
+    ip = np.full(n, ip_home, dtype=np.int16)
+    if region.travellers_from is not None:
+        home = book.territory_code(region.travellers_from)
+        sim[is_traveller] = home
+        ip[is_traveller] = home
+    ip[u_vpn < profile.vpn_share] = book.territory_code(profile.vpn_exit)
+    gps = np.where(u_gps < profile.location_share, own, NO_SIGNAL).astype(np.int16)
+    return sim, ip, gps

@@ -1,0 +1,196 @@
+"""Replications and variants: split a run into tasks, run them on an executor, collect frames.
+
+A task is one replication with every requested variant: the replication's devices are drawn once
+and each variant's policy is applied to the same devices (common random numbers). A task depends
+only on (scenario, seed, replication, variants, scale), never on which worker runs it or in what
+order, so results are identical for any number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import metrics, population, tables
+from .engine import simulate_variant
+from .executors import Executor, make_executor
+from .scenario import Scenario
+
+if TYPE_CHECKING:
+    from .results import Results
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication of a scenario under a list of variants."""
+
+    scenario: Scenario
+    replication: int
+    variants: tuple[str, ...]
+    scale: float = 1.0
+    detail: bool = False
+
+
+@dataclass
+class TaskResult:
+    """The frames one task produced, and how long each phase took (seconds)."""
+
+    replication: int
+    daily: pd.DataFrame
+    replicates: pd.DataFrame
+    devices: pd.DataFrame | None
+    events: pd.DataFrame | None
+    devices_simulated: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_task(task: Task) -> TaskResult:
+    """Simulate one task. Top-level and pure so any executor (processes, Dask) can run it."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    scenario = task.scenario
+    devices = population.generate(scenario, task.replication, task.scale)
+    timings["population"] = time.perf_counter() - clock
+    daily_parts, metric_parts, device_parts, event_parts = [], [], [], []
+    for name in task.variants:
+        policy = scenario.variant(name)
+        clock = time.perf_counter()
+        result = simulate_variant(scenario, devices, policy, name, task.replication)
+        timings["simulate"] = timings.get("simulate", 0.0) + time.perf_counter() - clock
+        clock = time.perf_counter()
+        banned = np.array(
+            [devices.codebook.territory_code(b) for b in policy.banned], dtype=np.int16
+        )
+        daily = tables.daily_frame(scenario, devices, result)
+        daily_parts.append(daily)
+        metric_parts.append(
+            metrics.replicate_metrics(devices, result, banned, scenario.days, daily)
+        )
+        if task.detail:
+            device_parts.append(tables.devices_frame(scenario, devices, result, banned))
+            event_parts.append(tables.events_frame(scenario, result))
+        timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - clock
+    return TaskResult(
+        replication=task.replication,
+        daily=pd.concat(daily_parts, ignore_index=True),
+        replicates=pd.concat(metric_parts, ignore_index=True),
+        devices=pd.concat(device_parts, ignore_index=True) if device_parts else None,
+        events=pd.concat(event_parts, ignore_index=True) if event_parts else None,
+        devices_simulated=len(devices),
+        timings=timings,
+    )
+
+
+def make_tasks(
+    scenario: Scenario,
+    replications: Iterable[int],
+    variants: tuple[str, ...],
+    scale: float,
+    detail: int,
+) -> list[Task]:
+    """One task per replication; the first `detail` replications keep device-level tables."""
+    return [Task(scenario, r, variants, scale, detail=r < detail) for r in replications]
+
+
+def run(
+    scenario: Scenario,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    variants: Iterable[str] | None = None,
+    scale: float = 1.0,
+    workers: int | None = 1,
+    detail_replications: int = 1,
+    executor: Executor | None = None,
+    on_task_done: Callable[[TaskResult], None] | None = None,
+) -> Results:
+    """Simulate every requested variant in every replication and collect the frames.
+
+    `replications` and `seed` override the scenario's; `variants` defaults to all (the baseline
+    always runs, since comparisons are made against it); `scale` multiplies every activation rate;
+    the first `detail_replications` keep device-level tables (`devices`, `events`).
+    """
+    from . import __version__
+    from .results import Results, scenario_hash
+
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    updates: dict[str, int] = {}
+    if replications is not None:
+        updates["replications"] = replications
+    if seed is not None:
+        updates["seed"] = seed
+    if updates:
+        scenario = scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})
+    names = _variant_list(scenario, variants)
+    tasks = make_tasks(scenario, range(scenario.replications), names, scale, detail_replications)
+    started = time.perf_counter()
+    results: list[TaskResult] = []
+    runner = executor or make_executor(workers)
+    with runner:
+        for done in runner.map(run_task, tasks):
+            results.append(done)
+            if on_task_done is not None:
+                on_task_done(done)
+    simulated = time.perf_counter() - started
+    results.sort(key=lambda r: r.replication)
+
+    clock = time.perf_counter()
+    replicates = pd.concat([r.replicates for r in results], ignore_index=True)
+    summary = metrics.summarize(replicates)
+    daily = pd.concat([r.daily for r in results], ignore_index=True)
+    devices = _concat_or_empty([r.devices for r in results])
+    events = _concat_or_empty([r.events for r in results])
+    phases: dict[str, float] = {}
+    for r in results:
+        for phase, seconds in r.timings.items():
+            phases[phase] = phases.get(phase, 0.0) + seconds
+    phases["collect"] = time.perf_counter() - clock
+    manifest = {
+        "simlock_version": __version__,
+        "scenario": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "replication_seeds": [[scenario.seed, r] for r in range(scenario.replications)],
+        "variants": list(names),
+        "scale": scale,
+        "detail_replications": min(detail_replications, scenario.replications),
+        "executor": runner.name,
+        "workers": getattr(runner, "workers", 1),
+        "devices_simulated": int(sum(r.devices_simulated for r in results)),
+        "wall_seconds": {"simulate_all_tasks": simulated, **phases},
+    }
+    return Results(
+        scenario=scenario,
+        summary=summary,
+        replicates=replicates,
+        daily=daily,
+        devices=devices,
+        events=events,
+        manifest=manifest,
+    )
+
+
+def _variant_list(scenario: Scenario, variants: Iterable[str] | None) -> tuple[str, ...]:
+    from .scenario import BASELINE
+
+    if variants is None:
+        return tuple(scenario.variant_names)
+    wanted = list(dict.fromkeys(variants))
+    unknown = [v for v in wanted if v not in scenario.variant_names]
+    if unknown:
+        raise KeyError(
+            f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(scenario.variant_names)}"
+        )
+    return tuple([BASELINE] + [v for v in wanted if v != BASELINE])
+
+
+def _concat_or_empty(parts: list[pd.DataFrame | None]) -> pd.DataFrame:
+    kept = [p for p in parts if p is not None]
+    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()

@@ -1,0 +1,480 @@
+"""The scenario format: pydantic models of a scenario file, validated in one place.
+
+A scenario describes a world (regions, their activations, channels and signals, how devices
+check in with the vendor's server) and a lock policy, with named variants that override parts of
+the policy. Variants override only the policy, so every variant of a replication sees the same
+devices (common random numbers) and differences between variants are the policy's alone.
+
+Units are in the field names: `_days` are days, `_per_day` are devices per day, `share` is 0-1.
+Dates in files are calendar dates (YYYY-MM-DD); the engine measures time in days from `start`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+BASELINE = "baseline"
+"""Name under which the scenario's own `policy` appears among the variants."""
+
+RegionCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
+        description="ISO 3166-1 alpha-2 code, or an ISO 3166-2 subdivision code such as UA-43",
+        examples=["CU", "UA-43"],
+    ),
+]
+Share = Annotated[float, Field(ge=0.0, le=1.0, description="share between 0 and 1")]
+NonNegDays = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+PosDays = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+SIGNALS = ("sim", "ip", "gps")
+CHANNEL_TRAVELLER = "traveller"
+
+
+class _Model(BaseModel):
+    """Strict base: unknown keys are errors, numbers are finite, and fields may use aliases."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, allow_inf_nan=False, validate_default=True
+    )
+
+
+class RateSegment(_Model):
+    """From `from` until the next segment (or the end), activations arrive at `rate_per_day`."""
+
+    from_: dt.date = Field(alias="from", description="first day of this segment")
+    rate_per_day: float = Field(ge=0.0, le=1e9, description="activations per day (devices/day)")
+
+
+class Signals(_Model):
+    """What each signal the server sees reports for devices activated in a region.
+
+    A signal reports the region's own id when it tells the truth, and another country otherwise:
+    a Crimean SIM carries a Russian mobile code, so `local_sim_share` is low and `sim_otherwise`
+    is RU there. GPS, when location services are on, always reports the true region.
+    """
+
+    local_sim_share: Share = Field(1.0, description="share of SIMs that report this region")
+    sim_otherwise: RegionCode | None = Field(
+        None, description="country a SIM reports when it does not report this region"
+    )
+    vpn_share: Share = Field(0.0, description="share of devices whose traffic leaves via a VPN")
+    vpn_exit: RegionCode = Field("NL", description="country IP geolocation reports for VPN users")
+    ip_reports: RegionCode | None = Field(
+        None,
+        description="country IP geolocation reports without a VPN (default: this region's id)",
+    )
+    location_share: Share = Field(
+        0.5, description="share of devices with location services on (GPS reports the truth)"
+    )
+
+    @model_validator(mode="after")
+    def _otherwise_needed(self) -> Signals:
+        if self.local_sim_share < 1.0 and self.sim_otherwise is None:
+            raise ValueError("sim_otherwise is required when local_sim_share is below 1")
+        return self
+
+
+class Region(_Model):
+    """A territory where devices are activated, with its arrivals, channels and signals."""
+
+    id: RegionCode
+    name: str = Field(min_length=1, max_length=200)
+    activations: list[RateSegment] = Field(
+        min_length=1, description="piecewise-constant activation rate by date"
+    )
+    channels: dict[Name, Share] = Field(
+        default_factory=lambda: {"official": 1.0},
+        description=(
+            "share of activations by channel (official, grey_import, traveller, ...); sums to 1"
+        ),
+    )
+    travellers_from: RegionCode | None = Field(
+        None,
+        description="home country of travellers: their SIM and roaming IP report it",
+    )
+    signals: Signals = Field(default_factory=Signals)
+
+    @field_validator("activations")
+    @classmethod
+    def _segments_in_order(cls, segments: list[RateSegment]) -> list[RateSegment]:
+        for before, after in itertools.pairwise(segments):
+            if after.from_ <= before.from_:
+                raise ValueError(
+                    f"segment dates must increase: {after.from_} does not come after {before.from_}"
+                )
+        return segments
+
+    @field_validator("channels")
+    @classmethod
+    def _shares_sum_to_one(cls, channels: dict[str, float]) -> dict[str, float]:
+        if not channels:
+            raise ValueError("at least one channel is needed")
+        total = sum(channels.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"channel shares must sum to 1, they sum to {total:g}")
+        return channels
+
+    @model_validator(mode="after")
+    def _travellers_have_a_home(self) -> Region:
+        if self.channels.get(CHANNEL_TRAVELLER, 0.0) > 0 and self.travellers_from is None:
+            raise ValueError("travellers_from is required when the traveller channel has a share")
+        return self
+
+
+class CheckIn(_Model):
+    """How devices talk to the vendor's server; a command takes effect at the next check-in.
+
+    `periodic`: every `interval_days` from a random phase, each check-in shifted by a uniform
+    jitter of at most `jitter_days`. `poisson`: check-ins at rate 1/`interval_days`. In both, an
+    online device goes offline at rate `offline_rate_per_day` for a spell of mean
+    `offline_mean_days` (exponential) and checks in as soon as it is back.
+    """
+
+    model: Literal["periodic", "poisson"] = "periodic"
+    interval_days: PosDays = Field(1.0, description="(mean) days between check-ins")
+    jitter_days: NonNegDays = Field(0.25, description="periodic only: +/- days of jitter")
+    offline_rate_per_day: NonNegDays = Field(
+        0.0, description="offline spells started per online day"
+    )
+    offline_mean_days: PosDays = Field(2.0, description="mean length of an offline spell, days")
+
+    @model_validator(mode="after")
+    def _jitter_keeps_order(self) -> CheckIn:
+        if self.model == "periodic" and self.jitter_days * 2 >= self.interval_days:
+            raise ValueError("jitter_days must be less than half of interval_days")
+        return self
+
+
+class FixedDelay(_Model):
+    distribution: Literal["fixed"]
+    days: NonNegDays
+
+
+class UniformDelay(_Model):
+    distribution: Literal["uniform"]
+    low_days: NonNegDays
+    high_days: NonNegDays
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformDelay:
+        if self.high_days < self.low_days:
+            raise ValueError("high_days must be at least low_days")
+        return self
+
+
+class ExponentialDelay(_Model):
+    distribution: Literal["exponential"]
+    mean_days: PosDays
+
+
+class LognormalDelay(_Model):
+    distribution: Literal["lognormal"]
+    median_days: PosDays
+    sigma: float = Field(gt=0.0, le=5.0, description="standard deviation of log(days)")
+
+
+class EmpiricalDelay(_Model):
+    distribution: Literal["empirical"]
+    values_days: list[NonNegDays] = Field(min_length=1, max_length=10_000)
+    weights: list[Annotated[float, Field(gt=0.0)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> EmpiricalDelay:
+        if self.weights is not None and len(self.weights) != len(self.values_days):
+            raise ValueError("weights must have one entry per value in values_days")
+        return self
+
+
+Delay = Annotated[
+    FixedDelay | UniformDelay | ExponentialDelay | LognormalDelay | EmpiricalDelay,
+    Field(discriminator="distribution"),
+]
+
+
+class Detection(_Model):
+    """How the server infers the territory of an activation from the signals it sees.
+
+    `any`: detected in a banned territory if any used signal reports one. `all`: every available
+    signal reports the same banned territory. `majority`: more than half of the available signals
+    agree on one banned territory. `priority`: the first available signal in `signals` decides.
+    GPS is unavailable when location services are off.
+    """
+
+    signals: list[Literal["sim", "ip", "gps"]] = Field(
+        default_factory=lambda: ["sim", "ip", "gps"], min_length=1
+    )
+    rule: Literal["any", "all", "majority", "priority"] = "any"
+
+    @field_validator("signals")
+    @classmethod
+    def _unique(cls, signals: list[str]) -> list[str]:
+        if len(set(signals)) != len(signals):
+            raise ValueError("each signal may be listed once")
+        return signals
+
+
+class Window(_Model):
+    """A period in which lock decisions are taken for a share (`coverage`) of eligible devices.
+
+    A device is decided when its lock delay expires inside the window. With `lookback_days`, the
+    opening of the window also sweeps eligible devices activated up to that many days before it
+    whose delay had already expired: they are decided at the opening.
+    """
+
+    name: Name
+    start: dt.date
+    end: dt.date = Field(description="first day no longer in the window")
+    coverage: Share = Field(1.0, description="share of eligible devices decided in this window")
+    lookback_days: NonNegDays = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"window end {self.end} must come after its start {self.start}")
+        return self
+
+
+class Lift(_Model):
+    """The day the block is lifted: pending locks are cancelled; with `unlock`, locked devices
+    unlock at their next check-in."""
+
+    date: dt.date
+    unlock: bool = True
+
+
+class Warning(_Model):
+    """A warning delivered at the check-in after the lock decision, `grace_days` before the lock
+    command; a share of warned users resolve it (return the device, prove eligibility) and are not
+    locked."""
+
+    grace_days: NonNegDays = 3.0
+    resolve_share: Share = 0.0
+
+
+class Exemptions(_Model):
+    """Devices never locked. `allowed_sim`: the SIM reports a country that is not banned (the
+    usual case of a traveller). `channels`: an oracle exemption by true channel, useful as a
+    bound (a vendor cannot see channels)."""
+
+    allowed_sim: bool = False
+    channels: list[Name] = Field(default_factory=list)
+
+
+class Appeals(_Model):
+    """Locked users who contact support. The desk has `agents` working in parallel, each case
+    taking `service_days`, first come first served: it closes `agents / service_days` cases a day.
+    Approved cases get an unlock command when their case closes."""
+
+    share: Share = Field(description="share of locked users who appeal")
+    delay: Delay = Field(description="days from lock to the appeal")
+    agents: int = Field(ge=1, le=100_000, description="cases handled in parallel")
+    service_days: PosDays = Field(description="days one case takes")
+    approval_share: Share = Field(description="share of served appeals approved (unlocked)")
+
+
+class Policy(_Model):
+    """The vendor's lock policy: who is locked, when, and how locks end."""
+
+    banned: list[RegionCode] = Field(
+        min_length=1, description="territories where activation is refused"
+    )
+    detection: Detection = Field(default_factory=Detection)
+    lock_delay: Delay = Field(description="days from activation to the lock decision")
+    coverage: Share = Field(
+        1.0, description="share of eligible devices locked when no windows are given"
+    )
+    windows: list[Window] = Field(
+        default_factory=list,
+        description="enforcement windows; empty means enforcement over the whole run at `coverage`",
+    )
+    lift: Lift | None = None
+    warning: Warning | None = None
+    exemptions: Exemptions = Field(default_factory=Exemptions)
+    appeals: Appeals | None = None
+
+    @field_validator("windows")
+    @classmethod
+    def _unique_windows(cls, windows: list[Window]) -> list[Window]:
+        names = [w.name for w in windows]
+        if len(set(names)) != len(names):
+            raise ValueError("window names must be unique")
+        return sorted(windows, key=lambda w: w.start)
+
+
+class Expectation(_Model):
+    """A statement about the results a scenario should reproduce, with its source.
+
+    `metric` names a check in `simlock.expectations`; the simulated value (mean across
+    replications, with its interval) must lie within [`min`, `max`] (exclusive with `strict`).
+    """
+
+    name: str = Field(min_length=1, max_length=200)
+    source: str = Field("", description="where the expectation comes from")
+    metric: str = Field(min_length=1)
+    variant: str = BASELINE
+    params: dict[str, str | float | int | dt.date | list[str]] = Field(default_factory=dict)
+    min: float | None = None
+    max: float | None = None
+    strict: bool = Field(False, description="bounds are exclusive")
+
+
+class SweepParameter(_Model):
+    """A parameter to vary, by its field path in the scenario (e.g. policy.coverage)."""
+
+    path: str = Field(min_length=1)
+    values: list[Any] | None = Field(None, description="grid values (grid design)")
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _grid_or_range(self) -> SweepParameter:
+        has_range = self.low is not None and self.high is not None
+        if self.values is None and not has_range:
+            raise ValueError("give either values or both low and high")
+        if has_range and self.high < self.low:  # type: ignore[operator]
+            raise ValueError("high must be at least low")
+        return self
+
+
+class Sweep(_Model):
+    """A design over parameters: a full grid, a Latin hypercube or a Sobol sequence."""
+
+    design: Literal["grid", "lhs", "sobol"] = "grid"
+    samples: int = Field(16, ge=1, le=1_000_000, description="points (lhs) or base samples (sobol)")
+    parameters: list[SweepParameter] = Field(min_length=1)
+    replications: int | None = Field(None, ge=1, le=10_000)
+
+
+class Scenario(_Model):
+    """A whole scenario: the world, the baseline policy, its variants and what to expect."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    start: dt.date
+    end: dt.date = Field(description="first day after the run")
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    replications: int = Field(1, ge=1, le=10_000)
+    checkin: CheckIn = Field(default_factory=CheckIn)
+    regions: list[Region] = Field(min_length=1)
+    policy: Policy
+    variants: dict[Name, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="named overrides of `policy` (deep merge; null removes an optional part)",
+    )
+    expectations: list[Expectation] = Field(default_factory=list)
+    sweep: Sweep | None = None
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> Scenario:
+        problems: list[str] = []
+        if self.end <= self.start:
+            problems.append(f"end {self.end} must come after start {self.start}")
+        ids = [r.id for r in self.regions]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            problems.append(f"region ids must be unique; repeated: {', '.join(dupes)}")
+        for i, region in enumerate(self.regions):
+            for seg in region.activations:
+                if not self.start <= seg.from_ < self.end:
+                    problems.append(
+                        f"regions[{i}] ({region.id}): segment from {seg.from_} is outside "
+                        f"the run {self.start}..{self.end}"
+                    )
+        if BASELINE in self.variants:
+            problems.append(f"variants: '{BASELINE}' is the name of the policy itself")
+        if problems:
+            raise ValueError("; ".join(problems))
+        check_policy_dates(self.policy, self.start, self.end, "policy")
+        return self
+
+    @property
+    def days(self) -> float:
+        """Length of the run in days."""
+        return float((self.end - self.start).days)
+
+    @property
+    def variant_names(self) -> list[str]:
+        """`baseline` first, then the variants in file order."""
+        return [BASELINE, *self.variants]
+
+    def variant(self, name: str) -> Policy:
+        """The policy of a variant: the baseline policy with the variant's overrides merged in.
+
+        `simlock.load_scenario` has already validated every variant; a scenario built by hand is
+        validated here, on first use, and a bad override raises pydantic's ValidationError.
+        """
+        if name == BASELINE:
+            return self.policy
+        if name not in self.variants:
+            raise KeyError(f"no variant {name!r}; known: {', '.join(self.variant_names)}")
+        merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
+        policy = Policy.model_validate(merged)
+        check_policy_dates(policy, self.start, self.end, f"variants.{name}")
+        return policy
+
+    def policies(self, names: list[str] | None = None) -> dict[str, Policy]:
+        """Resolved policies by variant name (all variants when `names` is None)."""
+        return {n: self.variant(n) for n in (names or self.variant_names)}
+
+    def warnings(self) -> list[str]:
+        """Allowed but probably not meant: e.g. a banned territory that no region has."""
+        region_ids = {r.id for r in self.regions}
+        out: list[str] = []
+        for name, policy in self.policies().items():
+            missing = [b for b in policy.banned if b not in region_ids]
+            if missing:
+                where = "policy" if name == BASELINE else f"variants.{name}"
+                out.append(
+                    f"{where}.banned: {', '.join(missing)} is banned but no region has that id "
+                    "(only detection errors can point there)"
+                )
+        return out
+
+
+def check_policy_dates(policy: Policy, start: dt.date, end: dt.date, where: str) -> None:
+    """Rules that tie a policy to the run's dates: windows inside the run, lift after the first
+    window. Raises ValueError naming `where`."""
+    for i, window in enumerate(policy.windows):
+        if window.start < start or window.end > end:
+            raise ValueError(
+                f"{where}.windows[{i}] ({window.name}): {window.start}..{window.end} "
+                f"is not inside the run {start}..{end}"
+            )
+    if policy.lift is not None:
+        if not start <= policy.lift.date <= end:
+            raise ValueError(
+                f"{where}.lift.date {policy.lift.date} is outside the run {start}..{end}"
+            )
+        if policy.windows and policy.lift.date <= policy.windows[0].start:
+            raise ValueError(
+                f"{where}.lift.date {policy.lift.date} comes before the first window "
+                f"({policy.windows[0].name}, {policy.windows[0].start}): nothing would be locked"
+            )
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge `override` into a copy of `base`: mappings merge key by key, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a scenario or variant name."""
+    return _SLUG.sub("-", text.lower()).strip("-") or "scenario"
