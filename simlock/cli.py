@@ -1,0 +1,393 @@
+"""The `simlock` command: run, validate, schema, report and sweep.
+
+Every error a user can cause ends as a message on stderr and exit code 2, never a traceback; a
+failed `--check` exits 1; an internal inconsistency (a simlock bug) exits 3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import ConsistencyError, Problem, ScenarioError, SimlockError
+from .loader import load_scenario
+from .scenario import Scenario, slug
+
+app = typer.Typer(
+    name="simlock",
+    help="Simulate a phone vendor's remote-activation lock policy and report who it affects.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+EXIT_BAD_INPUT = 2
+EXIT_CHECK_FAILED = 1
+EXIT_BUG = 3
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"simlock {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Simulate a phone vendor's remote-activation lock policy and report who it affects."""
+
+
+def load_checked(path: Path) -> tuple[Scenario, list[str]]:
+    """Load a scenario with every check the command line makes (expectations included)."""
+    scenario = load_scenario(path)
+    problems: list[Problem] = []
+    try:
+        from .expectations import validate_expectations
+    except ImportError:  # expectations are optional until that module exists
+        validate_expectations = None
+    if validate_expectations is not None:
+        problems = [
+            Problem(p.message, path=p.path, file=str(path), line=p.line, allowed=p.allowed)
+            for p in validate_expectations(scenario)
+        ]
+    if problems:
+        raise ScenarioError(problems)
+    return scenario, scenario.warnings()
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML) to check.")],
+) -> None:
+    """Check scenario files; print every problem with file, line, field and what is allowed."""
+    failed = False
+    for path in files:
+        try:
+            scenario, warnings = load_checked(path)
+        except ScenarioError as exc:
+            failed = True
+            for problem in exc.problems:
+                err.print(f"[red]{problem}[/]", soft_wrap=True, markup=True, highlight=False)
+            continue
+        for warning in warnings:
+            err.print(f"[yellow]{path}: warning: {warning}[/]", soft_wrap=True)
+        out.print(
+            f"{path}: ok ({len(scenario.regions)} regions, {len(scenario.variant_names)} variants, "
+            f"{len(scenario.expectations)} expectations)"
+        )
+    if failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format (for editors and validators)."""
+    from .schema import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Run folder to write (default: runs/<scenario name>)."),
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option(min=1, max=10_000, help="Replications (default: the scenario's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", help="Run only this variant (repeatable); baseline always runs."),
+    ] = None,
+    scale: Annotated[
+        float, typer.Option(min=1e-9, max=1e6, help="Multiply every activation rate.")
+    ] = 1.0,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=1024, help="Worker processes (default: one per core).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address tcp://HOST:PORT (or SIMLOCK_SCHEDULER)."),
+    ] = None,
+    detail: Annotated[
+        int,
+        typer.Option(min=0, help="Replications that keep device-level tables (devices, events)."),
+    ] = 1,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if any expectation fails.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a non-empty output folder.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")
+    ] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Write tables only, no report or figures.")
+    ] = False,
+) -> None:
+    """Simulate a scenario and write its run folder (tables, figures, report, manifest)."""
+    from . import guards, outputs
+    from .executors import make_executor
+    from .runner import run as simulate
+
+    _terminate_as_interrupt()
+    try:
+        scenario, warnings = load_checked(file)
+        for warning in warnings:
+            err.print(f"[yellow]{file}: warning: {warning}[/]", soft_wrap=True)
+        if replications is not None or seed is not None:
+            updates = {
+                k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None
+            }
+            scenario = Scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})
+        names = _checked_variants(scenario, variant)
+        destination = output if output is not None else Path("runs") / slug(scenario.name)
+        from .outputs import check_destination
+
+        check_destination(destination, force)
+        executor = make_executor(workers, scheduler) if scheduler else make_executor(workers)
+        variant_count = len(names or scenario.variant_names)
+        guards.check_fits(scenario, scale, getattr(executor, "workers", 1), detail, variant_count)
+        started = time.perf_counter()
+        with _progress(quiet, scenario.replications) as advance:
+            results = simulate(
+                scenario,
+                variants=names,
+                scale=scale,
+                detail_replications=detail,
+                executor=executor,
+                on_task_done=lambda _done: advance(),
+            )
+        guards.check_consistency(results)
+        expectations = _evaluate(results)
+        with outputs.staged_folder(destination, force) as staging:
+            clock = time.perf_counter()
+            results.save(staging)
+            results.manifest["wall_seconds"]["write_tables"] = time.perf_counter() - clock
+            if expectations is not None:
+                expectations.to_csv(staging / "expectations.csv", index=False)
+            if not no_report:
+                clock = time.perf_counter()
+                _write_report(results, staging, expectations)
+                results.manifest["wall_seconds"]["report"] = time.perf_counter() - clock
+            results.manifest["wall_seconds"]["total"] = time.perf_counter() - started
+            (staging / "manifest.json").write_text(
+                json.dumps(
+                    {**results.manifest, "format_version": _format_version()}, indent=2, default=str
+                )
+                + "\n"
+            )
+    except ConsistencyError as exc:
+        raise _fail(str(exc), EXIT_BUG) from None
+    except ScenarioError as exc:
+        raise _fail("\n".join(str(p) for p in exc.problems)) from None
+    except SimlockError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; nothing was written", 130) from None
+    if not quiet:
+        _print_summary(results, expectations)
+    out.print(f"wrote {destination}")
+    if check and expectations is not None and not bool(expectations["passed"].all()):
+        failed = expectations.loc[~expectations["passed"], "name"].tolist()
+        raise _fail(f"{len(failed)} expectation(s) failed: {', '.join(failed)}", EXIT_CHECK_FAILED)
+    if check and expectations is None:
+        err.print("[yellow]--check: the scenario declares no expectations[/]")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `simlock run`.")],
+) -> None:
+    """Rebuild the report of a saved run without simulating again."""
+    from .results import Results
+
+    try:
+        results = Results.load(run_dir)
+        expectations = _evaluate(results)
+        _write_report(results, run_dir, expectations)
+    except SimlockError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {run_dir / 'report.html'}")
+
+
+def _format_version() -> int:
+    from .results import FORMAT_VERSION
+
+    return FORMAT_VERSION
+
+
+def _checked_variants(scenario: Scenario, wanted: list[str] | None) -> tuple[str, ...] | None:
+    if not wanted:
+        return None
+    unknown = [v for v in wanted if v not in scenario.variant_names]
+    if unknown:
+        raise SimlockError(
+            f"--variant: no variant named {', '.join(unknown)} "
+            f"(allowed: {', '.join(scenario.variant_names)})"
+        )
+    return tuple(wanted)
+
+
+def _evaluate(results):
+    if not results.scenario.expectations:
+        return None
+    try:
+        from .expectations import evaluate
+    except ImportError:
+        return None
+    return evaluate(results)
+
+
+def _write_report(results, folder: Path, expectations) -> None:
+    try:
+        from .report import write_report
+    except ImportError:
+        err.print("[yellow]report module not available; tables only[/]")
+        return
+    write_report(results, folder, expectations)
+
+
+class _progress:
+    """A Rich progress bar over tasks on a terminal; nothing when quiet or not a TTY."""
+
+    def __init__(self, quiet: bool, total: int) -> None:
+        self.enabled = not quiet and err.is_terminal
+        self.total = total
+        self.bar: Progress | None = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda: None
+        self.bar = Progress(
+            TextColumn("replications"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("run", total=self.total)
+        return lambda: self.bar.advance(task)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_summary(results, expectations) -> None:
+    summary = results.summary
+    overall = summary[summary["group"] == "all"]
+    table = Table(
+        title=f"{results.scenario.name}: {results.scenario.replications} replication(s), mean [95% CI]"
+    )
+    shown = [
+        "users_affected",
+        "collateral_locks",
+        "peak_locked",
+        "lock_days",
+        "days_to_lock_median",
+    ]
+    table.add_column("variant")
+    for metric in shown:
+        table.add_column(metric.replace("_", " "), justify="right")
+    for variant in results.summary["variant"].unique():
+        rows = overall[overall["variant"] == variant].set_index("metric")
+        cells = []
+        for metric in shown:
+            if metric not in rows.index:
+                cells.append("-")
+                continue
+            row = rows.loc[metric]
+            interval = (
+                ""
+                if row["n"] < 2 or row["ci_low"] != row["ci_low"]
+                else f" [{row['ci_low']:,.4g}–{row['ci_high']:,.4g}]"
+            )
+            cells.append(f"{row['mean']:,.4g}{interval}")
+        table.add_row(variant, *cells)
+    out.print(table)
+    if expectations is not None:
+        checks = Table(title="expectations")
+        for column in ("name", "value", "passed"):
+            checks.add_column(column)
+        for _, row in expectations.iterrows():
+            checks.add_row(
+                str(row["name"]),
+                str(row.get("detail", row["value"])),
+                "pass" if row["passed"] else "FAIL",
+            )
+        out.print(checks)
+
+
+def _terminate_as_interrupt() -> None:
+    """Treat SIGTERM like Ctrl-C so cleanup (the staged folder) runs on a kill too."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if os.name == "posix":
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _register_optional_commands() -> None:
+    try:
+        from .cli_sweep import sweep_command
+    except ImportError:
+        return
+    app.command("sweep", help="Run a scenario's parameter sweep (grid, Latin hypercube or Sobol).")(
+        sweep_command
+    )
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    """Console entry point: a bug is reported in one paragraph (SIMLOCK_DEBUG=1 shows the traceback)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("SIMLOCK_DEBUG"):
+            raise
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc}\nThis is a simlock bug; rerun with "
+            "SIMLOCK_DEBUG=1 for the traceback and report it with the scenario file.",
+            soft_wrap=True,
+            markup=False,
+        )
+        sys.exit(EXIT_BUG)
