@@ -179,7 +179,7 @@ def run(
         variant_count = len(names or scenario.variant_names)
         guards.check_fits(scenario, scale, getattr(executor, "workers", 1), detail, variant_count)
         started = time.perf_counter()
-        with _progress(quiet, scenario.replications) as advance:
+        with _Progress(quiet, scenario.replications) as advance:
             results = simulate(
                 scenario,
                 variants=names,
@@ -278,7 +278,7 @@ def _write_report(results, folder: Path, expectations) -> None:
     write_report(results, folder, expectations)
 
 
-class _progress:
+class _Progress:
     """A Rich progress bar over tasks on a terminal; nothing when quiet or not a TTY."""
 
     def __init__(self, quiet: bool, total: int) -> None:
@@ -310,7 +310,10 @@ def _print_summary(results, expectations) -> None:
     summary = results.summary
     overall = summary[summary["group"] == "all"]
     table = Table(
-        title=f"{results.scenario.name}: {results.scenario.replications} replication(s), mean [95% CI]"
+        title=(
+            f"{results.scenario.name}: {results.scenario.replications} replication(s), "
+            "mean [95% CI]"
+        )
     )
     shown = [
         "users_affected",
@@ -375,7 +378,7 @@ _register_optional_commands()
 
 
 def main() -> None:
-    """Console entry point: a bug is reported in one paragraph (SIMLOCK_DEBUG=1 shows the traceback)."""
+    """Console entry point; a bug is one paragraph (SIMLOCK_DEBUG=1 shows the traceback)."""
     try:
         app()
     except KeyboardInterrupt:

@@ -108,6 +108,7 @@ def check_consistency(results: Results) -> None:
         manifest = results.manifest
         raise ConsistencyError(
             "internal consistency check failed (a simlock bug; please report it with the scenario "
-            f"hash {manifest.get('scenario_hash', '?')}, seed {manifest.get('seed', '?')} and simlock "
+            f"hash {manifest.get('scenario_hash', '?')}, seed {manifest.get('seed', '?')} and "
+            "simlock "
             f"{manifest.get('simlock_version', '?')}): " + "; ".join(problems)
         )

@@ -22,7 +22,8 @@ def check_destination(destination: Path, force: bool) -> None:
         raise OutputError(f"{destination}: exists and is not a folder; choose another -o")
     if destination.is_dir() and any(destination.iterdir()) and not force:
         raise OutputError(
-            f"{destination}: folder exists and is not empty; use --force to replace it or choose another -o"
+            f"{destination}: folder exists and is not empty; "
+            "use --force to replace it or choose another -o"
         )
 
 
