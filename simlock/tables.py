@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import Outcome, UnlockCause, VariantResult
-from .population import NO_SIGNAL, Population
+from .population import Population
 from .scenario import Scenario
 
 OUTCOME_NAMES = [o.name.lower() for o in Outcome]
@@ -86,13 +86,19 @@ def concerned_devices(
     return np.flatnonzero(in_banned | detected_banned)
 
 
-def _on_considered(
-    result: VariantResult, column: np.ndarray, size: int, fill: float = np.nan
+def _spread(
+    values: np.ndarray, positions: np.ndarray, size: int, fill: float = np.nan
 ) -> np.ndarray:
-    """Spread a column over the considered devices to all devices (`fill` elsewhere)."""
+    """Values over the considered devices placed at `positions` of a `size` column (`fill`
+    elsewhere and where a time is infinite, i.e. never happened)."""
     out = np.full(size, fill)
-    out[result.considered] = np.where(np.isfinite(column), column, fill)
+    out[positions] = np.where(np.isfinite(values), values, fill)
     return out
+
+
+def _label(value: str, size: int) -> pd.Categorical:
+    """A constant text column as a one-category Categorical (cheap to build, store and group)."""
+    return pd.Categorical.from_codes(np.zeros(size, dtype=np.int8), [value])
 
 
 def devices_frame(
@@ -101,76 +107,88 @@ def devices_frame(
     """One row per concerned device: truth, belief, and the times (days) of what happened."""
     book = population.codebook
     rows = concerned_devices(population, result, banned_codes)
-    n = len(population)
-    lock_cause = np.full(n, -1, dtype=np.int16)
-    lock_cause[result.considered] = np.where(np.isfinite(result.locked), result.decided_by, -1)
+    size = rows.size
+    # Considered devices are detected in a banned territory, hence all among the concerned rows.
+    at = np.searchsorted(rows, result.considered)
+    locked = np.isfinite(result.locked)
+    lock_cause = np.full(size, -1, dtype=np.int16)
+    lock_cause[at[locked]] = result.decided_by[locked]
+    unlock_cause = np.zeros(size, dtype=np.int8)
+    unlock_cause[at] = result.unlock_cause
     detected = result.detected[rows]
     territories = [*book.territories, "none"]
     return pd.DataFrame(
         {
-            "variant": result.variant,
-            "replication": np.int32(result.replication),
+            "variant": _label(result.variant, size),
+            "replication": np.full(size, result.replication, dtype=np.int32),
             "device": rows.astype(np.int64),
             "region": pd.Categorical.from_codes(population.region[rows], book.regions),
             "channel": pd.Categorical.from_codes(population.channel[rows], book.channels),
             "detected": pd.Categorical.from_codes(
-                np.where(detected == NO_SIGNAL, len(territories) - 1, detected), territories
+                np.where(detected < 0, len(territories) - 1, detected), territories
             ),
             "activated": population.activated[rows],
-            "warned": _on_considered(result, result.warned, n)[rows],
-            "locked": _on_considered(result, result.locked, n)[rows],
-            "unlocked": _on_considered(result, result.unlocked, n)[rows],
-            "lock_cause": pd.Categorical.from_codes(lock_cause[rows], list(result.window_names)),
+            "warned": _spread(result.warned, at, size),
+            "locked": _spread(result.locked, at, size),
+            "unlocked": _spread(result.unlocked, at, size),
+            "lock_cause": pd.Categorical.from_codes(lock_cause, list(result.window_names)),
             "unlock_cause": pd.Categorical.from_codes(
-                (_on_considered(result, result.unlock_cause.astype(float), n, 0)[rows]).astype(
-                    np.int8
-                ),
-                [c.name.lower() for c in UnlockCause],
+                unlock_cause, [c.name.lower() for c in UnlockCause]
             ),
-            "appealed": _on_considered(result, result.appealed, n)[rows],
-            "appeal_started": _on_considered(result, result.appeal_started, n)[rows],
-            "appeal_closed": _on_considered(result, result.appeal_closed, n)[rows],
+            "appealed": _spread(result.appealed, at, size),
+            "appeal_started": _spread(result.appeal_started, at, size),
+            "appeal_closed": _spread(result.appeal_closed, at, size),
             "outcome": pd.Categorical.from_codes(result.outcome[rows], OUTCOME_NAMES),
         }
     )
 
 
 def events_frame(scenario: Scenario, result: VariantResult) -> pd.DataFrame:
-    """The event log: every warning, lock, cancellation, unlock and appeal, with its cause."""
+    """The event log: every warning, lock, cancellation, unlock and appeal, with its cause.
+
+    Built from code arrays and sorted once (by time, then device), since at scale it has millions
+    of rows and pandas-level concatenation of many small frames is the slow part.
+    """
     idx = result.considered
-    window_names = list(result.window_names)
-    parts = []
-
-    def add(
-        kind: str, times: np.ndarray, causes: np.ndarray | str, mask: np.ndarray | None = None
-    ) -> None:
-        keep = np.isfinite(times) if mask is None else mask
-        cause = causes[keep] if isinstance(causes, np.ndarray) else np.full(int(keep.sum()), causes)
-        parts.append(
-            pd.DataFrame({"device": idx[keep], "t": times[keep], "kind": kind, "cause": cause})
-        )
-
-    decided_cause = np.array([*window_names, "none"], dtype=object)[result.decided_by]
-    add("warned", result.warned, decided_cause)
-    add("locked", result.locked, decided_cause)
+    causes = [*result.window_names, "none", "lift", "appeal", "approved", "rejected"]
+    window_cause = np.where(result.decided_by >= 0, result.decided_by, len(result.window_names))
+    code = {name: i for i, name in enumerate(causes)}
+    unlock_cause = np.where(result.unlock_cause == UnlockCause.APPEAL, code["appeal"], code["lift"])
+    verdict = np.where(result.appeal_approved, code["approved"], code["rejected"])
     cancelled = result.outcome[idx] == Outcome.CANCELLED_BY_LIFT
     lift_day = _lift_day(scenario, result)
-    add("lock_cancelled", np.full(idx.size, lift_day), "lift", cancelled & np.isfinite(lift_day))
-    unlock_names = np.array([c.name.lower() for c in UnlockCause], dtype=object)
-    add("unlocked", result.unlocked, unlock_names[result.unlock_cause])
-    add("appeal_filed", result.appealed, "appeal")
-    verdict = np.where(result.appeal_approved, "approved", "rejected").astype(object)
-    add("appeal_closed", result.appeal_closed, verdict)
-    events = pd.concat(parts, ignore_index=True)
-    events = events.sort_values(["t", "device"], kind="stable", ignore_index=True)
-    events.insert(0, "replication", np.int32(result.replication))
-    events.insert(0, "variant", result.variant)
-    events["date"] = np.datetime64(scenario.start, "D") + np.floor(events["t"].to_numpy()).astype(
-        "timedelta64[D]"
+    cancel_time = np.where(cancelled & np.isfinite(lift_day), lift_day, np.inf)
+    columns = [
+        ("warned", result.warned, window_cause),
+        ("locked", result.locked, window_cause),
+        ("lock_cancelled", cancel_time, np.full(idx.size, code["lift"])),
+        ("unlocked", result.unlocked, unlock_cause),
+        ("appeal_filed", result.appealed, np.full(idx.size, code["appeal"])),
+        ("appeal_closed", result.appeal_closed, verdict),
+    ]
+    devices, times, kinds, cause_codes = [], [], [], []
+    for kind, column, cause in columns:
+        keep = np.isfinite(column)
+        devices.append(idx[keep])
+        times.append(column[keep])
+        kinds.append(np.full(int(keep.sum()), EVENT_KINDS.index(kind), dtype=np.int8))
+        cause_codes.append(cause[keep].astype(np.int16))
+    device = np.concatenate(devices)
+    t = np.concatenate(times)
+    order = np.lexsort((device, t))
+    size = order.size
+    return pd.DataFrame(
+        {
+            "variant": _label(result.variant, size),
+            "replication": np.full(size, result.replication, dtype=np.int32),
+            "device": device[order].astype(np.int64),
+            "t": t[order],
+            "date": np.datetime64(scenario.start, "D")
+            + np.floor(t[order]).astype("timedelta64[D]"),
+            "kind": pd.Categorical.from_codes(np.concatenate(kinds)[order], EVENT_KINDS),
+            "cause": pd.Categorical.from_codes(np.concatenate(cause_codes)[order], causes),
+        }
     )
-    events["kind"] = pd.Categorical(events["kind"], EVENT_KINDS)
-    events["cause"] = events["cause"].astype("category")
-    return events[["variant", "replication", "device", "t", "date", "kind", "cause"]]
 
 
 def _lift_day(scenario: Scenario, result: VariantResult) -> float:
