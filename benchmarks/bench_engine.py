@@ -33,9 +33,9 @@ def _peak_mb() -> float:
 def measure(devices: int) -> dict[str, float]:
     """One size, in this process: population, simulation, frames, writing, peak memory."""
     import numpy as np
+    from bench_scenario import bench_scenario
 
     import simlock
-    from bench_scenario import bench_scenario
     from simlock import metrics, population, tables
     from simlock.engine import simulate_variant
     from simlock.results import Results
@@ -97,9 +97,10 @@ def measure(devices: int) -> dict[str, float]:
 
 def measure_reference(devices: int) -> dict[str, float]:
     """The same scenario at a small size: the engine's whole run against the reference model."""
-    import simlock
     from bench_scenario import bench_scenario
     from tests.reference_model import simulate_reference
+
+    import simlock
 
     scenario = simlock.load_scenario(bench_scenario(devices))
     clock = time.perf_counter()
@@ -131,9 +132,7 @@ def main() -> None:
     if args.reference_one:
         print(json.dumps(measure_reference(args.reference_one)))
         return
-    print(
-        f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
-    )
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}")
     rows = []
     for size in args.sizes:
         out = subprocess.run(
@@ -149,7 +148,8 @@ def main() -> None:
             f"{row['simulate_s']:.2f} s | {row['devices_per_s']:,.0f} devices/s | "
             f"{row['events_per_s']:,.0f} events/s | frames {row['frames_s']:.2f} s | write "
             f"{row['write_tables_s']:.2f} s ({row['device_rows_written']:,} device rows) | peak "
-            f"{row['peak_mb_simulate']:,.0f} MB after simulate, {row['peak_mb_total']:,.0f} MB total"
+            f"{row['peak_mb_simulate']:,.0f} MB after simulate, "
+            f"{row['peak_mb_total']:,.0f} MB total"
         )
     if args.reference_devices:
         out = subprocess.run(
@@ -160,7 +160,8 @@ def main() -> None:
         )
         ref = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"reference at {ref['devices']:,} devices: per-device model {ref['reference_s']:.2f} s, "
+            f"reference at {ref['devices']:,} devices: per-device model "
+            f"{ref['reference_s']:.2f} s, "
             f"engine whole run {ref['engine_whole_run_s']:.2f} s: {ref['speedup']:.0f}x faster"
         )
 

@@ -26,8 +26,13 @@ def bench_scenario(devices: int, seed: int = 1) -> dict[str, Any]:
         "end": "2021-09-28",
         "seed": seed,
         "replications": 1,
-        "checkin": {"model": "periodic", "interval_days": 1.0, "jitter_days": 0.2,
-                    "offline_rate_per_day": 0.05, "offline_mean_days": 2.0},
+        "checkin": {
+            "model": "periodic",
+            "interval_days": 1.0,
+            "jitter_days": 0.2,
+            "offline_rate_per_day": 0.05,
+            "offline_mean_days": 2.0,
+        },
         "regions": [
             {
                 "id": rid,
@@ -35,8 +40,13 @@ def bench_scenario(devices: int, seed: int = 1) -> dict[str, Any]:
                 "activations": [{"from": "2021-05-01", "rate_per_day": per_day * share}],
                 "channels": channels,
                 **({"travellers_from": home} if home else {}),
-                "signals": {"local_sim_share": 0.9, "sim_otherwise": "RU", "vpn_share": 0.2,
-                            "vpn_exit": "NL", "location_share": 0.5},
+                "signals": {
+                    "local_sim_share": 0.9,
+                    "sim_otherwise": "RU",
+                    "vpn_share": 0.2,
+                    "vpn_exit": "NL",
+                    "location_share": 0.5,
+                },
             }
             for rid, name, share, channels, home in regions
         ],
@@ -46,11 +56,21 @@ def bench_scenario(devices: int, seed: int = 1) -> dict[str, Any]:
             "lock_delay": {"distribution": "lognormal", "median_days": 4, "sigma": 0.5},
             "windows": [
                 {"name": "trickle", "start": "2021-05-15", "end": "2021-09-01", "coverage": 0.05},
-                {"name": "surge", "start": "2021-09-01", "end": "2021-09-14", "coverage": 0.6,
-                 "lookback_days": 30},
+                {
+                    "name": "surge",
+                    "start": "2021-09-01",
+                    "end": "2021-09-14",
+                    "coverage": 0.6,
+                    "lookback_days": 30,
+                },
             ],
             "lift": {"date": "2021-09-14", "unlock": True},
-            "appeals": {"share": 0.3, "delay": {"distribution": "exponential", "mean_days": 1.0},
-                        "agents": 20, "service_days": 0.2, "approval_share": 0.7},
+            "appeals": {
+                "share": 0.3,
+                "delay": {"distribution": "exponential", "mean_days": 1.0},
+                "agents": 20,
+                "service_days": 0.2,
+                "approval_share": 0.7,
+            },
         },
     }
