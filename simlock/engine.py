@@ -154,8 +154,9 @@ class _VariantRun:
         """Deliver warnings and locks (those before `lift_time`), then appeals and unlocks."""
         self.settled = True
         horizon = self.horizon
+        # Decisions due at or after the lift never happen: the policy is over, nothing is pending.
         decided = np.where(self.decided < lift_time, self.decided, np.inf)
-        cancelled = np.isfinite(self.decided) & ~np.isfinite(decided) & (self.decided < horizon)
+        cancelled = np.zeros(decided.size, dtype=bool)
 
         online_at = self.activated
         command = decided
