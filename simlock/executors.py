@@ -1,24 +1,70 @@
-"""Executors: where tasks run. One interface, a sequential and a local-process implementation.
+"""Executors: where tasks run. One interface; sequential, local processes, or a Dask cluster.
 
-An executor maps a top-level task function over tasks and yields results as they finish; the
-runner sorts them, so the order in which workers finish never changes a result.
+An executor maps a top-level task function over tasks and yields each result as soon as its task
+finishes, in whatever order they finish. Results carry their own keys (replication, point), and
+the callers sort them, so neither the executor nor the order of completion can change a result:
+a task depends only on its inputs, and the same task gives the same bytes anywhere.
+
+`make_executor(workers, scheduler)` picks one: a Dask scheduler address (argument, or the
+`SIMLOCK_SCHEDULER` environment variable) wins; otherwise one worker runs in this process and more
+use local processes. Local processes start with `forkserver` (or `spawn` where there is no fork),
+never a bare `fork`: forking a process that has threads (a Jupyter kernel, a Dask client) can
+deadlock. Where worker processes cannot start at all (no semaphores in a sandbox, a task function
+defined in a notebook, workers that die on start) the executor says so in a
+`SequentialFallbackWarning` and runs the tasks here instead of hanging or failing.
 """
 
 from __future__ import annotations
 
+import abc
+import multiprocessing
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from .errors import SimlockError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+SCHEDULER_ENV = "SIMLOCK_SCHEDULER"
+"""Environment variable holding a Dask scheduler address, used when none is passed."""
+
+_ADDRESS = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+$")
+_PRELOAD = ["simlock.runner", "simlock.sweep"]
+"""Imported once in the fork server, so each worker starts with simlock already loaded."""
 
 
-class Executor:
-    """Runs tasks and yields their results as they finish (in any order)."""
+class ExecutorError(SimlockError):
+    """Tasks cannot be run as asked: Dask missing, a scheduler out of reach, a worker killed."""
+
+
+class SequentialFallbackWarning(RuntimeWarning):
+    """Worker processes could not be used; the tasks ran one by one in this process instead."""
+
+
+class Executor(abc.ABC):
+    """Runs tasks and yields their results as they finish (in any order).
+
+    Use it as a context manager so workers and connections are released; `map` also works
+    outside one, starting and stopping what it needs itself.
+    """
 
     name = "base"
 
-    def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
-        raise NotImplementedError
+    @property
+    def workers(self) -> int:
+        """How many tasks run at once."""
+        return 1
+
+    @abc.abstractmethod
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
+        """Apply `fn` to every task; yield each result when its task finishes."""
 
     def __enter__(self) -> Executor:
         return self
@@ -32,40 +78,219 @@ class SequentialExecutor(Executor):
 
     name = "sequential"
 
-    def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
         for task in tasks:
             yield fn(task)
 
 
 class ProcessExecutor(Executor):
-    """Runs tasks on local worker processes."""
+    """Runs tasks on local worker processes, one task per process at a time.
+
+    The pool starts on first use with no more processes than there are tasks, and is reused
+    until the executor is closed.
+    """
 
     name = "processes"
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self._workers = max(1, workers or os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
+        self._entered = False
+
+    @property
+    def workers(self) -> int:
+        return self._workers
 
     def __enter__(self) -> ProcessExecutor:
-        self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        self._entered = True
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._entered = False
+        self._close_pool()
+
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
+        tasks = list(tasks)
+        if not tasks:
+            return
+        reason = _why_not_in_workers(fn)
+        pool = None if reason else self._open_pool(len(tasks))
+        if pool is None:
+            _warn_fallback(reason or "worker processes could not start here")
+            yield from SequentialExecutor().map(fn, tasks)
+            return
+        try:
+            yield from self._run_on(pool, fn, tasks)
+        finally:
+            if not self._entered:
+                self._close_pool()
+
+    def _run_on(
+        self, pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: list[T]
+    ) -> Iterator[R]:
+        pending: dict[Future[R], int] = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+        yielded: set[int] = set()
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        if yielded:
+                            raise ExecutorError(
+                                "a worker process died while running a task (out of memory? try "
+                                "fewer --workers or a smaller --scale)"
+                            ) from None
+                        self._close_pool()
+                        _warn_fallback("the worker processes died as they started")
+                        left = [t for i, t in enumerate(tasks) if i not in yielded]
+                        yield from SequentialExecutor().map(fn, left)
+                        return
+                    yielded.add(index)
+                    yield result
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _open_pool(self, task_count: int) -> ProcessPoolExecutor | None:
+        if self._pool is not None:
+            return self._pool
+        try:
+            context = _process_context()
+            self._pool = ProcessPoolExecutor(
+                max_workers=min(self._workers, task_count), mp_context=context
+            )
+        except (OSError, ImportError, NotImplementedError, ValueError):
+            return None
+        return self._pool
+
+    def _close_pool(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
-        if self._pool is None:
+
+class DaskExecutor(Executor):
+    """Runs tasks on a Dask distributed cluster through its scheduler (`tcp://HOST:PORT`).
+
+    Needs `pip install 'simlock[dask]'`, and simlock installed on every worker. Each task is a
+    separate Dask task, marked impure so that equal tasks are still all run.
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str, connect_timeout_s: float = 10.0) -> None:
+        if not _ADDRESS.match(address):
+            raise ExecutorError(
+                f"scheduler address {address!r} is not of the form tcp://HOST:PORT "
+                "(allowed schemes: tcp, tls, ucx, inproc)"
+            )
+        self.address = address
+        self.connect_timeout_s = connect_timeout_s
+        self._client: Any = None
+
+    @property
+    def workers(self) -> int:
+        if self._client is None:
+            return 1
+        return max(1, sum(self._client.nthreads().values()))
+
+    def __enter__(self) -> DaskExecutor:
+        self._connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
+        if self._client is None:
             with self:
                 yield from self.map(fn, tasks)
             return
-        futures = [self._pool.submit(fn, task) for task in tasks]
-        for future in as_completed(futures):
-            yield future.result()
+        from distributed import as_completed
+
+        futures = self._client.map(fn, list(tasks), pure=False)
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                future.release()
+                yield result
+        finally:
+            self._client.cancel(futures)
+
+    def _connect(self) -> None:
+        if self._client is not None:
+            return
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ExecutorError(
+                f"a Dask scheduler was given ({self.address}) but Dask is not installed; "
+                "install it with: pip install 'simlock[dask]'"
+            ) from None
+        try:
+            self._client = Client(
+                self.address, timeout=self.connect_timeout_s, set_as_default=False
+            )
+        except (OSError, TimeoutError) as exc:
+            raise ExecutorError(
+                f"cannot reach the Dask scheduler at {self.address} within "
+                f"{self.connect_timeout_s:g} s ({exc}); is it running? (check --scheduler or "
+                f"{SCHEDULER_ENV})"
+            ) from None
 
 
-def make_executor(workers: int | None) -> Executor:
-    """Sequential for one worker, local processes otherwise (None: as many as there are cores)."""
+def make_executor(workers: int | None, scheduler: str | None = None) -> Executor:
+    """The executor for a run or sweep.
+
+    `scheduler`: a Dask scheduler address; when None, the `SIMLOCK_SCHEDULER` environment
+    variable is used if set (pass "" to ignore it). Without a scheduler: sequential for one
+    worker, local processes otherwise (`workers=None`: one per core).
+    """
+    if scheduler is None:
+        scheduler = os.environ.get(SCHEDULER_ENV, "").strip() or None
+    if scheduler:
+        return DaskExecutor(scheduler)
     count = workers if workers is not None else (os.cpu_count() or 1)
     return SequentialExecutor() if count <= 1 else ProcessExecutor(count)
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _why_not_in_workers(fn: Callable[..., Any]) -> str | None:
+    """Why a fresh worker process could not load `fn` by name, or None if it can."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", "")
+    name = f"{module}.{qualname}"
+    if "<lambda>" in qualname or "<locals>" in qualname:
+        return f"the task function {name} is not defined at the top level of a module"
+    if module == "__main__" and not _main_is_a_file():
+        return (
+            f"the task function {name} is defined in __main__ (a notebook or script), which "
+            "worker processes cannot import; move it to a module"
+        )
+    return None
+
+
+def _main_is_a_file() -> bool:
+    """Workers re-import a script's `__main__` from its file; a notebook or stdin has none."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return bool(path) and os.path.isfile(path)
+
+
+def _warn_fallback(reason: str) -> None:
+    warnings.warn(
+        f"running tasks one by one in this process: {reason}",
+        SequentialFallbackWarning,
+        stacklevel=3,
+    )
