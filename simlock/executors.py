@@ -215,7 +215,7 @@ class DaskExecutor(Executor):
 
         futures = self._client.map(fn, list(tasks), pure=False)
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self._client.loop):
                 result = future.result()
                 future.release()
                 yield result
