@@ -138,12 +138,12 @@ def run_sweep(
     design = make_design(scenario, file=file, lines=lines)
     out = Path(out_dir)
     manifest = _manifest(scenario, design, count)
-    done = _prepare_folder(out, manifest, resume)
-    tasks = make_tasks(design, count, tuple(scenario.variant_names))
-    todo = [t for t in tasks if (t.point, t.replication) not in done]
-    tracker = _Tracker(len(design.points), count, done, len(tasks), progress)
     runner = executor or make_executor(workers, scheduler)
-    with runner:
+    with runner:  # connect to a cluster before anything is written
+        done = _prepare_folder(out, manifest, resume)
+        tasks = make_tasks(design, count, tuple(scenario.variant_names))
+        todo = [t for t in tasks if (t.point, t.replication) not in done]
+        tracker = _Tracker(len(design.points), count, done, len(tasks), progress)
         for rows in runner.map(run_point, todo):
             point, replication = int(rows["point"].iat[0]), int(rows["replication"].iat[0])
             _write_atomic(out / PARTS_DIR / _part_name(point, replication), rows.to_parquet)

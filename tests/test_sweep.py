@@ -365,3 +365,55 @@ def test_a_sobol_sweep_ranks_the_lever_that_drives_users_affected(tmp_path: Path
     assert (indices["ci_low"] <= indices["index"]).all()
     assert (indices["index"] <= indices["ci_high"]).all()
     assert (out / SENSITIVITY_FIGURE).stat().st_size > 10_000
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, doc: dict[str, Any]) -> Path:
+    file = tmp_path / "scenario.yaml"
+    file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return file
+
+
+def test_the_sweep_command_writes_the_frame_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from simlock.cli import app
+
+    doc = {**copy.deepcopy(TINY), "sweep": COVERAGE_GRID, "replications": 1}
+    file = _write(tmp_path, doc)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    done = runner.invoke(app, ["sweep", str(file), "-o", str(out), "--workers", "1", "--quiet"])
+    assert done.exit_code == 0, done.output
+    assert "2 points x 2 variant(s) x 1 replication(s)" in done.output
+    assert len(pd.read_parquet(out / SWEEP_FILE)) == 4
+    again = runner.invoke(app, ["sweep", str(file), "-o", str(out), "--workers", "1"])
+    assert again.exit_code == 2
+    assert "--resume" in again.output
+    resumed = runner.invoke(app, ["sweep", str(file), "-o", str(out), "--resume", "-q"])
+    assert resumed.exit_code == 0, resumed.output
+
+
+@pytest.mark.parametrize(
+    ("sweep", "says"),
+    [
+        (None, "declares no sweep"),
+        (grid({"path": "policy.covrage", "values": [1]}), "no field 'covrage'"),
+        (grid({"path": "policy.coverage", "values": [2.0]}), "sweep point 0"),
+    ],
+)
+def test_bad_sweeps_are_a_message_and_exit_code_2(
+    tmp_path: Path, sweep: dict[str, Any] | None, says: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from simlock.cli import app
+
+    file = _write(tmp_path, {**copy.deepcopy(TINY), "sweep": sweep})
+    result = CliRunner().invoke(app, ["sweep", str(file), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert says in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
