@@ -141,13 +141,14 @@ def run_sweep(
     runner = executor or make_executor(workers, scheduler)
     with runner:  # connect to a cluster before anything is written
         done = _prepare_folder(out, manifest, resume)
+        _write_atomic(out / POINTS_FILE, design.points.to_csv)
         tasks = make_tasks(design, count, tuple(scenario.variant_names))
         todo = [t for t in tasks if (t.point, t.replication) not in done]
         tracker = _Tracker(len(design.points), count, done, len(tasks), progress)
         for rows in runner.map(run_point, todo):
             point, replication = int(rows["point"].iat[0]), int(rows["replication"].iat[0])
             _write_atomic(out / PARTS_DIR / _part_name(point, replication), rows.to_parquet)
-            tracker.finished(point, replication)
+            tracker.finished(point)
     frame = collect(out, design, count, tuple(scenario.variant_names))
     _write_atomic(out / SWEEP_FILE, lambda path: frame.to_parquet(path, index=False))
     if design.design == "sobol":
@@ -174,7 +175,18 @@ def make_design(
     sweep = _sweep_of(scenario, file)
     base = scenario.model_dump(by_alias=True, exclude={"sweep"})
     problems = []
+    seen: set[str] = set()
     for i, parameter in enumerate(sweep.parameters):
+        if parameter.path in seen:
+            problems.append(
+                Problem(
+                    f"{parameter.path!r} is swept twice; give each path once",
+                    path=f"sweep.parameters[{i}].path",
+                    file=file,
+                    line=(lines or {}).get(("sweep", "parameters", i, "path")),
+                )
+            )
+        seen.add(parameter.path)
         try:
             _assign(base, _tokens(parameter.path), None, dry_run=True)
         except _PathError as exc:
@@ -255,7 +267,7 @@ def collect(
     frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     order = {name: i for i, name in enumerate(variants)}
     frame = frame.sort_values(
-        ["point", "variant", "replication"],
+        list(KEY_COLUMNS),
         key=lambda col: col.map(order) if col.name == "variant" else col,
         kind="stable",
     )
@@ -271,8 +283,7 @@ def sobol_indices(
     undefined at some point (a median of no locks), have no indices and are left out.
     Returns a long frame: variant, metric, parameter, order (first/total), index, ci_low, ci_high.
     """
-    from SALib.analyze import sobol
-
+    sobol = _salib("analyze")
     if design.design != "sobol":
         raise SimlockError("Sobol indices need a sweep with design: sobol")
     problem = _problem(design.parameters)
@@ -390,8 +401,7 @@ def _raw_points(
 
         unit = qmc.LatinHypercube(d=len(parameters), rng=seed).random(sweep.samples)
     else:
-        from SALib.sample import sobol
-
+        sobol = _salib("sample")
         if sweep.samples & (sweep.samples - 1):
             raise ScenarioError(
                 [
@@ -413,6 +423,18 @@ def _raw_points(
         for row in unit
     ]
     return points, unit
+
+
+def _salib(part: str) -> Any:
+    """SALib's Sobol module for sampling or analysis, or a message saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"SALib.{part}.sobol")
+    except ImportError:
+        raise SimlockError(
+            "Sobol designs need SALib; install it with: pip install 'simlock[sensitivity]'"
+        ) from None
 
 
 def _problem(names: Sequence[str]) -> dict[str, Any]:
@@ -696,7 +718,7 @@ class _Tracker:
         self.callback = callback
         self._report()
 
-    def finished(self, point: int, replication: int) -> None:
+    def finished(self, point: int) -> None:
         self.per_point[point] += 1
         self.done += 1
         self._report()

@@ -19,6 +19,7 @@ from simlock.executors import ProcessExecutor
 from simlock.sweep import (
     MANIFEST_FILE,
     PARTS_DIR,
+    POINTS_FILE,
     SENSITIVITY_FIGURE,
     SENSITIVITY_FILE,
     SWEEP_FILE,
@@ -254,6 +255,11 @@ def test_the_frame_has_one_row_per_point_variant_and_replication_matching_plain_
         [p, v, r] for p in (0, 1) for v in ("baseline", "exempt") for r in (0, 1)
     ]
     pd.testing.assert_frame_equal(load_sweep(tmp_path / "out"), frame)
+    points = pd.read_csv(tmp_path / "out" / POINTS_FILE)
+    assert points.to_dict(orient="list") == {
+        "point": [0, 1],
+        "policy.windows.surge.coverage": [0.0, 1.0],
+    }
     design = make_design(scenario)
     plain = simlock.run(design.scenarios[1], detail_replications=0, workers=1).replicates
     plain = plain[plain["group"] == "all"].pivot(
@@ -417,3 +423,9 @@ def test_bad_sweeps_are_a_message_and_exit_code_2(
     assert says in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_path_swept_twice_is_refused() -> None:
+    parameter = {"path": "policy.windows.surge.coverage", "values": [0.5]}
+    with pytest.raises(ScenarioError, match="swept twice"):
+        make_design(tiny(grid(parameter, dict(parameter))))
