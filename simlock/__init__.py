@@ -10,6 +10,7 @@ from .loader import load_scenario
 from .results import Results
 from .runner import run
 from .scenario import Scenario
+from .sweep import run_sweep
 
 __version__ = "0.1.0"
 

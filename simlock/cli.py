@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -41,7 +42,7 @@ EXIT_BUG = 3
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True)
     return typer.Exit(code)
 
 
@@ -93,10 +94,10 @@ def validate(
         except ScenarioError as exc:
             failed = True
             for problem in exc.problems:
-                err.print(f"[red]{problem}[/]", soft_wrap=True, markup=True, highlight=False)
+                err.print(f"[red]{escape(str(problem))}[/]", soft_wrap=True, highlight=False)
             continue
         for warning in warnings:
-            err.print(f"[yellow]{path}: warning: {warning}[/]", soft_wrap=True)
+            err.print(f"[yellow]{escape(f'{path}: warning: {warning}')}[/]", soft_wrap=True)
         out.print(
             f"{path}: ok ({len(scenario.regions)} regions, {len(scenario.variant_names)} variants, "
             f"{len(scenario.expectations)} expectations)"
@@ -164,7 +165,7 @@ def run(
     try:
         scenario, warnings = load_checked(file)
         for warning in warnings:
-            err.print(f"[yellow]{file}: warning: {warning}[/]", soft_wrap=True)
+            err.print(f"[yellow]{escape(f'{file}: warning: {warning}')}[/]", soft_wrap=True)
         if replications is not None or seed is not None:
             updates = {
                 k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None
