@@ -29,4 +29,5 @@ __all__ = [
     "compare",
     "load_scenario",
     "run",
+    "run_sweep",
 ]
