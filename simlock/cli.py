@@ -176,7 +176,7 @@ def run(
         from .outputs import check_destination
 
         check_destination(destination, force)
-        executor = make_executor(workers, scheduler) if scheduler else make_executor(workers)
+        executor = make_executor(workers, scheduler)
         variant_count = len(names or scenario.variant_names)
         guards.check_fits(scenario, scale, getattr(executor, "workers", 1), detail, variant_count)
         started = time.perf_counter()

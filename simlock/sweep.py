@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import fieldpaths
 from .errors import OutputError, Problem, ScenarioError, SimlockError
 from .executors import Executor, make_executor
 from .loader import load_scenario
@@ -69,7 +70,6 @@ KEY_METRICS = ("users_affected", "collateral_locks", "lock_days", "peak_locked")
 """Metrics shown in the sensitivity figure (all metrics are in `sensitivity.csv`)."""
 
 _PART = re.compile(r"^point-(\d+)-rep-(\d+)\.parquet$")
-_TOKEN = re.compile(r"\[(\d+|\*)\]|([^.\[\]]+)|(\.)")
 _OKABE_ITO = ("#0072B2", "#E69F00")
 
 
@@ -188,9 +188,9 @@ def make_design(
             )
         seen.add(parameter.path)
         try:
-            _assign(base, _tokens(parameter.path), None, dry_run=True)
-        except _PathError as exc:
-            problems.append(_path_problem(exc, i, parameter.path, file, lines or {}))
+            fieldpaths.assign(base, fieldpaths.tokens(parameter.path), None, dry_run=True)
+        except fieldpaths.PathError as exc:
+            problems.append(fieldpaths.path_problem(exc, i, parameter.path, file, lines or {}))
     if problems:
         raise ScenarioError(problems)
     raw_points, unit = _raw_points(sweep, scenario.seed, file)
@@ -200,7 +200,9 @@ def make_design(
         doc = copy.deepcopy(base)
         applied: dict[str, Any] = {}
         for parameter, value in zip(sweep.parameters, values, strict=True):
-            applied[parameter.path] = _assign(doc, _tokens(parameter.path), value)
+            applied[parameter.path] = fieldpaths.assign(
+                doc, fieldpaths.tokens(parameter.path), value
+            )
         try:
             scenarios.append(load_scenario(doc))
         except ScenarioError as exc:
@@ -450,122 +452,6 @@ def _from_unit(values: list[Any] | None, low: float | None, high: float | None, 
     if values is not None:
         return values[min(int(u * len(values)), len(values) - 1)]
     return float(low) + u * (float(high) - float(low))  # type: ignore[arg-type]
-
-
-# -- field paths -----------------------------------------------------------------------------
-
-
-class _PathError(Exception):
-    def __init__(self, message: str, allowed: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.allowed = allowed
-
-
-def _tokens(path: str) -> list[str | int]:
-    """`regions.CU.activations[0].rate_per_day` -> ["regions", "CU", "activations", 0, ...];
-    `[*]` becomes -1 (every item)."""
-    tokens: list[str | int] = []
-    position = 0
-    expect_name = True
-    for match in _TOKEN.finditer(path):
-        if match.start() != position:
-            break
-        position = match.end()
-        index, name, dot = match.groups()
-        if dot:
-            if expect_name:
-                raise _PathError(f"empty field name at character {match.start() + 1}")
-            expect_name = True
-        elif name is not None:
-            if not expect_name:
-                raise _PathError(f"missing '.' before {name!r}")
-            tokens.append(name.strip())
-            expect_name = False
-        else:
-            if not tokens:
-                raise _PathError("a path starts with a field name, not an index")
-            tokens.append(-1 if index == "*" else int(index))
-            expect_name = False
-    if position != len(path) or expect_name or not tokens:
-        raise _PathError(
-            "not a field path; write field names joined by dots, list items as [0], [*] "
-            "or by their id/name (e.g. policy.windows.surge.coverage)"
-        )
-    return tokens
-
-
-def _assign(node: Any, tokens: list[str | int], value: Any, *, dry_run: bool = False) -> Any:
-    """Set the field at `tokens` to `value` (every match for [*]); return the value set, which is
-    rounded to an integer when the field holds one. `dry_run` only checks the path."""
-    token, rest = tokens[0], tokens[1:]
-    applied = value
-    for container, key in _select(node, token):
-        if rest:
-            child = container[key]
-            if child is None:
-                raise _PathError(
-                    f"{key!r} is not set (null) in this scenario; give it in the scenario "
-                    "before sweeping its fields"
-                )
-            if not isinstance(child, dict | list):
-                raise _PathError(f"{key!r} is a value, it has no field {rest[0]!r}")
-            applied = _assign(child, rest, value, dry_run=dry_run)
-        elif not dry_run:
-            applied = _coerce(value, container[key])
-            container[key] = applied
-    return applied
-
-
-def _select(node: Any, token: str | int) -> list[tuple[Any, Any]]:
-    if isinstance(node, dict):
-        if isinstance(token, int):
-            raise _PathError("a mapping has no list index; name a field", _names_in(node))
-        if token not in node:
-            raise _PathError(f"no field {token!r}", _names_in(node))
-        return [(node, token)]
-    if token == -1:
-        return [(node, i) for i in range(len(node))]
-    if isinstance(token, int):
-        if not 0 <= token < len(node):
-            raise _PathError(f"index {token} is out of range", _names_in(node))
-        return [(node, token)]
-    for i, item in enumerate(node):
-        if isinstance(item, dict) and token in (item.get("id"), item.get("name")):
-            return [(node, i)]
-    raise _PathError(f"no item with id or name {token!r}", _names_in(node))
-
-
-def _names_in(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [str(k) for k in node]
-    named = [
-        str(item.get("id") or item.get("name"))
-        for item in node
-        if isinstance(item, dict) and (item.get("id") or item.get("name"))
-    ]
-    return [*named, f"[0]..[{len(node) - 1}]", "[*]"] if node else []
-
-
-def _coerce(value: Any, current: Any) -> Any:
-    """Sampled numbers are floats; a field that holds an integer gets the nearest integer."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(current, int) and not isinstance(current, bool) and isinstance(value, float):
-        return round(value)
-    return value
-
-
-def _path_problem(
-    exc: _PathError, index: int, path: str, file: str | None, lines: dict[Any, int]
-) -> Problem:
-    location = ("sweep", "parameters", index, "path")
-    return Problem(
-        f"{path!r}: {exc}",
-        path=f"sweep.parameters[{index}].path",
-        file=file,
-        line=lines.get(location),
-        allowed=", ".join(exc.allowed) if exc.allowed else None,
-    )
 
 
 def _label(value: Any) -> Any:
