@@ -5,9 +5,9 @@ the count in a segment is Poisson, the times uniform within it. Devices are held
 (numpy arrays), never as objects, so millions fit in a few hundred megabytes.
 
 Signals are drawn once per device and shared by every variant: SIM country (the region unless
-the SIM is foreign; a traveller's SIM is from home), IP country (a VPN exit, a traveller's roaming
-home network, or where the region's addresses geolocate) and GPS (the true region when location
-services are on, otherwise unavailable).
+the SIM is foreign; a traveller's SIM is from home), IP country (a VPN exit; a traveller's home
+network when roaming, or the region when on local Wi-Fi; otherwise where the region's addresses
+geolocate) and GPS (the true region when location services are on, otherwise unavailable).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _signals(
     profile = region.signals
     rng = generator(scenario.seed, replication, region.id, Kind.SIGNALS)
     own = book.territory_code(region.id)
-    u_sim, u_vpn, u_gps = rng.random((3, n))
+    u_sim, u_vpn, u_gps, u_wifi = rng.random((4, n))
 
     sim = np.full(n, own, dtype=np.int16)
     if profile.sim_otherwise is not None:
@@ -164,7 +164,7 @@ def _signals(
     if region.travellers_from is not None:
         home = book.territory_code(region.travellers_from)
         sim[is_traveller] = home
-        ip[is_traveller] = home
+        ip[is_traveller & (u_wifi >= profile.traveller_local_ip_share)] = home
     ip[u_vpn < profile.vpn_share] = book.territory_code(profile.vpn_exit)
     gps = np.where(u_gps < profile.location_share, own, NO_SIGNAL).astype(np.int16)
     return sim, ip, gps

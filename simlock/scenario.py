@@ -37,6 +37,7 @@ PosDays = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 SIGNALS = ("sim", "ip", "gps")
 CHANNEL_TRAVELLER = "traveller"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class _Model(BaseModel):
@@ -74,6 +75,13 @@ class Signals(_Model):
     )
     location_share: Share = Field(
         0.5, description="share of devices with location services on (GPS reports the truth)"
+    )
+    traveller_local_ip_share: Share = Field(
+        0.0,
+        description=(
+            "share of travellers whose IP geolocates here (hotel or public Wi-Fi) instead of "
+            "reporting their home network (roaming)"
+        ),
     )
 
     @model_validator(mode="after")
@@ -313,18 +321,34 @@ class Policy(_Model):
 class Expectation(_Model):
     """A statement about the results a scenario should reproduce, with its source.
 
-    `metric` names a check in `simlock.expectations`; the simulated value (mean across
-    replications, with its interval) must lie within [`min`, `max`] (exclusive with `strict`).
+    `metric` names a check of `simlock.expectations` (any metric of `simlock.metrics.METRICS`,
+    or a check such as `peak_new_locks_date`); its value (the mean across replications, reported
+    with its 95% interval) must lie within [`min`, `max`] (exclusive with `strict`). Checks whose
+    value is a date take dates as bounds.
     """
 
     name: str = Field(min_length=1, max_length=200)
     source: str = Field("", description="where the expectation comes from")
-    metric: str = Field(min_length=1)
-    variant: str = BASELINE
-    params: dict[str, str | float | int | dt.date | list[str]] = Field(default_factory=dict)
-    min: float | None = None
-    max: float | None = None
+    metric: str = Field(min_length=1, description="the check to evaluate")
+    variant: str = Field(BASELINE, description="the variant whose results are checked")
+    params: dict[str, dt.date | float | str] = Field(
+        default_factory=dict,
+        description="the check's parameters (a date, a region id, a metric name, a group, a key)",
+    )
+    min: float | dt.date | None = Field(None, description="lower bound (a date for date checks)")
+    max: float | dt.date | None = Field(None, description="upper bound (a date for date checks)")
     strict: bool = Field(False, description="bounds are exclusive")
+
+    @field_validator("params")
+    @classmethod
+    def _iso_dates(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """A date written as text (a mapping built in Python, JSON) is still a date."""
+        return {
+            key: dt.date.fromisoformat(value)
+            if isinstance(value, str) and _ISO_DATE.fullmatch(value)
+            else value
+            for key, value in params.items()
+        }
 
 
 class SweepParameter(_Model):
