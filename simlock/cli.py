@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .errors import ConsistencyError, Problem, ScenarioError, SimlockError
+from .errors import ConsistencyError, ScenarioError, SimlockError
 from .loader import load_scenario
 from .scenario import Scenario, slug
 
@@ -65,20 +65,8 @@ def _main(
 
 
 def load_checked(path: Path) -> tuple[Scenario, list[str]]:
-    """Load a scenario with every check the command line makes (expectations included)."""
+    """Load a scenario (expectations included) and the warnings worth printing."""
     scenario = load_scenario(path)
-    problems: list[Problem] = []
-    try:
-        from .expectations import validate_expectations
-    except ImportError:  # expectations are optional until that module exists
-        validate_expectations = None
-    if validate_expectations is not None:
-        problems = [
-            Problem(p.message, path=p.path, file=str(path), line=p.line, allowed=p.allowed)
-            for p in validate_expectations(scenario)
-        ]
-    if problems:
-        raise ScenarioError(problems)
     return scenario, scenario.warnings()
 
 
@@ -261,12 +249,8 @@ def _checked_variants(scenario: Scenario, wanted: list[str] | None) -> tuple[str
 
 
 def _evaluate(results):
-    if not results.scenario.expectations:
-        return None
-    try:
-        from .expectations import evaluate
-    except ImportError:
-        return None
+    from .expectations import evaluate
+
     return evaluate(results)
 
 

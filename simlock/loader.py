@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ._yamlio import LineMap, line_for, read_yaml
 from .errors import Problem, ScenarioError
+from .expectations import problems as expectation_problems
 from .scenario import BASELINE, Policy, Scenario, check_policy_dates, deep_merge
 
 Loc = tuple[str | int, ...]
@@ -86,18 +87,12 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
             problems.append(
                 Problem(str(exc), path=_dotted(prefix), file=file, line=line_for(lines, prefix))
             )
-    for i, exp in enumerate(scenario.expectations):
-        if exp.variant not in scenario.variant_names:
-            loc: Loc = ("expectations", i, "variant")
-            problems.append(
-                Problem(
-                    f"no variant {exp.variant!r}",
-                    path=_dotted(loc),
-                    file=file,
-                    line=line_for(lines, loc),
-                    allowed=", ".join(scenario.variant_names),
-                )
+    for loc, message, allowed in expectation_problems(scenario):
+        problems.append(
+            Problem(
+                message, path=_dotted(loc), file=file, line=line_for(lines, loc), allowed=allowed
             )
+        )
     if problems:
         raise ScenarioError(problems)
     return scenario

@@ -38,6 +38,7 @@ METRICS: dict[str, str] = {
     "collateral_locks": "locks of anyone else (travellers, official devices, detection errors)",
     "collateral_travellers": "locks of travellers",
     "collateral_outside_banned": "locks of devices activated outside banned territories",
+    "locks_without_detection": "locks of devices not detected in a banned territory (always 0)",
     "grey_market_locked": "locks of grey-market imports",
     "grey_market_share_of_locked": "share of locked devices that are grey-market imports",
     "warned": "devices warned before a lock",
@@ -82,6 +83,7 @@ def replicate_metrics(
     grey_code = book.channels.index(GREY) if GREY in book.channels else -1
     traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
     lk_in_banned = in_banned_all[lk]
+    lk_detected_banned = np.isin(result.detected[lk], banned_codes)
     targeted = lk_in_banned & (channel_lk == grey_code)
     outcome = result.outcome
     filed = np.isfinite(result.appealed)
@@ -114,6 +116,7 @@ def replicate_metrics(
             ),
             "collateral_outside_banned": total(codes_lk, (~lk_in_banned).astype(float)),
             "grey_market_locked": total(codes_lk, (channel_lk == grey_code).astype(float)),
+            "locks_without_detection": total(codes_lk, (~lk_detected_banned).astype(float)),
             "warned": total(codes_idx, np.isfinite(result.warned).astype(float)),
             "appeals_filed": total(codes_idx, filed.astype(float)),
             "appeals_served": total(codes_idx, started.astype(float)),
