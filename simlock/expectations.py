@@ -397,11 +397,9 @@ def format_value(scenario: Scenario, unit: str, value: float) -> str:
         return day.isoformat() if float(value).is_integer() else f"~{day.isoformat()}"
     if unit == "share":
         return f"{value:.1%}"
-    if unit == "days":
-        return f"{value:.2f} days"
-    if unit == "rank":
+    if unit in ("days", "rank"):
         return f"{value:.2f}"
-    return f"{value:,.1f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def _detail(
@@ -415,15 +413,24 @@ def _detail(
     bound_high: float,
     strict: bool,
 ) -> str:
+    """ "4.80 [4.46, 5.13] days, allowed 2.00 to 7.00" and the like."""
+
     def show(value: float) -> str:
         return format_value(scenario, unit, value)
 
+    suffix = " days" if unit == "days" else ""
     text = show(mean)
     if n > 1 and np.isfinite(low):
         text += f" [{show(low)}, {show(high)}]"
-    elif n == 1:
+    text += suffix
+    if n == 1:
         text += " (one replication: no interval)"
-    opening, closing = ("(", ")") if strict else ("[", "]")
-    lower = show(bound_low) if np.isfinite(bound_low) else "-inf"
-    upper = show(bound_high) if np.isfinite(bound_high) else "+inf"
-    return f"{text} in {opening}{lower}, {upper}{closing}"
+    has_low, has_high = np.isfinite(bound_low), np.isfinite(bound_high)
+    if has_low and has_high:
+        opening, closing = ("(", ")") if strict else ("[", "]")
+        allowed = f"in {opening}{show(bound_low)}, {show(bound_high)}{closing}"
+    elif has_high:
+        allowed = f"{'<' if strict else '≤'} {show(bound_high)}"
+    else:
+        allowed = f"{'>' if strict else '≥'} {show(bound_low)}"
+    return f"{text}; expected {allowed}{suffix}"

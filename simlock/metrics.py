@@ -71,7 +71,15 @@ def replicate_metrics(
     """Metrics of one (variant, replication), overall and by region and channel (long frame)."""
     book = population.codebook
     region_territory = np.array([book.territory_code(r) for r in book.regions])
-    in_banned_all = np.isin(region_territory[population.region], banned_codes)
+    region_banned = np.isin(region_territory, banned_codes)
+    # Only activation counts need every device; region x channel counts give them for every
+    # grouping, and everything else concerns the few devices the policy considered.
+    n_channels = len(book.channels)
+    by_region_channel = np.bincount(
+        population.region.astype(np.int64) * n_channels + population.channel,
+        minlength=len(book.regions) * n_channels,
+    ).reshape(len(book.regions), n_channels)
+    banned_by_region_channel = by_region_channel * region_banned[:, None]
     idx = result.considered
     locked = np.isfinite(result.locked)
     lk = idx[locked]
@@ -82,31 +90,36 @@ def replicate_metrics(
     channel_lk = population.channel[lk]
     grey_code = book.channels.index(GREY) if GREY in book.channels else -1
     traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
-    lk_in_banned = in_banned_all[lk]
+    lk_in_banned = region_banned[population.region[lk]]
     lk_detected_banned = np.isin(result.detected[lk], banned_codes)
     targeted = lk_in_banned & (channel_lk == grey_code)
-    outcome = result.outcome
+    outcome_idx = result.outcome[idx]
     filed = np.isfinite(result.appealed)
     started = np.isfinite(result.appeal_started)
     wait = result.appeal_started[started] - result.appealed[started]
 
     rows: list[tuple[str, str, str, float]] = []
     groupings = {
-        "all": (np.zeros(len(population), dtype=np.int64), ["all"]),
-        "region": (population.region.astype(np.int64), list(book.regions)),
-        "channel": (population.channel.astype(np.int64), list(book.channels)),
+        "all": (None, ["all"], lambda counts: counts.sum(keepdims=True).ravel()),
+        "region": (population.region, list(book.regions), lambda counts: counts.sum(axis=1)),
+        "channel": (population.channel, list(book.channels), lambda counts: counts.sum(axis=0)),
     }
-    for kind, (codes_all, names) in groupings.items():
+    for kind, (column, names, collapse) in groupings.items():
         g = len(names)
 
         def total(codes: np.ndarray, weights: np.ndarray | None = None, g: int = g) -> np.ndarray:
             return np.bincount(codes, weights=weights, minlength=g)[:g]
 
-        codes_lk = codes_all[lk]
-        codes_idx = codes_all[idx]
+        def codes_of(rows: np.ndarray, column: np.ndarray | None = column) -> np.ndarray:
+            if column is None:
+                return np.zeros(rows.size, dtype=np.int64)
+            return column[rows].astype(np.int64)
+
+        codes_lk = codes_of(lk)
+        codes_idx = codes_of(idx)
         per_group = {
-            "activations": total(codes_all),
-            "banned_activations": total(codes_all, in_banned_all.astype(float)),
+            "activations": collapse(by_region_channel).astype(float),
+            "banned_activations": collapse(banned_by_region_channel).astype(float),
             "users_affected": total(codes_lk),
             "lock_days": total(codes_lk, duration),
             "targeted_locks": total(codes_lk, targeted.astype(float)),
@@ -127,7 +140,7 @@ def replicate_metrics(
             ("locks_cancelled_by_lift", Outcome.CANCELLED_BY_LIFT),
             ("locked_at_end", Outcome.LOCKED_AT_END),
         ):
-            per_group[name] = total(codes_all, (outcome == code).astype(float))
+            per_group[name] = total(codes_idx, (outcome_idx == code).astype(float))
         per_group["unlocked_by_lift"] = total(
             codes_lk, (result.unlock_cause[locked] == UnlockCause.LIFT).astype(float)
         )
