@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-_err = Console(stderr=True, highlight=False)
-_out = Console(highlight=False)
+_err = Console(stderr=True, highlight=False, emoji=False)
+_out = Console(highlight=False, emoji=False)
 
 
 def sweep_command(
