@@ -279,6 +279,10 @@ def _why_not_in_workers(fn: Callable[..., Any]) -> str | None:
             f"the task function {name} is defined in __main__ (a notebook or script), which "
             "worker processes cannot import; move it to a module"
         )
+    main_path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_path and not os.path.isfile(main_path):
+        # Workers re-run the main program from its path before any task; `python -` has none.
+        return f"the main program ({main_path}) is not a file that worker processes can load"
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,24 @@ def test_workers_that_die_on_start_fall_back_to_this_process_with_a_warning() ->
     with pytest.warns(SequentialFallbackWarning, match="died"):
         results = sorted(ProcessExecutor(2).map(double_but_die_in_a_worker, [1, 2, 3]))
     assert results == [2, 4, 6]
+
+
+def test_a_program_read_from_stdin_runs_here_with_a_warning_and_no_worker_tracebacks() -> None:
+    """Workers re-run the main program from its path; `python -` has none, so they would die
+    printing tracebacks. The executor sees it before starting them."""
+    program = (
+        "import simlock, warnings\n"
+        f"s = simlock.load_scenario({str(SMALL)!r})\n"
+        "r = simlock.run(s, replications=2, scale=0.05, workers=2)\n"
+        "print(len(r.summary) > 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-"], input=program, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert "SequentialFallbackWarning" in done.stderr and "<stdin>" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_malformed_scheduler_address_is_refused_with_the_expected_form() -> None:
