@@ -109,11 +109,13 @@ def fcfs_desk_start(arrivals: np.ndarray, agents: int, service_days: float) -> n
 
     With equal service times the n-th case starts when the (n-agents)-th case ends, so
     start[n] = max(arrival[n], start[n-agents] + service): each residue class modulo `agents`
-    is a single-server queue, whose starts are m*s + running max of (arrival[j] - j*s).
+    is a single-server queue, whose starts are m*s + running max of (arrival[j] - j*s). That sum
+    can round a start a few ulps below its own arrival, hence the final maximum with it.
     """
     starts = np.empty_like(arrivals)
     for lane in range(min(agents, arrivals.size)):
         lane_arrivals = arrivals[lane::agents]
         steps = np.arange(lane_arrivals.size) * service_days
-        starts[lane::agents] = steps + np.maximum.accumulate(lane_arrivals - steps)
+        queued = steps + np.maximum.accumulate(lane_arrivals - steps)
+        starts[lane::agents] = np.maximum(queued, lane_arrivals)
     return starts
