@@ -156,6 +156,10 @@ class _VariantRun:
         horizon = self.horizon
         # Decisions due at or after the lift never happen: the policy is over, nothing is pending.
         decided = np.where(self.decided < lift_time, self.decided, np.inf)
+        self.decided = decided
+        self.decided_by = np.where(np.isfinite(decided), self.decided_by, -1).astype(np.int8)
+        # A lift inside the run cancels every decision not in effect by then, however late the
+        # device would have received it (even after the end of the run).
         cancelled = np.zeros(decided.size, dtype=bool)
 
         online_at = self.activated
@@ -167,15 +171,15 @@ class _VariantRun:
             warned = self._contact(decided, online_at, Purpose.WARN_CONTACT)
             delivered = warned < min(lift_time, horizon)
             self.warned = np.where(delivered, warned, np.inf)
-            cancelled |= np.isfinite(warned) & ~delivered & (warned < horizon)
+            cancelled |= np.isfinite(warned) & (warned >= lift_time)
             resolved = delivered & (uniform(self.keys, Purpose.RESOLVE) < warning.resolve_share)
             command = np.where(delivered & ~resolved, self.warned + warning.grace_days, np.inf)
-            cancelled |= np.isfinite(command) & (command >= lift_time) & (command < horizon)
+            cancelled |= np.isfinite(command) & (command >= lift_time)
             command = np.where(command < lift_time, command, np.inf)
             online_at = np.where(delivered, self.warned, online_at)
 
         locked = self._contact(command, online_at, Purpose.LOCK_CONTACT)
-        cancelled |= np.isfinite(locked) & (locked >= lift_time) & (locked < horizon)
+        cancelled |= np.isfinite(locked) & (locked >= lift_time)
         self.locked = np.where(locked < min(lift_time, horizon), locked, np.inf)
         is_locked = np.isfinite(self.locked)
 
