@@ -7,19 +7,33 @@ keys get the nearest valid name suggested.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import annotated_types
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from ._yamlio import LineMap, line_for, read_yaml
 from .errors import Problem, ScenarioError
 from .expectations import problems as expectation_problems
-from .scenario import BASELINE, Policy, Scenario, check_policy_dates, deep_merge
+from .scenario import (
+    BASELINE,
+    NAME_PATTERN,
+    REGION_PATTERN,
+    RULE,
+    Policy,
+    Scenario,
+    deep_merge,
+    policy_date_problems,
+    raise_rules,
+)
 
 Loc = tuple[str | int, ...]
 
@@ -45,48 +59,41 @@ def load_with_warnings(source: str | Path | Mapping[str, Any]) -> tuple[Scenario
 
 def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
     if not isinstance(data, dict):
-        kind = type(data).__name__ if data is not None else "nothing"
+        kind = _KINDS.get(type(data), type(data).__name__) if data is not None else "nothing"
         raise ScenarioError(
             [
                 Problem(
                     f"a scenario is a YAML mapping of fields, this file holds {kind}",
                     file=file,
-                    line=1,
+                    line=line_for(lines, ()),
+                    allowed="name: ..., start: ..., end: ..., regions: [...], policy: {...}",
                 )
             ]
         )
     non_text = [k for k in data if not isinstance(k, str)]
     if non_text:
         raise ScenarioError(
-            [Problem(f"field names must be text, found {non_text[0]!r}", file=file, line=1)]
+            [
+                Problem(
+                    f"field names must be text, found {non_text[0]!r}",
+                    file=file,
+                    line=line_for(lines, (str(non_text[0]),)),
+                )
+            ]
         )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_problems(exc, Scenario, data, (), file, lines)) from None
+        raise ScenarioError(_problems(exc, Scenario, (), file, lines)) from None
     problems: list[Problem] = []
     base = scenario.policy.model_dump(by_alias=True)
     for name, override in scenario.variants.items():
         prefix: Loc = ("variants", name)
-        if not isinstance(override, dict):
-            problems.append(
-                Problem(
-                    "a variant is a mapping of policy fields to override",
-                    path=_dotted(prefix),
-                    file=file,
-                    line=line_for(lines, prefix),
-                )
-            )
-            continue
         try:
             policy = Policy.model_validate(deep_merge(base, override))
-            check_policy_dates(policy, scenario.start, scenario.end, f"variants.{name}")
+            raise_rules("Policy", policy_date_problems(policy, scenario.start, scenario.end), None)
         except ValidationError as exc:
-            problems.extend(_problems(exc, Policy, override, prefix, file, lines))
-        except ValueError as exc:
-            problems.append(
-                Problem(str(exc), path=_dotted(prefix), file=file, line=line_for(lines, prefix))
-            )
+            problems.extend(_problems(exc, Policy, prefix, file, lines))
     for loc, message, allowed in expectation_problems(scenario):
         problems.append(
             Problem(
@@ -98,107 +105,227 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
     return scenario
 
 
+_KINDS = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
+
+
 def _problems(
-    exc: ValidationError,
-    model: type[BaseModel],
-    data: Any,
-    prefix: Loc,
-    file: str | None,
-    lines: LineMap,
+    exc: ValidationError, model: type[BaseModel], prefix: Loc, file: str | None, lines: LineMap
 ) -> list[Problem]:
-    problems = []
+    """One `Problem` per field path: pydantic's errors in the file's own terms, with what is
+    allowed there. A value that fits no member of a union gives one problem, not one per member."""
+    found: dict[str, Problem] = {}
     for err in exc.errors(include_url=False):
-        loc: Loc = tuple(part for part in err["loc"] if not _is_union_tag(part))
-        full = (*prefix, *loc)
-        message, allowed = _explain(err, model, loc)
-        problems.append(
-            Problem(
-                message, path=_dotted(full), file=file, line=line_for(lines, full), allowed=allowed
-            )
+        at = _walk(model, tuple(err["loc"]))
+        full = (*prefix, *at.loc)
+        path = _dotted(full)
+        message, allowed = _explain(err, at)
+        if path in found and err["type"] not in (RULE, "extra_forbidden"):
+            continue
+        key = path if err["type"] not in (RULE, "extra_forbidden") else f"{path}\0{message}"
+        found[key] = Problem(
+            message, path=path, file=file, line=line_for(lines, full), allowed=allowed
         )
-    return problems
+    return list(found.values())
 
 
-_TAGS = {
-    "fixed",
-    "uniform",
-    "exponential",
-    "lognormal",
-    "empirical",
-    "function-after",
-    "function-before",
-}
-
-
-def _is_union_tag(part: str | int) -> bool:
-    """pydantic puts the chosen union member in the location; a person does not need it."""
-    return isinstance(part, str) and (part in _TAGS or "[" in part)
-
-
-def _explain(err: Any, model: type[BaseModel], loc: Loc) -> tuple[str, str | None]:
+def _explain(err: Any, at: _Place) -> tuple[str, str | None]:
+    """What was wrong (pydantic's words, made plain where they are not) and what is allowed."""
     kind = err["type"]
+    context = err.get("ctx") or {}
     message = str(err["msg"]).removeprefix("Value error, ")
+    allowed = _describe(at.annotation, at.metadata)
+    if kind == RULE:
+        return message, context.get("allowed")
     if kind == "extra_forbidden":
-        known = _field_names_at(model, loc[:-1])
-        name = str(loc[-1]) if loc else "?"
+        known = _field_names(at.parent)
+        name = str(at.loc[-1]) if at.loc else "?"
         nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
         hint = f"; did you mean '{nearest[0]}'?" if nearest else ""
         return f"unknown field '{name}'{hint}", ", ".join(sorted(known)) or None
     if kind == "missing":
-        return "this field is required", None
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        return message, "fixed, uniform, exponential, lognormal, empirical"
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected")
-        return f"{message}; got {err.get('input')!r}", expected
-    if "input" in err and kind not in ("value_error", "assertion_error"):
-        shown = repr(err["input"])
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        message = f"{message}; got {shown}"
-    return message, None
+        return "this field is required", allowed
+    if kind == "union_tag_not_found":
+        tag = context.get("discriminator", "distribution").strip("'")
+        return f"'{tag}' is required here", allowed
+    if kind == "union_tag_invalid":
+        tag = context.get("discriminator", "distribution").strip("'")
+        return f"unknown {tag} {context.get('tag')!r}", allowed
+    if kind == "string_pattern_mismatch":
+        message = "not in the expected form"
+    if at.loc[:1] == ("variants",) and len(at.loc) == 2 and kind == "dict_type":
+        message = "a variant is a mapping of policy fields to override"
+        allowed = "e.g. {lift: null} or {coverage: 0.5}"
+    return f"{message}; got {_shown(err.get('input'))}", allowed
 
 
-def _field_names_at(model: type[BaseModel], loc: Loc) -> list[str]:
-    """Valid field names of the model found by walking `loc` through the field annotations."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            current = _item_type(current)
+def _shown(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an error is: its path in the file's terms, the annotation and constraints there, and
+    the model holding the field (for suggesting names)."""
+
+    loc: Loc
+    annotation: Any
+    metadata: tuple[Any, ...]
+    parent: Any
+
+
+def _walk(model: type[BaseModel], raw: Loc) -> _Place:
+    """Follow pydantic's error location through the models' annotations.
+
+    pydantic adds parts that are not in the file (the union member it tried, `[key]` for a
+    mapping's key); they are dropped from the path, and the union member narrows the annotation.
+    """
+    annotation: Any = model
+    metadata: tuple[Any, ...] = ()
+    parent: Any = None
+    key: Any = None
+    loc: list[str | int] = []
+    for part in raw:
+        if part == "[key]" and key is not None:
+            annotation, metadata = _strip(key)
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = _field_by_name(current, part)
-        if field is None:
-            return []
-        current = _unwrap(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
-    return []
+        annotation, more = _strip(annotation)
+        metadata = more or metadata
+        member = _union_member(annotation, part)
+        if member is not None:
+            annotation, metadata = member, ()
+            continue
+        origin = typing.get_origin(annotation)
+        if _is_model(annotation) and isinstance(part, str):
+            parent = annotation
+            field = _field_by_name(annotation, part)
+            loc.append(part)
+            if field is None:
+                annotation, metadata = None, ()
+                continue
+            annotation, metadata = field.annotation, tuple(field.metadata)
+        elif origin is dict:
+            loc.append(str(part))  # a key, even one YAML read as a number
+            key, annotation = typing.get_args(annotation)
+            metadata = ()
+        elif origin is list and isinstance(part, int):
+            loc.append(part)
+            annotation, metadata = typing.get_args(annotation)[0], ()
+        # anything else is pydantic's name for a union member: not part of the file
+    annotation, more = _strip(annotation)
+    return _Place(tuple(loc), annotation, more or metadata, parent)
 
 
-def _field_by_name(model: type[BaseModel], name: str) -> Any:
+def _strip(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    """`Annotated[X, ...]` -> X and its constraints; `X | None` -> X."""
+    metadata: list[Any] = []
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            base, *extras = typing.get_args(annotation)
+            for extra in extras:
+                metadata.extend(extra.metadata if isinstance(extra, FieldInfo) else [extra])
+            annotation = base
+        elif origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(
+            annotation
+        ):
+            rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007
+        else:
+            return annotation, tuple(metadata)
+
+
+def _union_member(annotation: Any, part: str | int) -> Any:
+    """The member of a discriminated union of models whose tag is `part`, if any."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    for member in typing.get_args(annotation):
+        if _is_model(member) and part in _tags(member):
+            return member
+    return None
+
+
+def _tags(model: type[BaseModel]) -> tuple[Any, ...]:
+    field = model.model_fields.get("distribution")
+    return typing.get_args(field.annotation) if field is not None else ()
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _field_names(model: Any) -> list[str]:
+    if not _is_model(model):
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _field_by_name(model: type[BaseModel], name: str) -> FieldInfo | None:
     for field_name, field in model.model_fields.items():
         if name in (field_name, field.alias):
             return field
     return None
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Optional[X] -> X; list[X] stays (an index comes next); dict[str, X] -> X via item."""
+_PATTERNS = {
+    REGION_PATTERN: "an ISO 3166 code: two capital letters such as CU, or a subdivision "
+    "such as UA-43",
+    NAME_PATTERN: "a name of lowercase letters, digits, '-' and '_' (at most 64)",
+}
+
+
+def _describe(annotation: Any, metadata: tuple[Any, ...]) -> str | None:
+    """What a field accepts, in words: 'a number from 0 to 1', 'a date (YYYY-MM-DD)', ..."""
     origin = typing.get_origin(annotation)
+    if annotation is bool:
+        return "true or false"
+    if annotation in (int, float):
+        kind = "a whole number" if annotation is int else "a number"
+        return kind + _bounds(metadata)
+    if annotation is dt.date:
+        return "a date (YYYY-MM-DD)"
+    if annotation is str:
+        pattern = next((m.pattern for m in metadata if getattr(m, "pattern", None)), None)
+        return _PATTERNS.get(pattern, "text")
+    if origin is typing.Literal:
+        return "one of: " + ", ".join(str(a) for a in typing.get_args(annotation))
+    if origin is list:
+        item = _describe(*_strip(typing.get_args(annotation)[0]))
+        return f"a list of: {item}" if item else "a list"
+    if origin is dict:
+        value = _describe(*_strip(typing.get_args(annotation)[1]))
+        return f"a mapping of names to: {value}" if value else "a mapping"
+    if _is_model(annotation):
+        required = [f.alias or n for n, f in annotation.model_fields.items() if f.is_required()]
+        optional = [f.alias or n for n, f in annotation.model_fields.items() if not f.is_required()]
+        text = "a mapping with " + ", ".join(required) if required else "a mapping"
+        return text + (f" (optional: {', '.join(optional)})" if optional else "")
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-        return models[0] if len(models) == 1 else annotation
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    return annotation
+        members = typing.get_args(annotation)
+        tags = [t for m in members if _is_model(m) for t in _tags(m)]
+        if tags:
+            return "a mapping with distribution: " + ", ".join(tags)
+        described = [_describe(*_strip(m)) for m in members]
+        return " or ".join(d for d in described if d) or None
+    return None
 
 
-def _item_type(annotation: Any) -> Any:
-    args = typing.get_args(annotation)
-    return _unwrap(args[-1]) if args else annotation
+def _bounds(metadata: tuple[Any, ...]) -> str:
+    """' from 0 to 1', ' above 0', ' at least 1 and at most 10,000' from a field's constraints."""
+    ge = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+    gt = next((m.gt for m in metadata if isinstance(m, annotated_types.Gt)), None)
+    le = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    if ge is not None and le is not None:
+        return f" from {_number(ge)} to {_number(le)}"
+    parts = [f"above {_number(gt)}"] if gt is not None else []
+    parts += [f"at least {_number(ge)}"] if ge is not None else []
+    parts += [f"at most {_number(le)}"] if le is not None else []
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _number(value: float) -> str:
+    whole = float(value).is_integer() and abs(value) < 1e19
+    return f"{int(value):,}" if whole else f"{value:g}"
 
 
 def _dotted(loc: Loc) -> str:

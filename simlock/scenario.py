@@ -16,17 +16,30 @@ import datetime as dt
 import itertools
 import math
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 BASELINE = "baseline"
 """Name under which the scenario's own `policy` appears among the variants."""
 
+REGION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
 RegionCode = Annotated[
     str,
     Field(
-        pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
+        pattern=REGION_PATTERN,
         description="ISO 3166-1 alpha-2 code, or an ISO 3166-2 subdivision code such as UA-43",
         examples=["CU", "UA-43"],
     ),
@@ -34,10 +47,48 @@ RegionCode = Annotated[
 Share = Annotated[float, Field(ge=0.0, le=1.0, description="share between 0 and 1")]
 NonNegDays = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 PosDays = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 SIGNALS = ("sim", "ip", "gps")
 CHANNEL_TRAVELLER = "traveller"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+RULE = "scenario_rule"
+"""pydantic error type of the format's own rules; its context says what would be allowed."""
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """A broken rule of the format at a field path relative to the model that checks it."""
+
+    loc: Loc
+    message: str
+    allowed: str | None = None
+
+
+def rule_error(message: str, allowed: str | None = None) -> PydanticCustomError:
+    """A pydantic error for one of the format's own rules, carrying what would be allowed."""
+    context = {"message": message} if allowed is None else {"message": message, "allowed": allowed}
+    return PydanticCustomError(RULE, "{message}", context)
+
+
+def raise_rules(title: str, problems: list[RuleProblem], value: Any) -> None:
+    """Raise every broken rule at once, each at its own field path (pydantic prefixes the path of
+    the model or field being validated), so a file gets one message per problem and its line."""
+    if problems:
+        raise ValidationError.from_exception_data(
+            title,
+            [
+                InitErrorDetails(type=rule_error(p.message, p.allowed), loc=p.loc, input=value)
+                for p in problems
+            ],
+        )
+
+
+def _day_before(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=1)
 
 
 class _Model(BaseModel):
@@ -87,7 +138,18 @@ class Signals(_Model):
     @model_validator(mode="after")
     def _otherwise_needed(self) -> Signals:
         if self.local_sim_share < 1.0 and self.sim_otherwise is None:
-            raise ValueError("sim_otherwise is required when local_sim_share is below 1")
+            raise_rules(
+                "Signals",
+                [
+                    RuleProblem(
+                        ("sim_otherwise",),
+                        f"required when local_sim_share ({self.local_sim_share:g}) is below 1: "
+                        "the country the other SIMs report",
+                        "a country code such as RU, or local_sim_share: 1",
+                    )
+                ],
+                None,
+            )
         return self
 
 
@@ -97,7 +159,7 @@ class Region(_Model):
     id: RegionCode
     name: str = Field(min_length=1, max_length=200)
     activations: list[RateSegment] = Field(
-        min_length=1, description="piecewise-constant activation rate by date"
+        min_length=1, max_length=10_000, description="piecewise-constant activation rate by date"
     )
     channels: dict[Name, Share] = Field(
         default_factory=lambda: {"official": 1.0},
@@ -114,27 +176,50 @@ class Region(_Model):
     @field_validator("activations")
     @classmethod
     def _segments_in_order(cls, segments: list[RateSegment]) -> list[RateSegment]:
-        for before, after in itertools.pairwise(segments):
-            if after.from_ <= before.from_:
-                raise ValueError(
-                    f"segment dates must increase: {after.from_} does not come after {before.from_}"
+        raise_rules(
+            "Region",
+            [
+                RuleProblem(
+                    (i + 1, "from"),
+                    f"segment dates must increase: {after.from_} does not come after "
+                    f"{before.from_}",
+                    f"a date after {before.from_}",
                 )
+                for i, (before, after) in enumerate(itertools.pairwise(segments))
+                if after.from_ <= before.from_
+            ],
+            segments,
+        )
         return segments
 
     @field_validator("channels")
     @classmethod
     def _shares_sum_to_one(cls, channels: dict[str, float]) -> dict[str, float]:
         if not channels:
-            raise ValueError("at least one channel is needed")
+            raise rule_error("at least one channel is needed", "e.g. {official: 1.0}")
         total = sum(channels.values())
         if not math.isclose(total, 1.0, abs_tol=1e-6):
-            raise ValueError(f"channel shares must sum to 1, they sum to {total:g}")
+            raise rule_error(
+                f"channel shares must sum to 1, they sum to {total:g}",
+                "shares between 0 and 1 that add up to 1",
+            )
         return channels
 
     @model_validator(mode="after")
     def _travellers_have_a_home(self) -> Region:
         if self.channels.get(CHANNEL_TRAVELLER, 0.0) > 0 and self.travellers_from is None:
-            raise ValueError("travellers_from is required when the traveller channel has a share")
+            raise_rules(
+                "Region",
+                [
+                    RuleProblem(
+                        ("travellers_from",),
+                        "required when the traveller channel has a share: the travellers' home "
+                        "country",
+                        "a country code such as US",
+                    )
+                ],
+                None,
+            )
         return self
 
 
@@ -158,7 +243,18 @@ class CheckIn(_Model):
     @model_validator(mode="after")
     def _jitter_keeps_order(self) -> CheckIn:
         if self.model == "periodic" and self.jitter_days * 2 >= self.interval_days:
-            raise ValueError("jitter_days must be less than half of interval_days")
+            raise_rules(
+                "CheckIn",
+                [
+                    RuleProblem(
+                        ("jitter_days",),
+                        f"jitter_days ({self.jitter_days:g}) must be less than half of "
+                        f"interval_days ({self.interval_days:g}), so check-ins stay in order",
+                        f"0 to less than {self.interval_days / 2:g} days",
+                    )
+                ],
+                self.jitter_days,
+            )
         return self
 
 
@@ -175,7 +271,17 @@ class UniformDelay(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> UniformDelay:
         if self.high_days < self.low_days:
-            raise ValueError("high_days must be at least low_days")
+            raise_rules(
+                "UniformDelay",
+                [
+                    RuleProblem(
+                        ("high_days",),
+                        f"high_days ({self.high_days:g}) is below low_days ({self.low_days:g})",
+                        f"at least low_days ({self.low_days:g})",
+                    )
+                ],
+                self.high_days,
+            )
         return self
 
 
@@ -198,7 +304,17 @@ class EmpiricalDelay(_Model):
     @model_validator(mode="after")
     def _weights_match(self) -> EmpiricalDelay:
         if self.weights is not None and len(self.weights) != len(self.values_days):
-            raise ValueError("weights must have one entry per value in values_days")
+            raise_rules(
+                "EmpiricalDelay",
+                [
+                    RuleProblem(
+                        ("weights",),
+                        f"{len(self.weights)} weight(s) for {len(self.values_days)} value(s)",
+                        "one positive weight per value in values_days, or no weights",
+                    )
+                ],
+                self.weights,
+            )
         return self
 
 
@@ -225,8 +341,15 @@ class Detection(_Model):
     @field_validator("signals")
     @classmethod
     def _unique(cls, signals: list[str]) -> list[str]:
-        if len(set(signals)) != len(signals):
-            raise ValueError("each signal may be listed once")
+        raise_rules(
+            "Detection",
+            [
+                RuleProblem((i,), f"{signal} is listed twice", "each of sim, ip, gps at most once")
+                for i, signal in enumerate(signals)
+                if signal in signals[:i]
+            ],
+            signals,
+        )
         return signals
 
 
@@ -243,11 +366,23 @@ class Window(_Model):
     end: dt.date = Field(description="first day no longer in the window")
     coverage: Share = Field(1.0, description="share of eligible devices decided in this window")
     lookback_days: NonNegDays = 0.0
+    _position: int = PrivateAttr(default=-1)
+    """Index in the list as written (windows are sorted by start), so problems name its line."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if self.end <= self.start:
-            raise ValueError(f"window end {self.end} must come after its start {self.start}")
+            raise_rules(
+                "Window",
+                [
+                    RuleProblem(
+                        ("end",),
+                        f"window end {self.end} must come after its start {self.start}",
+                        f"a date after {self.start} (end is the first day no longer in the window)",
+                    )
+                ],
+                self.end,
+            )
         return self
 
 
@@ -302,6 +437,7 @@ class Policy(_Model):
     )
     windows: list[Window] = Field(
         default_factory=list,
+        max_length=100,
         description="enforcement windows; empty means enforcement over the whole run at `coverage`",
     )
     lift: Lift | None = None
@@ -313,8 +449,21 @@ class Policy(_Model):
     @classmethod
     def _unique_windows(cls, windows: list[Window]) -> list[Window]:
         names = [w.name for w in windows]
-        if len(set(names)) != len(names):
-            raise ValueError("window names must be unique")
+        raise_rules(
+            "Policy",
+            [
+                RuleProblem(
+                    (i, "name"),
+                    f"window name {name!r} is already used by windows[{names.index(name)}]",
+                    "a name used by one window only",
+                )
+                for i, name in enumerate(names)
+                if name in names[:i]
+            ],
+            names,
+        )
+        for position, window in enumerate(windows):
+            window._position = position
         return sorted(windows, key=lambda w: w.start)
 
 
@@ -388,7 +537,7 @@ class Scenario(_Model):
     seed: int = Field(0, ge=0, le=2**63 - 1)
     replications: int = Field(1, ge=1, le=10_000)
     checkin: CheckIn = Field(default_factory=CheckIn)
-    regions: list[Region] = Field(min_length=1)
+    regions: list[Region] = Field(min_length=1, max_length=5_000)
     policy: Policy
     variants: dict[Name, dict[str, Any]] = Field(
         default_factory=dict,
@@ -399,25 +548,51 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _cross_field(self) -> Scenario:
-        problems: list[str] = []
-        if self.end <= self.start:
-            problems.append(f"end {self.end} must come after start {self.start}")
+        """Rules between fields, each reported at the field to change (one message each)."""
+        problems: list[RuleProblem] = []
         ids = [r.id for r in self.regions]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            problems.append(f"region ids must be unique; repeated: {', '.join(dupes)}")
-        for i, region in enumerate(self.regions):
-            for seg in region.activations:
-                if not self.start <= seg.from_ < self.end:
-                    problems.append(
-                        f"regions[{i}] ({region.id}): segment from {seg.from_} is outside "
-                        f"the run {self.start}..{self.end}"
+        for i, region_id in enumerate(ids):
+            if region_id in ids[:i]:
+                problems.append(
+                    RuleProblem(
+                        ("regions", i, "id"),
+                        f"region id {region_id} is already used by regions[{ids.index(region_id)}]",
+                        "an id used by one region only",
                     )
+                )
         if BASELINE in self.variants:
-            problems.append(f"variants: '{BASELINE}' is the name of the policy itself")
-        if problems:
-            raise ValueError("; ".join(problems))
-        check_policy_dates(self.policy, self.start, self.end, "policy")
+            problems.append(
+                RuleProblem(
+                    ("variants", BASELINE),
+                    f"'{BASELINE}' is the name of the policy itself",
+                    "any other variant name",
+                )
+            )
+        if self.end <= self.start:
+            problems.append(
+                RuleProblem(
+                    ("end",),
+                    f"end {self.end} must come after start {self.start}",
+                    f"a date after {self.start} (end is the first day after the run)",
+                )
+            )
+        else:  # dates inside the run mean nothing until the run itself makes sense
+            for i, region in enumerate(self.regions):
+                for j, segment in enumerate(region.activations):
+                    if not self.start <= segment.from_ < self.end:
+                        problems.append(
+                            RuleProblem(
+                                ("regions", i, "activations", j, "from"),
+                                f"segment from {segment.from_} is outside the run "
+                                f"{self.start}..{self.end}",
+                                f"a date from {self.start} to {_day_before(self.end)}",
+                            )
+                        )
+            problems += [
+                RuleProblem(("policy", *p.loc), p.message, p.allowed)
+                for p in policy_date_problems(self.policy, self.start, self.end)
+            ]
+        raise_rules("Scenario", problems, None)
         return self
 
     @property
@@ -442,7 +617,7 @@ class Scenario(_Model):
             raise KeyError(f"no variant {name!r}; known: {', '.join(self.variant_names)}")
         merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
         policy = Policy.model_validate(merged)
-        check_policy_dates(policy, self.start, self.end, f"variants.{name}")
+        raise_rules("Policy", policy_date_problems(policy, self.start, self.end), None)
         return policy
 
     def policies(self, names: list[str] | None = None) -> dict[str, Policy]:
@@ -450,10 +625,13 @@ class Scenario(_Model):
         return {n: self.variant(n) for n in (names or self.variant_names)}
 
     def warnings(self) -> list[str]:
-        """Allowed but probably not meant: e.g. a banned territory that no region has."""
+        """Allowed but probably not meant: e.g. a banned territory that no region has (said once
+        for the policy, and for a variant only when it sets its own `banned`)."""
         region_ids = {r.id for r in self.regions}
         out: list[str] = []
         for name, policy in self.policies().items():
+            if name != BASELINE and "banned" not in self.variants[name]:
+                continue
             missing = [b for b in policy.banned if b not in region_ids]
             if missing:
                 where = "policy" if name == BASELINE else f"variants.{name}"
@@ -464,25 +642,52 @@ class Scenario(_Model):
         return out
 
 
-def check_policy_dates(policy: Policy, start: dt.date, end: dt.date, where: str) -> None:
-    """Rules that tie a policy to the run's dates: windows inside the run, lift after the first
-    window. Raises ValueError naming `where`."""
+def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[RuleProblem]:
+    """Rules that tie a policy to the run's dates: windows inside the run, the lift inside the run
+    and after the first window opens. Paths are relative to the policy; a window's index is its
+    place in the list as written."""
+    problems: list[RuleProblem] = []
+    inside = f"a date from {start} to {end}"
     for i, window in enumerate(policy.windows):
-        if window.start < start or window.end > end:
-            raise ValueError(
-                f"{where}.windows[{i}] ({window.name}): {window.start}..{window.end} "
-                f"is not inside the run {start}..{end}"
+        where: Loc = ("windows", window._position if window._position >= 0 else i)
+        if window.start < start:
+            problems.append(
+                RuleProblem(
+                    (*where, "start"),
+                    f"window {window.name} opens on {window.start}, before the run starts "
+                    f"({start})",
+                    inside,
+                )
             )
-    if policy.lift is not None:
-        if not start <= policy.lift.date <= end:
-            raise ValueError(
-                f"{where}.lift.date {policy.lift.date} is outside the run {start}..{end}"
+        if window.end > end:
+            problems.append(
+                RuleProblem(
+                    (*where, "end"),
+                    f"window {window.name} ends on {window.end}, after the run ends ({end})",
+                    inside,
+                )
             )
-        if policy.windows and policy.lift.date <= policy.windows[0].start:
-            raise ValueError(
-                f"{where}.lift.date {policy.lift.date} comes before the first window "
-                f"({policy.windows[0].name}, {policy.windows[0].start}): nothing would be locked"
+    lift = policy.lift
+    if lift is not None:
+        if not start <= lift.date <= end:
+            problems.append(
+                RuleProblem(
+                    ("lift", "date"),
+                    f"lift date {lift.date} is outside the run {start}..{end}",
+                    inside,
+                )
             )
+        elif policy.windows and lift.date <= policy.windows[0].start:
+            first = policy.windows[0]
+            problems.append(
+                RuleProblem(
+                    ("lift", "date"),
+                    f"the lift on {lift.date} comes before the first window ({first.name}, "
+                    f"opening {first.start}): nothing would be locked",
+                    f"a date after {first.start}",
+                )
+            )
+    return problems
 
 
 _TAGS = ("distribution",)
