@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -112,7 +111,9 @@ def run(
     replications: Annotated[
         int | None, typer.Option(min=1, max=10_000, help="Replications (default: the scenario's).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=2**63 - 1, help="Seed (default: the scenario's).")
+    ] = None,
     variant: Annotated[
         list[str] | None,
         typer.Option("--variant", help="Run only this variant (repeatable); baseline always runs."),
@@ -149,61 +150,74 @@ def run(
     from .executors import make_executor
     from .runner import run as simulate
 
-    _terminate_as_interrupt()
-    try:
-        scenario, warnings = load_checked(file)
-        for warning in warnings:
-            err.print(f"[yellow]{escape(f'{file}: warning: {warning}')}[/]", soft_wrap=True)
-        if replications is not None or seed is not None:
-            updates = {
-                k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None
-            }
-            scenario = Scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})
-        names = _checked_variants(scenario, variant)
-        destination = output if output is not None else Path("runs") / slug(scenario.name)
-        from .outputs import check_destination
-
-        check_destination(destination, force)
-        executor = make_executor(workers, scheduler)
-        variant_count = len(names or scenario.variant_names)
-        guards.check_fits(scenario, scale, getattr(executor, "workers", 1), detail, variant_count)
-        started = time.perf_counter()
-        with _Progress(quiet, scenario.replications) as advance:
-            results = simulate(
-                scenario,
-                variants=names,
-                scale=scale,
-                detail_replications=detail,
-                executor=executor,
-                on_task_done=lambda _done: advance(),
-            )
-        guards.check_consistency(results)
-        expectations = _evaluate(results)
-        with outputs.staged_folder(destination, force) as staging:
-            clock = time.perf_counter()
-            results.save(staging)
-            results.manifest["wall_seconds"]["write_tables"] = time.perf_counter() - clock
-            if expectations is not None:
-                expectations.to_csv(staging / "expectations.csv", index=False)
-            if not no_report:
-                clock = time.perf_counter()
-                _write_report(results, staging, expectations)
-                results.manifest["wall_seconds"]["report"] = time.perf_counter() - clock
-            results.manifest["wall_seconds"]["total"] = time.perf_counter() - started
-            (staging / "manifest.json").write_text(
-                json.dumps(
-                    {**results.manifest, "format_version": _format_version()}, indent=2, default=str
+    manifest_text = ""
+    with outputs.terminate_as_interrupt():
+        try:
+            scenario, warnings = load_checked(file)
+            for warning in warnings:
+                err.print(f"[yellow]{escape(f'{file}: warning: {warning}')}[/]", soft_wrap=True)
+            if replications is not None or seed is not None:
+                updates = {
+                    k: v
+                    for k, v in (("replications", replications), ("seed", seed))
+                    if v is not None
+                }
+                scenario = Scenario.model_validate(
+                    {**scenario.model_dump(by_alias=True), **updates}
                 )
-                + "\n"
+            names = _checked_variants(scenario, variant)
+            destination = output if output is not None else Path("runs") / slug(scenario.name)
+            outputs.check_destination(destination, force)
+            executor = make_executor(workers, scheduler)
+            variant_count = len(names or scenario.variant_names)
+            guards.check_fits(
+                scenario, scale, getattr(executor, "workers", 1), detail, variant_count
             )
-    except ConsistencyError as exc:
-        raise _fail(str(exc), EXIT_BUG) from None
-    except ScenarioError as exc:
-        raise _fail("\n".join(str(p) for p in exc.problems)) from None
-    except SimlockError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted; nothing was written", 130) from None
+            started = time.perf_counter()
+            with _Progress(quiet, scenario.replications) as advance:
+                results = simulate(
+                    scenario,
+                    variants=names,
+                    scale=scale,
+                    detail_replications=detail,
+                    executor=executor,
+                    on_task_done=lambda _done: advance(),
+                )
+            guards.check_consistency(results)
+            expectations = _evaluate(results)
+            with outputs.staged_folder(destination, force) as staging:
+                clock = time.perf_counter()
+                results.save(staging)
+                results.manifest["wall_seconds"]["write_tables"] = time.perf_counter() - clock
+                if expectations is not None:
+                    expectations.to_csv(staging / "expectations.csv", index=False)
+                if not no_report:
+                    clock = time.perf_counter()
+                    _write_report(results, staging, expectations)
+                    results.manifest["wall_seconds"]["report"] = time.perf_counter() - clock
+                results.manifest["wall_seconds"]["total"] = time.perf_counter() - started
+                manifest = {
+                    **results.manifest,
+                    "format_version": _format_version(),
+                    "command": ["simlock", *sys.argv[1:]],
+                    "environment": _environment(),
+                }
+                manifest_text = json.dumps(manifest, indent=2, default=str) + "\n"
+                (staging / outputs.RUN_MARKER).write_text(manifest_text)
+        except ConsistencyError as exc:
+            raise _fail(str(exc), EXIT_BUG) from None
+        except ScenarioError as exc:
+            raise _fail("\n".join(str(p) for p in exc.problems)) from None
+        except SimlockError as exc:
+            raise _fail(str(exc)) from None
+        except KeyboardInterrupt as exc:
+            finished = manifest_text and _read(destination / outputs.RUN_MARKER) == manifest_text
+            message = (
+                f"interrupted after {destination} was written completely"
+                if finished
+                else "interrupted; nothing was written"
+            )
+            raise _fail(message, outputs.interrupted_exit_code(exc)) from None
     if not quiet:
         _print_summary(results, expectations)
     out.print(f"wrote {destination}")
@@ -228,6 +242,27 @@ def report(
     except SimlockError as exc:
         raise _fail(str(exc)) from None
     out.print(f"wrote {run_dir / 'report.html'}")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _environment() -> dict[str, str]:
+    """Versions that can change a run's numbers, for rerunning it exactly."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("numpy", "pandas", "pyarrow", "scipy", "simpy", "pydantic"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
 
 
 def _format_version() -> int:
@@ -337,16 +372,6 @@ def _print_summary(results, expectations) -> None:
                 "pass" if row["passed"] else "FAIL",
             )
         out.print(checks)
-
-
-def _terminate_as_interrupt() -> None:
-    """Treat SIGTERM like Ctrl-C so cleanup (the staged folder) runs on a kill too."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if os.name == "posix":
-        signal.signal(signal.SIGTERM, handler)
 
 
 def _register_optional_commands() -> None:

@@ -1,29 +1,85 @@
 """Run folders that appear whole or not at all.
 
-A run writes into a temporary folder beside its destination and renames it into place at the
-end, so an interrupted or failed run leaves nothing half-written where the user looks. A folder
-that exists and is not empty is only replaced with `force`.
+A run writes into a temporary folder beside its destination (`.NAME.XXXX.partial`) and renames it
+into place at the end, so an interrupted or failed run leaves nothing half-written where the user
+looks, and no temporary folder either. A folder that exists and is not empty is only replaced
+with `force`, and only when it holds an earlier run (a `manifest.json`): `--force` never deletes a
+folder of other files.
+
+Ctrl-C and SIGTERM are held back while the old run is swapped for the new one and while
+temporary folders are deleted, then delivered: the interruption still happens, but never between
+the two renames or halfway through a cleanup.
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import OutputError
 
+RUN_MARKER = "manifest.json"
+"""A folder holding this file is a simlock run, which `--force` may replace."""
+
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the same cleanup runs; exit code 143 rather than 130."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Inside, SIGTERM (a `kill`, a scheduler stopping a job) raises `Terminated` in the main
+    thread; the previous handler is restored on leaving (the command may run inside a notebook or
+    a test session)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_exit_code(exc: KeyboardInterrupt) -> int:
+    """128 + the signal number, as a shell reports a process stopped by that signal."""
+    return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+
 
 def check_destination(destination: Path, force: bool) -> None:
-    """Refuse a destination that holds something, unless forced; refuse a file in the way."""
+    """Refuse a file in the way, a non-empty folder without `force`, and, even with `force`, a
+    folder that holds something other than an earlier run."""
     if destination.exists() and not destination.is_dir():
         raise OutputError(f"{destination}: exists and is not a folder; choose another -o")
-    if destination.is_dir() and any(destination.iterdir()) and not force:
+    if not destination.is_dir():
+        return
+    try:
+        contents = sorted(p.name for p in destination.iterdir())
+    except OSError as exc:
+        raise OutputError(f"{destination}: cannot be read ({exc.strerror})") from None
+    if not contents:
+        return
+    if not force:
         raise OutputError(
             f"{destination}: folder exists and is not empty; "
             "use --force to replace it or choose another -o"
+        )
+    if RUN_MARKER not in contents:
+        shown = ", ".join(contents[:3]) + (", ..." if len(contents) > 3 else "")
+        raise OutputError(
+            f"{destination}: holds files that are not a simlock run ({shown}); --force only "
+            "replaces an earlier run: choose another -o"
         )
 
 
@@ -31,6 +87,7 @@ def check_destination(destination: Path, force: bool) -> None:
 def staged_folder(destination: Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder; on success move it to `destination`, on any failure delete it."""
     check_destination(destination, force)
+    destination = destination.absolute()
     parent = destination.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -42,15 +99,50 @@ def staged_folder(destination: Path, force: bool = False) -> Iterator[Path]:
     try:
         yield staging
         check_destination(destination, force)
-        if destination.exists():
-            retired = Path(
-                tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=parent)
-            )
-            destination.rename(retired / destination.name)
-            staging.rename(destination)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(destination)
+        with _signals_held():
+            _move_into_place(staging, destination)
     finally:
-        if staging.exists():
+        with _signals_held():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into_place(staging: Path, destination: Path) -> None:
+    """Rename `staging` to `destination`, replacing an earlier run there (renamed aside first,
+    put back if the second rename fails, deleted once the new run is in place)."""
+    if not destination.exists():
+        _rename(staging, destination)
+        return
+    retired = Path(
+        tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=destination.parent)
+    )
+    _rename(destination, retired / destination.name)
+    try:
+        _rename(staging, destination)
+    except OutputError:
+        _rename(retired / destination.name, destination)
+        shutil.rmtree(retired, ignore_errors=True)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _rename(source: Path, target: Path) -> None:
+    try:
+        source.rename(target)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot move the run into place ({exc.strerror})") from None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (main thread, POSIX) and deliver them on leaving."""
+    can_hold = hasattr(signal, "pthread_sigmask") and (
+        threading.current_thread() is threading.main_thread()
+    )
+    if not can_hold:
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
