@@ -103,27 +103,12 @@ def engine_frame(
     )
 
 
-COUNTED = (
-    "users_affected",
-    "warned",
-    "resolved_after_warning",
-    "cancelled_by_lift",
-    "pending_at_end",
-    "locked_at_end",
-    "unlocked_by_lift",
-    "unlocked_by_appeal",
-    "appeals_filed",
-    "appeals_served",
-    "appeals_closed",
-    "appeals_approved",
-)
-"""The counts the engine and the reference model must agree on (devices)."""
-
-
 def counts(frame: pd.DataFrame) -> dict[str, int]:
-    """Devices per count of `COUNTED` in one per-device frame (engine or reference)."""
+    """What the engine and the reference model must agree on: devices per outcome, warned,
+    locked, and appeals filed, served, closed and approved, in one per-device frame."""
     outcome = frame["outcome"]
     return {
+        "not_covered": int((outcome == "not_covered").sum()),
         "users_affected": int(frame["locked"].notna().sum()),
         "warned": int(frame["warned"].notna().sum()),
         "resolved_after_warning": int((outcome == "resolved_after_warning").sum()),
@@ -137,12 +122,3 @@ def counts(frame: pd.DataFrame) -> dict[str, int]:
         "appeals_closed": int(frame["appeal_closed"].notna().sum()),
         "appeals_approved": int(frame["appeal_approved"].sum()),
     }
-
-
-def unlock_causes_consistent(frame: pd.DataFrame) -> bool:
-    """Each unlocked device names lift or appeal as the cause, and nobody else names one."""
-    unlocked = frame["unlocked"].notna()
-    cause = frame["unlock_cause"]
-    return bool(
-        cause[unlocked].isin(["lift", "appeal"]).all() and (cause[~unlocked] == "none").all()
-    )

@@ -167,7 +167,7 @@ CASES = [WINDOWS_AND_LIFT, POISSON_WARNING, CONGESTED_DESK, APPEALS_AND_LIFT, LI
 
 
 def statistics(frame: pd.DataFrame, horizon: float) -> dict[str, float]:
-    """Per-replication statistics: the counts of `COUNTED`, locks per window, mean days."""
+    """Per-replication statistics: the helpers' `counts`, locks per window, mean days."""
     out: dict[str, float] = dict(counts(frame))
     locked = frame[frame["locked"].notna()]
     for window in ("trickle", "surge"):
