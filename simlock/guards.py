@@ -28,15 +28,62 @@ DETAIL_BYTES_PER_DEVICE_VARIANT = 140
 
 
 def available_memory() -> int:
-    """Bytes of memory available now (MemAvailable on Linux, else physical memory)."""
+    """Bytes this process can still use: the least of the memory available on the machine, the
+    room left under a container's limit (cgroup) and under an address-space limit (`ulimit -v`).
+    In a container the machine's figure is the host's, so the limit is what counts."""
+    found = [_machine_available(), _cgroup_room(), _address_space_room()]
+    return min(bytes_ for bytes_ in found if bytes_ is not None)
+
+
+def _machine_available() -> int:
+    """MemAvailable on Linux, else physical memory."""
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
             for line in handle:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
-    except OSError:
+    except (OSError, ValueError, IndexError):
         pass
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+_CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+)
+_NO_LIMIT = 2**60
+"""cgroup reports 'no limit' as 'max' or as a number near 2^63."""
+
+
+def _cgroup_room() -> int | None:
+    """Limit minus usage of this process's memory cgroup (v2, then v1), if it has a limit."""
+    for limit_file, usage_file in _CGROUP_FILES:
+        try:
+            with open(limit_file, encoding="ascii") as handle:
+                limit_text = handle.read().strip()
+            with open(usage_file, encoding="ascii") as handle:
+                usage = int(handle.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit_text == "max" or not limit_text.isdigit() or int(limit_text) >= _NO_LIMIT:
+            return None
+        return max(0, int(limit_text) - usage)
+    return None
+
+
+def _address_space_room() -> int | None:
+    """The address-space limit (`ulimit -v`) minus what this process has mapped already."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            mapped = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, IndexError):
+        return None
+    return max(0, soft - mapped)
 
 
 def estimate_memory(
@@ -60,18 +107,49 @@ def check_fits(
     variants: int,
     available: int | None = None,
 ) -> None:
-    """Raise `TooBigError` if the run would need more memory than is available."""
+    """Raise `TooBigError` if the run would need more memory than is available, saying the
+    estimate and the largest `--scale` that fits (or that none does with these workers)."""
     need = estimate_memory(scenario, scale, workers, detail, variants)
     have = available if available is not None else available_memory()
     if need <= have:
         return
     devices = expected_devices(scenario, scale)
-    fitting = scale * have / need * 0.9
-    raise TooBigError(
-        f"this run needs about {need / 1e9:.1f} GB ({devices:,.0f} devices per replication, "
-        f"{workers} worker(s)) but {have / 1e9:.1f} GB is available; try --scale {fitting:.3g} "
-        "or fewer --workers"
+    fitting = fitting_scale(scenario, scale, workers, detail, variants, have)
+    advice = (
+        f"try --scale {fitting:.3g}, fewer --workers or a smaller --detail"
+        if fitting is not None
+        else "no --scale fits with these settings: try --workers 1 and --detail 0"
     )
+    raise TooBigError(
+        f"this run needs about {_gigabytes(need)} ({devices:,.0f} devices per replication, "
+        f"{workers} worker(s), {min(detail, scenario.replications)} detail replication(s)) "
+        f"but {_gigabytes(have)} is available; {advice}"
+    )
+
+
+def fitting_scale(
+    scenario: Scenario, scale: float, workers: int, detail: int, variants: int, available: int
+) -> float | None:
+    """The largest scale (3 significant digits, rounded down) whose estimate fits `available`
+    bytes, or None if even a vanishing scale does not."""
+    if estimate_memory(scenario, 0.0, workers, detail, variants) > available:
+        return None
+    low, high = 0.0, scale
+    for _ in range(100):
+        middle = (low + high) / 2
+        if estimate_memory(scenario, middle, workers, detail, variants) <= available:
+            low = middle
+        else:
+            high = middle
+    if low <= 0:
+        return None
+    digits = 2 - math.floor(math.log10(low))
+    rounded = math.floor(low * 10**digits) / 10**digits
+    return rounded if rounded > 0 else None
+
+
+def _gigabytes(size: float) -> str:
+    return f"{size / 1e9:,.1f} GB" if size >= 1e8 else f"{size / 1e6:,.0f} MB"
 
 
 def check_consistency(results: Results) -> None:

@@ -1,0 +1,240 @@
+"""Guards around a run: a run too big for the memory stops before allocating, with the estimate
+and a --scale that fits; a run whose numbers contradict each other is reported as a simlock bug
+with the scenario hash (exit code 3), never written as a result."""
+
+from __future__ import annotations
+
+import re
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_helpers import FAST, SMALL, invoke, quiet_env, simlock_command, small_doc, write_yaml
+
+import simlock
+import simlock.runner
+from simlock import guards
+from simlock.errors import ConsistencyError, TooBigError
+from simlock.results import Results, scenario_hash
+
+ADDRESS_SPACE = 3 * 1024**3
+"""A `ulimit -v` for the child process: a broken guard then fails with MemoryError instead of
+taking the machine's memory."""
+
+
+def huge_doc() -> dict:
+    """small.yaml with rates a thousand times above what any machine can hold in a run."""
+    doc = small_doc()
+    for region in doc["regions"]:
+        for segment in region["activations"]:
+            segment["rate_per_day"] = 1e9
+    return doc
+
+
+def _limit_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+# -- too big to run --------------------------------------------------------------------------------
+
+
+def test_a_run_too_big_for_memory_stops_before_allocating_and_says_what_fits(
+    tmp_path: Path,
+) -> None:
+    file = write_yaml(tmp_path / "huge.yaml", huge_doc())
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [*simlock_command(), "run", str(file), "-o", str(out), "--workers", "1", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=quiet_env(),
+        preexec_fn=_limit_address_space,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    message = done.stderr.replace("\n", " ")
+    found = re.search(
+        r"this run needs about ([\d,.]+) GB \(([\d,]+) devices per replication, 1 worker\(s\), "
+        r"1 detail replication\(s\)\) but ([\d,.]+) (GB|MB) is available; try --scale ([\d.e+-]+)",
+        message,
+    )
+    assert found, message
+    needed = float(found[1].replace(",", ""))
+    devices = int(found[2].replace(",", ""))
+    assert devices == pytest.approx(3 * 1e9 * 122, rel=1e-6)
+    assert needed > 1000 * ADDRESS_SPACE / 1e9
+    unit = 1e9 if found[4] == "GB" else 1e6
+    available = float(found[3].replace(",", "")) * unit
+    assert available <= ADDRESS_SPACE
+    scale = float(found[5])
+    scenario = simlock.load_scenario(file)
+    assert guards.estimate_memory(scenario, scale, 1, 1, 4) <= available * 1.05
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [file]
+    assert "Traceback" not in done.stderr
+
+
+def test_the_suggested_scale_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = simlock.load_scenario(SMALL)
+    fits_at_half = guards.estimate_memory(scenario, 0.5, 1, 1, 4)
+    monkeypatch.setattr(guards, "available_memory", lambda: fits_at_half)
+    refused = invoke("run", SMALL, "-o", tmp_path / "full", "--workers", "1", "-q", "--no-report")
+    assert refused.exit_code == 2
+    scale = re.search(r"try --scale ([\d.e+-]+)", refused.stderr)
+    assert scale, refused.stderr
+    assert 0.45 <= float(scale[1]) <= 0.5
+    assert not (tmp_path / "full").exists()
+    ran = invoke("run", SMALL, "-o", tmp_path / "fits", *FAST[2:], "--scale", scale[1])
+    assert ran.exit_code == 0, ran.output
+
+
+def test_the_estimate_grows_with_scale_workers_detail_and_variants() -> None:
+    scenario = simlock.load_scenario(SMALL)
+    base = guards.estimate_memory(scenario, 10, 1, 0, 4)
+    assert guards.estimate_memory(scenario, 20, 1, 0, 4) > base
+    assert guards.estimate_memory(scenario, 10, 2, 0, 4) > base
+    assert guards.estimate_memory(scenario, 10, 1, 1, 4) > base
+    assert guards.estimate_memory(scenario, 10, 1, 1, 8) > guards.estimate_memory(
+        scenario, 10, 1, 1, 4
+    )
+    # more workers than replications cannot run more tasks at once
+    assert guards.estimate_memory(scenario, 10, 64, 0, 4) == guards.estimate_memory(
+        scenario, 10, scenario.replications, 0, 4
+    )
+
+
+def test_the_fitting_scale_is_the_largest_that_fits() -> None:
+    scenario = simlock.load_scenario(SMALL)
+    available = guards.estimate_memory(scenario, 37.0, 2, 1, 4)
+    fitting = guards.fitting_scale(scenario, 1000.0, 2, 1, 4, available)
+    assert fitting is not None
+    assert guards.estimate_memory(scenario, fitting, 2, 1, 4) <= available
+    assert 36.5 <= fitting <= 37.0
+    assert guards.fitting_scale(scenario, 1000.0, 2, 1, 4, 1_000) is None
+
+
+def test_when_no_scale_fits_the_message_says_so() -> None:
+    scenario = simlock.load_scenario(SMALL)
+    with pytest.raises(TooBigError, match="no --scale fits with these settings"):
+        guards.check_fits(scenario, 1.0, 1, 1, 4, available=1_000)
+    guards.check_fits(scenario, 1.0, 1, 1, 4, available=10**12)
+
+
+def test_available_memory_counts_an_address_space_limit() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from simlock.guards import available_memory; print(available_memory())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_address_space,
+        check=True,
+    )
+    assert 0 < int(done.stdout) < ADDRESS_SPACE
+
+
+# -- internal consistency ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def results() -> Results:
+    return simlock.run(simlock.load_scenario(SMALL), scale=0.2, detail_replications=1)
+
+
+def doctored(results: Results, **frames: pd.DataFrame) -> Results:
+    return Results(
+        scenario=results.scenario,
+        summary=results.summary,
+        replicates=frames.get("replicates", results.replicates),
+        daily=frames.get("daily", results.daily.copy()),
+        devices=frames.get("devices", results.devices.copy()),
+        events=results.events,
+        manifest=results.manifest,
+    )
+
+
+def test_a_real_run_is_consistent(results: Results) -> None:
+    guards.check_consistency(results)
+    assert results.devices["locked"].notna().any()
+
+
+def _first_row_with(frame: pd.DataFrame, column: str) -> int:
+    return int(np.flatnonzero(frame[column].to_numpy() > 0)[0])
+
+
+@pytest.mark.parametrize(
+    ("break_it", "says"),
+    [
+        ("negative_locked", "a day has a negative number of locked devices"),
+        ("extra_lock", "daily new locks do not add up to users affected"),
+        ("lost_activation", "daily activations do not add up to the activations metric"),
+        ("unlock_without_lock", "more unlocks than locks"),
+        ("locked_before_activation", "device(s) locked before activation"),
+        ("unlocked_before_lock", "device(s) unlocked without or before a lock"),
+    ],
+)
+def test_a_contradiction_is_a_consistency_error_with_the_scenario_hash(
+    results: Results, break_it: str, says: str
+) -> None:
+    daily = results.daily.copy()
+    devices = results.devices.copy()
+    if break_it == "negative_locked":
+        daily.loc[daily.index[0], "locked"] = -1
+    elif break_it == "extra_lock":
+        daily.loc[daily.index[_first_row_with(daily, "newly_locked")], "newly_locked"] += 1
+    elif break_it == "lost_activation":
+        daily.loc[daily.index[_first_row_with(daily, "activations")], "activations"] -= 1
+    elif break_it == "unlock_without_lock":
+        daily.loc[daily.index[0], "unlocked"] = 10**6
+    elif break_it == "locked_before_activation":
+        row = devices.index[devices["locked"].notna()][0]
+        devices.loc[row, "locked"] = devices.loc[row, "activated"] - 1
+    else:
+        row = devices.index[devices["locked"].notna()][0]
+        devices.loc[row, "unlocked"] = devices.loc[row, "locked"] - 0.5
+    with pytest.raises(ConsistencyError) as caught:
+        guards.check_consistency(doctored(results, daily=daily, devices=devices))
+    message = str(caught.value)
+    assert says in message
+    assert f"scenario hash {scenario_hash(results.scenario)}" in message
+    assert f"seed {results.scenario.seed}" in message
+    assert "a simlock bug" in message
+
+
+def test_the_command_reports_an_inconsistent_run_as_a_bug_with_exit_code_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulate = simlock.runner.run
+
+    def run_with_a_bug(*args: object, **kwargs: object) -> Results:
+        made = simulate(*args, **kwargs)  # type: ignore[arg-type]
+        row = _first_row_with(made.daily, "newly_locked")
+        made.daily.loc[made.daily.index[row], "newly_locked"] += 1
+        return made
+
+    monkeypatch.setattr(simlock.runner, "run", run_with_a_bug)
+    out = tmp_path / "run"
+    result = invoke("run", SMALL, "-o", out, *FAST)
+    assert result.exit_code == 3
+    scenario = simlock.load_scenario(SMALL)
+    assert f"scenario hash {scenario_hash(scenario)}" in result.stderr
+    assert "internal consistency check failed" in result.stderr
+    assert not out.exists()
+
+
+def test_the_manifest_hash_names_the_scenario_exactly(tmp_path: Path) -> None:
+    doc = small_doc()
+    first = scenario_hash(simlock.load_scenario(doc))
+    doc["policy"]["coverage"] = 0.99
+    assert scenario_hash(simlock.load_scenario(doc)) != first
+    assert scenario_hash(simlock.load_scenario(write_yaml(tmp_path / "s.yaml", small_doc()))) == (
+        first
+    )
