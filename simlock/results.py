@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .errors import SavedRunError
+from .errors import SavedRunError, ScenarioError
 from .loader import load_scenario
 from .metrics import compare as _compare
 from .scenario import Scenario
@@ -26,6 +26,14 @@ FORMAT_VERSION = 1
 
 FRAMES = ("summary", "replicates", "daily", "devices", "events")
 CSV_FRAMES = ("summary", "replicates", "daily")
+KEY_COLUMNS = {
+    "summary": ("variant", "group", "key", "metric", "mean", "ci_low", "ci_high", "n"),
+    "replicates": ("variant", "replication", "group", "key", "metric", "value"),
+    "daily": ("date", "variant", "replication", "activations", "newly_locked", "locked"),
+    "devices": ("variant", "replication", "device", "activated", "locked"),
+    "events": ("variant", "replication", "device", "t", "kind"),
+}
+"""Columns `Results.load` requires of each saved frame (device-level frames may be empty)."""
 
 
 def scenario_document(scenario: Scenario) -> dict[str, Any]:
@@ -106,21 +114,35 @@ class Results:
             )
         try:
             scenario = load_scenario(folder / "scenario.yaml")
-        except Exception as exc:
+        except ScenarioError as exc:
             raise SavedRunError(
-                f"{folder / 'scenario.yaml'}: cannot be read back ({exc})"
+                f"{folder / 'scenario.yaml'}: cannot be read back:\n{exc}"
             ) from None
-        frames = {}
-        for name in FRAMES:
-            path = folder / f"{name}.parquet"
-            try:
-                frames[name] = pd.read_parquet(path)
-            except Exception as exc:
-                raise SavedRunError(
-                    f"{path}: missing or corrupt ({type(exc).__name__}: {exc})"
-                ) from None
         if manifest.get("scenario_hash") not in (None, scenario_hash(scenario)):
             raise SavedRunError(
-                f"{folder}: scenario.yaml does not match the manifest's scenario hash"
+                f"{folder / 'scenario.yaml'}: does not match the run's scenario hash "
+                f"{manifest.get('scenario_hash')} (edited after the run?); rerun the scenario"
             )
+        frames = {name: _read_frame(folder / f"{name}.parquet", name) for name in FRAMES}
         return cls(scenario=scenario, manifest=manifest, **frames)
+
+
+def _read_frame(path: Path, name: str) -> pd.DataFrame:
+    """One saved frame, refused with the file named if it is missing, unreadable or lacks the
+    columns a run writes."""
+    if not path.is_file():
+        raise SavedRunError(f"{path}: missing (the run folder is incomplete); rerun the scenario")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several kinds of error for a damaged file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SavedRunError(
+            f"{path}: not a readable Parquet file ({reason}); rerun the scenario"
+        ) from None
+    missing = [c for c in KEY_COLUMNS[name] if c not in frame.columns]
+    if missing and not (name in ("devices", "events") and frame.empty):
+        raise SavedRunError(
+            f"{path}: lacks the column(s) {', '.join(missing)} of a {name} table; "
+            "rerun the scenario"
+        )
+    return frame
