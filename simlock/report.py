@@ -1,0 +1,1051 @@
+"""The report of a run: `report.html` (one self-contained file), `report.md`, and the figures.
+
+`write_report` renders every figure of `simlock.figures` to `figures/NAME.png` and `.svg` with the
+table behind it as `figures/NAME.csv`, then writes the same document twice: as HTML (figures
+embedded as base64 PNG, inline CSS, no script, nothing fetched from the network, so it can be
+forwarded as one file) and as Markdown (figures referenced as `figures/NAME.png`) for git.
+
+The document is built once as a list of blocks (headings, paragraphs, tables, figures) and each
+renderer escapes every piece of text, so a scenario's names and descriptions can never inject
+markup. Numbers are formatted in one place (`format_value`, `format_estimate`) so that the report
+and its tests agree on what a number looks like.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+
+from . import figures as figs
+from .metrics import METRICS
+from .results import Results
+from .scenario import BASELINE, Delay, Policy, Scenario
+
+PNG_DPI = 110
+DATE_METRICS = ("peak_locked_day", "peak_new_locks_day")
+DASH = "—"
+"""Shown for a value that is undefined (a median of no locks, a share of no activations)."""
+
+REGION_METRICS = (
+    "users_affected",
+    "targeted_locks",
+    "collateral_locks",
+    "lock_days",
+    "share_banned_locked",
+)
+CHANNEL_METRICS = ("users_affected", "collateral_locks", "lock_days", "days_to_lock_median")
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers as people read them
+
+
+def metric_unit(metric: str) -> str:
+    """The unit of a metric: devices, appeals, device-days, days, share or date."""
+    if metric in DATE_METRICS:
+        return "date"
+    if metric.startswith("share_") or metric.endswith("_share_of_locked"):
+        return "share"
+    if metric == "lock_days":
+        return "device-days"
+    if metric.startswith(("days_to_lock", "lock_duration", "appeal_wait")):
+        return "days"
+    if metric.startswith("appeals_"):
+        return "appeals"
+    return "devices"
+
+
+def _count(value: float, signed: bool) -> str:
+    size = abs(value)
+    if size >= 100 or value == 0 or float(value).is_integer():
+        text = f"{value:,.0f}"
+    elif size >= 10:
+        text = f"{value:,.1f}"
+    else:
+        text = f"{value:.2f}"
+    return f"+{text}" if signed and value > 0 else text
+
+
+def format_value(value: float, unit: str, start: dt.date, signed: bool = False) -> str:
+    """One number in its unit: counts with thousands separators, days to 0.1, shares as
+    percentages, day numbers from `start` as dates (the nearest day). `signed` formats a
+    difference: an explicit +, shares in percentage points, dates in days."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    if unit == "date":
+        if signed:
+            return f"{value:+.1f} days"
+        return (start + dt.timedelta(days=round(value))).isoformat()
+    if unit == "share":
+        if signed:
+            return f"{value * 100:+.1f} pp"
+        return f"{value * 100:.1f}%" if abs(value) >= 0.01 or value == 0 else f"{value * 100:.2f}%"
+    if unit == "days":
+        text = f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.2f}"
+        return f"+{text}" if signed and value > 0 else text
+    return _count(value, signed)
+
+
+def format_estimate(
+    mean: float, low: float, high: float, n: int, unit: str, start: dt.date, signed: bool = False
+) -> str:
+    """'1,234 [1,200–1,270]': a mean and its 95% interval; the mean alone when the interval is
+    undefined (one replication). Bounds below zero are joined by 'to', not a dash."""
+    text = format_value(mean, unit, start, signed)
+    if text == DASH or n < 2 or not (math.isfinite(low) and math.isfinite(high)):
+        return text
+    lo = format_value(low, unit, start, signed=signed and unit != "date")
+    hi = format_value(high, unit, start, signed=signed and unit != "date")
+    if signed and unit == "date":
+        lo, hi = f"{low:+.1f}", f"{high:+.1f}"
+    if lo == hi == text:  # every replication gave the same value
+        return text
+    joiner = " to " if signed or low < 0 else "–"
+    return f"{text} [{lo}{joiner}{hi}]"
+
+
+def _estimate(row: pd.Series | None, unit: str, start: dt.date, signed: bool = False) -> str:
+    if row is None:
+        return DASH
+    column = "difference" if signed else "mean"
+    return format_estimate(
+        float(row[column]),
+        float(row["ci_low"]),
+        float(row["ci_high"]),
+        int(row["n"]),
+        unit,
+        start,
+        signed,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The document: blocks both renderers understand
+
+
+@dataclass
+class Strong:
+    text: str
+
+
+@dataclass
+class Code:
+    text: str
+
+
+@dataclass
+class Note:
+    """A short explanation under a cell's main text (a metric's meaning)."""
+
+    text: str
+
+
+Span = str | Strong | Code | Note
+Cell = Span | list[Span]
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int
+    anchor: str
+
+
+@dataclass
+class Paragraph:
+    spans: list[Span]
+    css: str = ""
+
+
+@dataclass
+class Bullets:
+    items: list[list[Span]]
+
+
+@dataclass
+class Table:
+    """A table; `row_attrs` and `column_attrs` become data-* attributes of rows and cells in
+    HTML (so tests and scripts can find a metric's cell), and are ignored in Markdown."""
+
+    columns: list[str]
+    rows: list[list[Cell]]
+    table_id: str = ""
+    numeric: list[bool] = field(default_factory=list)
+    row_attrs: list[dict[str, str]] = field(default_factory=list)
+    column_attrs: list[dict[str, str]] = field(default_factory=list)
+    group_starts: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class FigureBlock:
+    name: str
+    title: str
+    caption: str
+    png: bytes
+
+
+Block = Heading | Paragraph | Bullets | Table | FigureBlock
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the report
+
+
+def write_report(results: Results, folder: Path, expectations: pd.DataFrame | None) -> Path:
+    """Write report.html, report.md, figures/*.png|svg|csv into `folder`; return report.html."""
+    folder = Path(folder)
+    figure_dir = folder / "figures"
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    rendered = render_figures(results, figure_dir)
+    blocks = build_document(results, expectations, rendered)
+    title = f"simlock report: {results.scenario.name}"
+    (folder / "report.md").write_text(render_markdown(blocks, title), encoding="utf-8")
+    path = folder / "report.html"
+    path.write_text(render_html(blocks, title), encoding="utf-8")
+    return path
+
+
+def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
+    """Draw every figure that applies (the support desk only when a variant has appeals), save
+    PNG, SVG and CSV, and return them as blocks with their captions."""
+    out = []
+    with_desk = figs.appeal_variants(results)
+    for spec in figs.FIGURES:
+        if spec.name == "support_desk" and not with_desk:
+            continue
+        data = spec.data(results)
+        figure = spec.plot(results, data)
+        data.to_csv(figure_dir / f"{spec.name}.csv", index=False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=PNG_DPI)
+        png = buffer.getvalue()
+        (figure_dir / f"{spec.name}.png").write_bytes(png)
+        # No date in the SVG: the same run gives the same file.
+        figure.savefig(figure_dir / f"{spec.name}.svg", format="svg", metadata={"Date": None})
+        out.append(FigureBlock(spec.name, spec.title, _caption(results, spec.name, data), png))
+    return out
+
+
+def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
+    n = figs.replications(results)
+    over = (
+        f"mean over {n} replications with its 95% band"
+        if n >= 2
+        else "one replication, so no interval"
+    )
+    detail = figs.describe_replications(figs.detail_replications(results))
+    log_scale = name == "locks_per_day" and figs.per_day_log_scale(data)
+    captions = {
+        "locked_over_time": f"Devices locked at the end of each day, per variant ({over}). "
+        "Shaded: enforcement windows; dashed line: the lift.",
+        "locks_per_day": f"Devices newly locked and unlocked each day, per variant ({over})"
+        + (
+            "; logarithmic scale above one device a day, so the early trickle and the surge "
+            "both show."
+            if log_scale
+            else "."
+        ),
+        "users_by_region": "Devices locked at least once, by the region where they were "
+        f"activated, per variant ({'bars: 95% intervals' if n >= 2 else 'no interval'}).",
+        "delay_cdf": "Share of locked devices locked within a given number of days of "
+        "activation, and locked for at most a given number of days (devices still locked at the "
+        f"end count until the end); device-level rows of {detail}.",
+        "tradeoff": "Targeted locks (grey imports in banned territories) against collateral "
+        "locks (travellers, official devices, detection errors) per variant "
+        f"({'bars: 95% intervals' if n >= 2 else 'no interval'}): right is what a variant "
+        "buys, up is what it costs.",
+        "support_desk": "Appeals waiting for the support desk at the end of each day, and the "
+        "mean days appeals filed that day waited before service (served appeals only; the lift "
+        f"withdraws the rest); {detail}.",
+    }
+    return captions[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# The content
+
+
+def build_document(
+    results: Results, expectations: pd.DataFrame | None, rendered: list[FigureBlock]
+) -> list[Block]:
+    """The report's content in reading order, for both renderers."""
+    scenario = results.scenario
+    blocks: list[Block] = []
+    blocks += _opening(results)
+    blocks += _summary(results, expectations)
+    blocks += _scenario_section(results)
+    blocks += _metrics_section(results)
+    blocks += _differences_section(results)
+    if expectations is not None:
+        blocks += _expectations_section(scenario, expectations)
+    blocks += _figures_section(results, rendered)
+    blocks += _manifest_section(results)
+    return blocks
+
+
+def _opening(results: Results) -> list[Block]:
+    scenario = results.scenario
+    manifest = results.manifest
+    blocks: list[Block] = []
+    if scenario.description:
+        blocks.append(Paragraph([scenario.description], css="lead"))
+    scale = manifest.get("scale", 1.0)
+    facts = (
+        f"Simulated {scenario.start.isoformat()} to {scenario.end.isoformat()} "
+        f"({scenario.days:g} days), {figs.replications(results)} replication(s), seed "
+        f"{scenario.seed}"
+    )
+    if scale != 1:
+        facts += f", activation rates scaled by {scale:g} (counts are for the scaled world)"
+    blocks.append(Paragraph([facts + f"; simlock {manifest.get('simlock_version', '?')}."]))
+    return blocks
+
+
+def _overall(results: Results) -> dict[tuple[str, str], pd.Series]:
+    rows = results.summary[results.summary["group"] == "all"]
+    return {(str(r["variant"]), str(r["metric"])): r for _, r in rows.iterrows()}
+
+
+def _summary(results: Results, expectations: pd.DataFrame | None) -> list[Block]:
+    blocks: list[Block] = [Heading("Summary", 2, "summary")]
+    n = figs.replications(results)
+    if n >= 2:
+        blocks.append(
+            Paragraph(
+                [
+                    f"Numbers are means over {n} replications, with 95% Student-t intervals "
+                    "across replications in brackets."
+                ]
+            )
+        )
+    else:
+        blocks.append(
+            Paragraph(
+                [
+                    "This run has one replication: 95% intervals are undefined and not shown; "
+                    "rerun with --replications 10 or more for intervals."
+                ],
+                css="note",
+            )
+        )
+    overall = _overall(results)
+    for variant in figs.variants(results):
+        blocks.append(Paragraph(_variant_words(results, variant, overall)))
+    if expectations is not None and len(expectations):
+        passed = int(expectations["passed"].astype(bool).sum())
+        failed = [str(x) for x in expectations.loc[~expectations["passed"].astype(bool), "name"]]
+        text = f"Expectations: {passed} of {len(expectations)} pass"
+        text += f"; failing: {'; '.join(failed)}." if failed else "."
+        blocks.append(Paragraph([text], css="fail" if failed else "pass"))
+    return blocks
+
+
+def _variant_words(
+    results: Results, variant: str, overall: dict[tuple[str, str], pd.Series]
+) -> list[Span]:
+    """'Under variant X, N users [CI] were locked at least once ...' in plain sentences."""
+    start = results.scenario.start
+
+    def est(metric: str) -> str:
+        return _estimate(overall.get((variant, metric)), metric_unit(metric), start)
+
+    def mean(metric: str) -> float:
+        row = overall.get((variant, metric))
+        return float(row["mean"]) if row is not None else float("nan")
+
+    who = " (the scenario's policy)" if variant == BASELINE else ""
+    spans: list[Span] = ["Under variant ", Strong(variant), who]
+    if not mean("users_affected") > 0:
+        return [*spans, ", no device was locked."]
+    text = f", {est('users_affected')} users were locked at least once"
+    if mean("banned_activations") > 0:
+        text += f" ({est('share_banned_locked')} of activations in banned territories)"
+    text += (
+        f": {est('targeted_locks')} targeted locks (grey imports in banned territories) against "
+        f"{est('collateral_locks')} collateral locks (of which {est('collateral_travellers')} "
+        f"travellers and {est('collateral_outside_banned')} devices activated outside banned "
+        "territories). "
+        f"Locked devices lost {est('lock_days')} device-days; at the peak, "
+        f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
+        f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "
+        f"within {est('days_to_lock_p90')} days; the median lock lasted "
+        f"{est('lock_duration_median')} days."
+    )
+    policy = _policy(results.scenario, variant)
+    if policy is not None and policy.lift is not None and policy.lift.unlock:
+        text += f" The lift unlocked {est('unlocked_by_lift')} devices"
+        text += f"; {est('locked_at_end')} were still locked at the end of the run."
+    elif mean("locked_at_end") > 0:
+        text += f" {est('locked_at_end')} devices were still locked at the end of the run."
+    if policy is not None and policy.warning is not None:
+        text += (
+            f" {est('warned')} users were warned first; {est('resolved_after_warning')} "
+            "resolved it and were not locked."
+        )
+    if policy is not None and policy.appeals is not None:
+        text += (
+            f" {est('appeals_filed')} appeals were filed, {est('appeals_served')} served and "
+            f"{est('appeals_approved')} approved; the median wait for the desk was "
+            f"{est('appeal_wait_median')} days."
+        )
+    return [*spans, text]
+
+
+def _policy(scenario: Scenario, variant: str) -> Policy | None:
+    try:
+        return scenario.variant(variant)
+    except KeyError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The scenario in words
+
+
+def _days(value: float) -> str:
+    return f"{value:g} day" + ("" if value == 1 else "s")
+
+
+def describe_delay(delay: Delay) -> str:
+    """A delay distribution in words, with its unit."""
+    kind = delay.distribution
+    if kind == "fixed":
+        return f"exactly {_days(delay.days)}"
+    if kind == "uniform":
+        return f"uniform between {delay.low_days:g} and {_days(delay.high_days)}"
+    if kind == "exponential":
+        return f"exponential with a mean of {_days(delay.mean_days)}"
+    if kind == "lognormal":
+        return f"lognormal with a median of {_days(delay.median_days)} (σ = {delay.sigma:g})"
+    values = delay.values_days
+    return f"drawn from {len(values)} given values between {min(values):g} and {_days(max(values))}"
+
+
+def _place(scenario: Scenario, code: str) -> str:
+    names = {r.id: r.name for r in scenario.regions}
+    return f"{names[code]} ({code})" if code in names else code
+
+
+def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
+    """Each part of a policy in one plain sentence, keyed by the policy's field names."""
+    signals = ", ".join(s.upper() if s != "gps" else "GPS" for s in policy.detection.signals)
+    rules = {
+        "any": "a device counts as in a banned territory when any of them reports one",
+        "all": "a device counts as in a banned territory when every available signal reports "
+        "the same one",
+        "majority": "a device counts as in a banned territory when more than half of the "
+        "available signals agree on one",
+        "priority": "the first available signal, in that order, decides",
+    }
+    parts = {
+        "banned": "Banned territories: "
+        + ", ".join(_place(scenario, b) for b in policy.banned)
+        + ".",
+        "detection": f"Detection: the server looks at {signals}; {rules[policy.detection.rule]}.",
+        "lock_delay": f"Lock decision after activation: {describe_delay(policy.lock_delay)}.",
+    }
+    if policy.windows:
+        windows = [
+            f"'{w.name}' from {w.start.isoformat()} to {w.end.isoformat()} (end excluded) "
+            f"covering {w.coverage:.0%} of eligible devices"
+            + (
+                f", sweeping activations up to {_days(w.lookback_days)} before it opens"
+                if w.lookback_days
+                else ""
+            )
+            for w in policy.windows
+        ]
+        parts["windows"] = "Enforcement windows: " + "; ".join(windows) + "."
+    else:
+        parts["windows"] = (
+            f"Enforcement over the whole run, covering {policy.coverage:.0%} of eligible devices."
+        )
+    if policy.lift is None:
+        parts["lift"] = "No lift: the block stays until the end of the run."
+    else:
+        then = (
+            "locked devices unlock at their next check-in"
+            if policy.lift.unlock
+            else "locked devices stay locked"
+        )
+        parts["lift"] = (
+            f"Lift on {policy.lift.date.isoformat()}: pending locks are cancelled and {then}."
+        )
+    if policy.warning is None:
+        parts["warning"] = "No warning before a lock."
+    else:
+        parts["warning"] = (
+            f"A warning {_days(policy.warning.grace_days)} before the lock; "
+            f"{policy.warning.resolve_share:.0%} of warned users resolve it and are not locked."
+        )
+    exempt = []
+    if policy.exemptions.allowed_sim:
+        exempt.append("devices whose SIM reports a country that is not banned")
+    if policy.exemptions.channels:
+        exempt.append("channels " + ", ".join(policy.exemptions.channels))
+    parts["exemptions"] = "Never locked: " + "; ".join(exempt) + "." if exempt else "No exemptions."
+    appeals = policy.appeals
+    if appeals is None:
+        parts["appeals"] = "No appeals: locked users have no support desk to turn to."
+    else:
+        per_day = appeals.agents / appeals.service_days
+        parts["appeals"] = (
+            f"Appeals: {appeals.share:.0%} of locked users appeal, "
+            f"{describe_delay(appeals.delay)} after the lock, to a desk of {appeals.agents} "
+            f"agent(s) taking {_days(appeals.service_days)} per case ({per_day:g} cases/day, "
+            f"first come first served); {appeals.approval_share:.0%} are approved and unlocked."
+        )
+    return parts
+
+
+def _variant_changes(policy: Policy, baseline: Policy, scenario: Scenario) -> list[str]:
+    """The sentences of the parts of `policy` that differ from the baseline."""
+    words = describe_policy(policy, scenario)
+    base = describe_policy(baseline, scenario)
+    changed = [text for key, text in words.items() if text != base[key]]
+    if policy.coverage != baseline.coverage and policy.windows:
+        changed.append(f"Coverage {policy.coverage:.0%} where no window applies.")
+    return changed or ["The same policy as the baseline."]
+
+
+def _rates(region, scenario: Scenario) -> str:
+    return "; ".join(
+        f"{seg.rate_per_day:,g}/day from {seg.from_.isoformat()}" for seg in region.activations
+    )
+
+
+def _channels(region) -> str:
+    return ", ".join(
+        f"{name.replace('_', ' ')} {share:.0%}" for name, share in region.channels.items()
+    )
+
+
+def _scenario_section(results: Results) -> list[Block]:
+    scenario = results.scenario
+    banned = set(scenario.policy.banned)
+    regions = Table(
+        columns=["region", "id", "activations (devices/day)", "channels", "banned (baseline)"],
+        rows=[
+            [
+                r.name,
+                Code(r.id),
+                _rates(r, scenario),
+                _channels(r),
+                "yes" if r.id in banned else "no",
+            ]
+            for r in scenario.regions
+        ],
+        table_id="regions",
+    )
+    blocks: list[Block] = [
+        Heading("The scenario in brief", 2, "scenario"),
+        Paragraph(
+            [
+                f"From {scenario.start.isoformat()} to {scenario.end.isoformat()} (end excluded, "
+                f"{scenario.days:g} days), {len(scenario.regions)} region(s); devices check in "
+                "with the vendor's server every "
+                f"{_days(scenario.checkin.interval_days)} on average "
+                f"({scenario.checkin.model}), and a command takes effect at the next check-in."
+            ]
+        ),
+        regions,
+        Heading("The policy (baseline)", 3, "policy"),
+        Bullets([[text] for text in describe_policy(scenario.policy, scenario).values()]),
+    ]
+    others = [v for v in figs.variants(results) if v != BASELINE]
+    if others:
+        items: list[list[Span]] = []
+        for variant in others:
+            policy = _policy(scenario, variant)
+            if policy is None:
+                continue
+            changes = _variant_changes(policy, scenario.policy, scenario)
+            items.append([Strong(variant), ": " + " ".join(changes)])
+        blocks += [
+            Heading("Variants (what differs from the baseline)", 3, "variants"),
+            Bullets(items),
+        ]
+    return blocks
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables of metrics
+
+
+def metrics_table(results: Results, group: str, metrics: list[str] | None = None) -> Table:
+    """Mean and interval per variant (columns) of each metric (rows) in one group: overall
+    (`all`, every metric) or by region or channel (the given metrics for each key)."""
+    summary = results.summary[results.summary["group"] == group]
+    names = figs.variants(results)
+    start = results.scenario.start
+    index = {(str(r["variant"]), str(r["key"]), str(r["metric"])): r for _, r in summary.iterrows()}
+    present = set(summary["metric"].astype(str))
+    wanted = [m for m in (metrics or list(METRICS)) if m in present]
+    keys = list(dict.fromkeys(summary["key"].astype(str)))
+    if group == "region":
+        order = [r.id for r in results.scenario.regions]
+        keys = [k for k in order if k in keys] + [k for k in keys if k not in order]
+    region_names = {r.id: r.name for r in results.scenario.regions}
+    rows, attrs, starts = [], [], []
+    for key in keys:
+        for i, metric in enumerate(wanted):
+            unit = metric_unit(metric)
+            cells: list[Cell] = []
+            if group == "all":
+                cells.append([Code(metric), Note(METRICS[metric])])
+            else:
+                # The region or channel once per block of rows; the overall table explains ids.
+                label = region_names.get(key, key) + f" ({key})" if group == "region" else key
+                cells += ["" if i else label.replace("_", " "), Code(metric)]
+            cells.append(unit)
+            cells += [_estimate(index.get((v, key, metric)), unit, start) for v in names]
+            rows.append(cells)
+            attrs.append({"metric": metric, "key": key})
+            starts.append(i == 0 and group != "all")
+    lead = ([group] if group != "all" else []) + ["metric", "unit"]
+    return Table(
+        columns=lead + names,
+        rows=rows,
+        table_id=f"metrics-{group}",
+        numeric=[False] * len(lead) + [True] * len(names),
+        row_attrs=attrs,
+        column_attrs=[{}] * len(lead) + [{"variant": v} for v in names],
+        group_starts=starts,
+    )
+
+
+def _metrics_section(results: Results) -> list[Block]:
+    n = figs.replications(results)
+    how = (
+        f"Mean and 95% interval across {n} replications (Student t), per variant."
+        if n >= 2
+        else "One replication: the value of that replication; 95% intervals are undefined."
+    )
+    blocks: list[Block] = [
+        Heading("Metrics", 2, "metrics"),
+        Paragraph(
+            [
+                how + f" {DASH} marks a value that is undefined (for example a median delay "
+                "when nothing was locked). Collateral locks are every lock that is not a grey "
+                "import in a banned territory."
+            ]
+        ),
+        metrics_table(results, "all"),
+        Heading("By region", 3, "metrics-region"),
+        metrics_table(results, "region", list(REGION_METRICS)),
+        Heading("By channel", 3, "metrics-channel"),
+        metrics_table(results, "channel", list(CHANNEL_METRICS)),
+    ]
+    return blocks
+
+
+def differences_table(results: Results) -> Table | None:
+    """Each variant minus the baseline (overall), paired by replication, with 95% intervals;
+    None when only the baseline ran."""
+    compared = results.compare()
+    if compared.empty:
+        return None
+    compared = compared[compared["group"] == "all"]
+    names = [v for v in figs.variants(results) if v != BASELINE]
+    index = {(str(r["variant"]), str(r["metric"])): r for _, r in compared.iterrows()}
+    present = set(compared["metric"].astype(str))
+    start = results.scenario.start
+    rows, attrs = [], []
+    for metric in (m for m in METRICS if m in present):
+        unit = metric_unit(metric)
+        shown_unit = {"share": "percentage points", "date": "days"}.get(unit, unit)
+        cells: list[Cell] = [[Code(metric), Note(METRICS[metric])], shown_unit]
+        cells += [_estimate(index.get((v, metric)), unit, start, signed=True) for v in names]
+        rows.append(cells)
+        attrs.append({"metric": metric, "key": "all"})
+    return Table(
+        columns=["metric", "unit", *names],
+        rows=rows,
+        table_id="differences",
+        numeric=[False, False] + [True] * len(names),
+        row_attrs=attrs,
+        column_attrs=[{}, {}] + [{"variant": v} for v in names],
+    )
+
+
+def _differences_section(results: Results) -> list[Block]:
+    table = differences_table(results)
+    if table is None:
+        return []
+    n = figs.replications(results)
+    how = (
+        f"paired over {n} replications (the variants of a replication share their devices), "
+        "with 95% intervals of the paired differences"
+        if n >= 2
+        else "one replication, so no interval"
+    )
+    return [
+        Heading("Differences from the baseline", 2, "differences"),
+        Paragraph(
+            [
+                f"Each variant minus the baseline, {how}. An interval that excludes 0 is a "
+                "difference the replications cannot explain away."
+            ]
+        ),
+        table,
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Expectations
+
+
+def _bounds(row: pd.Series, unit: str, start: dt.date) -> str:
+    low, high = float(row["min"]), float(row["max"])
+    strict = bool(row.get("strict", False))
+
+    def show(value: float) -> str:
+        return format_value(value, unit, start)
+
+    if math.isfinite(low) and math.isfinite(high):
+        return f"{show(low)} to {show(high)}" + (" (exclusive)" if strict else "")
+    if math.isfinite(high):
+        return f"{'<' if strict else '≤'} {show(high)}"
+    if math.isfinite(low):
+        return f"{'>' if strict else '≥'} {show(low)}"
+    return "any"
+
+
+def expectations_table(scenario: Scenario, expectations: pd.DataFrame) -> Table:
+    """One row per expectation: its name, source, variant, simulated value with its interval
+    (dates as dates), the allowed range and the verdict."""
+    rows, attrs = [], []
+    for _, row in expectations.iterrows():
+        unit = str(row["unit"])
+        shown_unit = "" if unit in ("devices", "date", "share") else f" {unit}"
+        n = int(row["n"])
+        if n == 0:
+            value = "not evaluated (variant not run)"
+        else:
+            value = format_estimate(
+                float(row["value"]),
+                float(row["ci_low"]),
+                float(row["ci_high"]),
+                n,
+                unit,
+                scenario.start,
+            ) + (shown_unit if shown_unit != " rank" else "")
+        verdict = "pass" if bool(row["passed"]) else "FAIL"
+        if verdict == "pass" and n > 1 and not bool(row.get("interval_within", True)):
+            verdict = "pass (the interval crosses a bound)"
+        rows.append(
+            [
+                str(row["name"]),
+                str(row["source"]),
+                str(row["variant"]),
+                Code(str(row["metric"])),
+                value,
+                _bounds(row, unit, scenario.start) + (shown_unit if shown_unit != " rank" else ""),
+                Strong(verdict),
+            ]
+        )
+        attrs.append({"metric": str(row["metric"]), "passed": str(bool(row["passed"])).lower()})
+    return Table(
+        columns=["expectation", "source", "variant", "check", "simulated", "expected", "result"],
+        rows=rows,
+        table_id="expectations",
+        numeric=[False, False, False, False, True, True, False],
+        row_attrs=attrs,
+    )
+
+
+def _expectations_section(scenario: Scenario, expectations: pd.DataFrame) -> list[Block]:
+    blocks: list[Block] = [Heading("Expectations", 2, "expectations")]
+    if expectations.empty:
+        return [*blocks, Paragraph(["The scenario declares no expectations."])]
+    passed = int(expectations["passed"].astype(bool).sum())
+    blocks.append(
+        Paragraph(
+            [
+                f"{passed} of {len(expectations)} expectations pass. Each is checked on the mean "
+                "across replications; the interval shows how sure that is."
+            ]
+        )
+    )
+    blocks.append(expectations_table(scenario, expectations))
+    return blocks
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures and manifest
+
+
+def _figures_section(results: Results, rendered: list[FigureBlock]) -> list[Block]:
+    blocks: list[Block] = [Heading("Figures", 2, "figures")]
+    for figure in rendered:
+        blocks.append(figure)
+    if not figs.appeal_variants(results):
+        blocks.append(
+            Paragraph(
+                [
+                    "The support desk: no appeals. No variant of this scenario lets locked users "
+                    "appeal, so there is no queue to show."
+                ],
+                css="note",
+            )
+        )
+    if not figs.detail_replications(results):
+        blocks.append(
+            Paragraph(
+                [
+                    "This run kept no device-level tables (--detail 0): the distributions of "
+                    "delays and durations, and the support desk, cannot be drawn."
+                ],
+                css="note",
+            )
+        )
+    return blocks
+
+
+def _manifest_section(results: Results) -> list[Block]:
+    manifest = results.manifest
+    rows: list[list[Span]] = []
+    labels = [
+        ("simlock_version", "simlock version"),
+        ("format_version", "run format version"),
+        ("scenario", "scenario"),
+        ("scenario_hash", "scenario hash"),
+        ("seed", "seed"),
+        ("replications", "replications"),
+        ("variants", "variants"),
+        ("scale", "scale of activation rates"),
+        ("detail_replications", "detail replications (device-level tables)"),
+        ("executor", "executor"),
+        ("workers", "workers"),
+        ("devices_simulated", "devices simulated (all replications)"),
+    ]
+    for key, label in labels:
+        if key not in manifest:
+            continue
+        value = manifest[key]
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, int) and not isinstance(value, bool) and key != "seed":
+            value = f"{value:,}"
+        rows.append([label, Code(str(value)) if key == "scenario_hash" else str(value)])
+    for phase, seconds in (manifest.get("wall_seconds") or {}).items():
+        rows.append([f"wall time: {phase.replace('_', ' ')}", f"{float(seconds):,.2f} s"])
+    rows.append(["matplotlib", matplotlib.__version__])
+    return [
+        Heading("Manifest", 2, "manifest"),
+        Table(columns=["item", "value"], rows=rows, table_id="manifest"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a;
+       max-width: 1120px; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.5; }
+h1 { font-size: 1.9rem; margin-bottom: .3rem; }
+h2 { border-bottom: 2px solid #ddd; padding-bottom: .2rem; margin-top: 2.4rem; }
+h3 { margin-top: 1.6rem; }
+p.lead { font-size: 1.1rem; color: #333; }
+p.note { background: #fff8e1; border-left: 4px solid #e69f00; padding: .5rem .8rem; }
+p.pass { background: #e8f5e9; border-left: 4px solid #009e73; padding: .5rem .8rem; }
+p.fail { background: #fdecea; border-left: 4px solid #d55e00; padding: .5rem .8rem; }
+nav { font-size: .95rem; margin: 1rem 0; }
+nav a { margin-right: 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: .88rem; width: 100%; }
+th, td { border: 1px solid #d0d0d0; padding: .3rem .5rem; vertical-align: top; text-align: left; }
+thead th { background: #f0f0f0; position: sticky; top: 0; }
+tbody tr:nth-child(even) { background: #fafafa; }
+td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td .ci { display: block; color: #555; font-size: .85em; }
+td .meaning { display: block; color: #555; font-size: .85em; }
+tr.group-start td { border-top: 2px solid #888; }
+code { font-size: .85em; background: #f3f3f3; padding: 0 .2em; border-radius: 3px; }
+figure { margin: 1.5rem 0 2.5rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e5e5e5; }
+figcaption { font-size: .92rem; color: #333; margin-top: .4rem; }
+.table-wrap { overflow-x: auto; }
+"""
+
+
+def _html_spans(spans: list[Span]) -> str:
+    out = []
+    for span in spans:
+        if isinstance(span, Strong):
+            out.append(f"<strong>{html.escape(span.text)}</strong>")
+        elif isinstance(span, Code):
+            out.append(f"<code>{html.escape(span.text)}</code>")
+        elif isinstance(span, Note):
+            out.append(f' <span class="meaning">{html.escape(span.text)}</span>')
+        else:
+            out.append(html.escape(str(span)))
+    return "".join(out)
+
+
+def _html_cell(cell: Cell, numeric: bool) -> str:
+    """A cell's content; in a numeric cell, the interval goes under the value (narrow columns
+    even with many variants)."""
+    spans = cell if isinstance(cell, list) else [cell]
+    if numeric and len(spans) == 1 and isinstance(spans[0], str) and " [" in spans[0]:
+        value, interval = spans[0].split(" [", 1)
+        return f'{html.escape(value)} <span class="ci">[{html.escape(interval)}</span>'
+    return _html_spans(spans)
+
+
+def _data_attrs(attrs: dict[str, str]) -> str:
+    return "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
+
+
+def _html_table(table: Table) -> str:
+    numeric = table.numeric or [False] * len(table.columns)
+    column_attrs = table.column_attrs or [{}] * len(table.columns)
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in table.columns)
+    body = []
+    for i, row in enumerate(table.rows):
+        attrs = _data_attrs(table.row_attrs[i]) if table.row_attrs else ""
+        if table.group_starts and table.group_starts[i]:
+            attrs += ' class="group-start"'
+        cells = []
+        for j, cell in enumerate(row):
+            css = ' class="num"' if numeric[j] else ""
+            content = _html_cell(cell, numeric[j])
+            cells.append(f"<td{css}{_data_attrs(column_attrs[j])}>{content}</td>")
+        body.append(f"<tr{attrs}>{''.join(cells)}</tr>")
+    ident = f' id="{html.escape(table.table_id, quote=True)}"' if table.table_id else ""
+    return (
+        f'<div class="table-wrap"><table{ident}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def render_html(blocks: list[Block], title: str) -> str:
+    """One self-contained HTML page: inline CSS, figures as data URIs, no script."""
+    sections = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
+    nav = "".join(f'<a href="#{b.anchor}">{html.escape(b.text)}</a>' for b in sections)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<nav>{nav}</nav>",
+    ]
+    for block in blocks:
+        if isinstance(block, Heading):
+            parts.append(
+                f'<h{block.level} id="{html.escape(block.anchor, quote=True)}">'
+                f"{html.escape(block.text)}</h{block.level}>"
+            )
+        elif isinstance(block, Paragraph):
+            css = f' class="{block.css}"' if block.css else ""
+            parts.append(f"<p{css}>{_html_spans(block.spans)}</p>")
+        elif isinstance(block, Bullets):
+            items = "".join(f"<li>{_html_spans(item)}</li>" for item in block.items)
+            parts.append(f"<ul>{items}</ul>")
+        elif isinstance(block, Table):
+            parts.append(_html_table(block))
+        elif isinstance(block, FigureBlock):
+            data = base64.b64encode(block.png).decode("ascii")
+            name = html.escape(block.name, quote=True)
+            alt = html.escape(block.title, quote=True)
+            parts.append(
+                f'<figure id="figure-{name}">'
+                f'<img src="data:image/png;base64,{data}" alt="{alt}">'
+                f"<figcaption><strong>{html.escape(block.title)}.</strong> "
+                f"{html.escape(block.caption)} Data: "
+                f'<a href="figures/{name}.csv">figures/{name}.csv</a>; for print: '
+                f'<a href="figures/{name}.svg">figures/{name}.svg</a>.</figcaption></figure>'
+            )
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*_<>|])")
+
+
+def md_escape(text: str) -> str:
+    """Text that Markdown shows as written: emphasis, code, HTML and table pipes escaped, and
+    brackets too when they could form a link."""
+    text = _MD_SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", str(text)))
+    if re.search(r"\]\s*[(\[:]", text):
+        text = text.replace("[", r"\[").replace("]", r"\]")
+    return text
+
+
+def _md_spans(spans: list[Span]) -> str:
+    out = []
+    for span in spans:
+        if isinstance(span, Strong):
+            out.append(f"**{md_escape(span.text)}**")
+        elif isinstance(span, Code):
+            out.append(f"`{span.text.replace('`', '')}`")
+        elif isinstance(span, Note):
+            out.append(f" — {md_escape(span.text)}")
+        else:
+            out.append(md_escape(str(span)))
+    return "".join(out)
+
+
+def _md_table(table: Table) -> str:
+    numeric = table.numeric or [False] * len(table.columns)
+    lines = [
+        "| " + " | ".join(md_escape(c) for c in table.columns) + " |",
+        "| " + " | ".join("---:" if num else "---" for num in numeric) + " |",
+    ]
+    for row in table.rows:
+        cells = (_md_spans(cell if isinstance(cell, list) else [cell]) for cell in row)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def render_markdown(blocks: list[Block], title: str) -> str:
+    """The same document in Markdown, figures referenced as files beside it."""
+    parts = [f"# {md_escape(title)}"]
+    for block in blocks:
+        if isinstance(block, Heading):
+            parts.append(f"{'#' * block.level} {md_escape(block.text)}")
+        elif isinstance(block, Paragraph):
+            text = _md_spans(block.spans)
+            parts.append(f"> {text}" if block.css in ("note", "fail", "pass") else text)
+        elif isinstance(block, Bullets):
+            parts.append("\n".join(f"- {_md_spans(item)}" for item in block.items))
+        elif isinstance(block, Table):
+            parts.append(_md_table(block))
+        elif isinstance(block, FigureBlock):
+            parts.append(
+                f"### {md_escape(block.title)}\n\n"
+                f"![{md_escape(block.title)}](figures/{block.name}.png)\n\n"
+                f"{md_escape(block.caption)} Data: [figures/{block.name}.csv]"
+                f"(figures/{block.name}.csv); for print: [figures/{block.name}.svg]"
+                f"(figures/{block.name}.svg)."
+            )
+    return "\n\n".join(parts) + "\n"
+
+
+__all__ = [
+    "build_document",
+    "format_estimate",
+    "format_value",
+    "metric_unit",
+    "render_html",
+    "render_markdown",
+    "write_report",
+]
