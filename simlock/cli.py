@@ -199,7 +199,7 @@ def run(
                 manifest = {
                     **results.manifest,
                     "format_version": _format_version(),
-                    "command": ["simlock", *sys.argv[1:]],
+                    "rerun": _rerun_command(scale, detail, names),
                     "environment": _environment(),
                 }
                 manifest_text = json.dumps(manifest, indent=2, default=str) + "\n"
@@ -249,6 +249,16 @@ def _read(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
+
+
+def _rerun_command(scale: float, detail: int, variants: tuple[str, ...] | None) -> list[str]:
+    """The command that reproduces this run from its folder: the saved scenario.yaml already
+    holds the seed and replications used; scale, detail and variants are the options that also
+    change the numbers (workers and executors do not)."""
+    command = ["simlock", "run", "scenario.yaml", "--scale", repr(scale), "--detail", str(detail)]
+    for name in variants or ():
+        command += ["--variant", name]
+    return command
 
 
 def _environment() -> dict[str, str]:
