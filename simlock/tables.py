@@ -139,7 +139,8 @@ def devices_frame(
             "appeal_started": _spread(result.appeal_started, at, size),
             "appeal_closed": _spread(result.appeal_closed, at, size),
             "outcome": pd.Categorical.from_codes(result.outcome[rows], OUTCOME_NAMES),
-        }
+        },
+        copy=False,  # every column is a fresh array: skip consolidating them into 2D blocks
     )
 
 
