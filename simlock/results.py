@@ -70,6 +70,13 @@ class Results:
         """Each variant minus the baseline, paired by replication, with 95% intervals."""
         return _compare(self.replicates)
 
+    def check(self) -> pd.DataFrame | None:
+        """The scenario's expectations checked on these results (None if it declares none):
+        one row per expectation with its value, 95% interval, bounds and pass/fail."""
+        from .expectations import evaluate
+
+        return evaluate(self)
+
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """One metric's summary rows (mean and interval per variant and key)."""
         rows = self.summary[(self.summary["metric"] == name) & (self.summary["group"] == group)]
