@@ -300,11 +300,8 @@ def _evaluate(results):
 
 
 def _write_report(results, folder: Path, expectations) -> None:
-    try:
-        from .report import write_report
-    except ImportError:
-        err.print("[yellow]report module not available; tables only[/]")
-        return
+    from .report import write_report
+
     write_report(results, folder, expectations)
 
 
