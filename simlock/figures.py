@@ -657,7 +657,7 @@ def delay_cdf_data(results: Results) -> pd.DataFrame:
     locked = devices[np.isfinite(devices["locked"].to_numpy(dtype=float))]
     parts = []
     for variant in variants(results):
-        rows = locked[locked["variant"].astype(str) == variant]
+        rows = locked[locked["variant"] == variant]
         lock = rows["locked"].to_numpy(dtype=float)
         unlock = rows["unlocked"].to_numpy(dtype=float)
         unlock = np.where(np.isfinite(unlock), np.minimum(unlock, horizon), horizon)
@@ -919,7 +919,7 @@ def support_desk_data(results: Results) -> pd.DataFrame:
             if lift is not None and lift.unlock
             else np.inf
         )
-        rows = devices[devices["variant"].astype(str) == variant]
+        rows = devices[devices["variant"] == variant]
         filed = rows["appealed"].to_numpy(dtype=float)
         started = rows["appeal_started"].to_numpy(dtype=float)
         replication = rows["replication"].to_numpy()

@@ -83,7 +83,7 @@ def format_value(value: float, unit: str, start: dt.date, signed: bool = False) 
         return DASH
     if unit == "date":
         if signed:
-            return f"{value:+.1f} days"
+            return format_value(value, "days", start, signed)
         return (start + dt.timedelta(days=round(value))).isoformat()
     if unit == "share":
         if signed:
@@ -100,13 +100,13 @@ def format_estimate(
 ) -> str:
     """'1,234 [1,200–1,270]': a mean and its 95% interval; the mean alone when the interval is
     undefined (one replication). Bounds below zero are joined by 'to', not a dash."""
+    if signed and unit == "date":
+        unit = "days"  # a difference of dates is a number of days
     text = format_value(mean, unit, start, signed)
     if text == DASH or n < 2 or not (math.isfinite(low) and math.isfinite(high)):
         return text
-    lo = format_value(low, unit, start, signed=signed and unit != "date")
-    hi = format_value(high, unit, start, signed=signed and unit != "date")
-    if signed and unit == "date":
-        lo, hi = f"{low:+.1f}", f"{high:+.1f}"
+    lo = format_value(low, unit, start, signed)
+    hi = format_value(high, unit, start, signed)
     if lo == hi == text:  # every replication gave the same value
         return text
     joiner = " to " if signed or low < 0 else "–"
@@ -450,7 +450,12 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
         "banned": "Banned territories: "
         + ", ".join(_place(scenario, b) for b in policy.banned)
         + ".",
-        "detection": f"Detection: the server looks at {signals}; {rules[policy.detection.rule]}.",
+        "detection": (
+            f"Detection: the server looks at {signals} only; a device counts as in a banned "
+            "territory when it reports one."
+            if len(policy.detection.signals) == 1
+            else f"Detection: the server looks at {signals}; {rules[policy.detection.rule]}."
+        ),
         "lock_delay": f"Lock decision after activation: {describe_delay(policy.lock_delay)}.",
     }
     if policy.windows:
@@ -491,7 +496,11 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
     if policy.exemptions.allowed_sim:
         exempt.append("devices whose SIM reports a country that is not banned")
     if policy.exemptions.channels:
-        exempt.append("channels " + ", ".join(policy.exemptions.channels))
+        exempt.append(
+            "devices of the "
+            + " and ".join(c.replace("_", " ") for c in policy.exemptions.channels)
+            + " channels (known to the simulation, not to a vendor: a bound)"
+        )
     parts["exemptions"] = "Never locked: " + "; ".join(exempt) + "." if exempt else "No exemptions."
     appeals = policy.appeals
     if appeals is None:
@@ -544,7 +553,7 @@ def _scenario_section(results: Results) -> list[Block]:
             ]
             for r in scenario.regions
         ],
-        table_id="regions",
+        table_id="regions-table",
     )
     blocks: list[Block] = [
         Heading("The scenario in brief", 2, "scenario"),
@@ -615,7 +624,7 @@ def metrics_table(results: Results, group: str, metrics: list[str] | None = None
     return Table(
         columns=lead + names,
         rows=rows,
-        table_id=f"metrics-{group}",
+        table_id="metrics-all" if group == "all" else f"metrics-by-{group}",
         numeric=[False] * len(lead) + [True] * len(names),
         row_attrs=attrs,
         column_attrs=[{}] * len(lead) + [{"variant": v} for v in names],
@@ -640,9 +649,9 @@ def _metrics_section(results: Results) -> list[Block]:
             ]
         ),
         metrics_table(results, "all"),
-        Heading("By region", 3, "metrics-region"),
+        Heading("By region", 3, "by-region"),
         metrics_table(results, "region", list(REGION_METRICS)),
-        Heading("By channel", 3, "metrics-channel"),
+        Heading("By channel", 3, "by-channel"),
         metrics_table(results, "channel", list(CHANNEL_METRICS)),
     ]
     return blocks
@@ -670,7 +679,7 @@ def differences_table(results: Results) -> Table | None:
     return Table(
         columns=["metric", "unit", *names],
         rows=rows,
-        table_id="differences",
+        table_id="differences-table",
         numeric=[False, False] + [True] * len(names),
         row_attrs=attrs,
         column_attrs=[{}, {}] + [{"variant": v} for v in names],
@@ -757,7 +766,7 @@ def expectations_table(scenario: Scenario, expectations: pd.DataFrame) -> Table:
     return Table(
         columns=["expectation", "source", "variant", "check", "simulated", "expected", "result"],
         rows=rows,
-        table_id="expectations",
+        table_id="expectations-table",
         numeric=[False, False, False, False, True, True, False],
         row_attrs=attrs,
     )
@@ -842,7 +851,7 @@ def _manifest_section(results: Results) -> list[Block]:
     rows.append(["matplotlib", matplotlib.__version__])
     return [
         Heading("Manifest", 2, "manifest"),
-        Table(columns=["item", "value"], rows=rows, table_id="manifest"),
+        Table(columns=["item", "value"], rows=rows, table_id="manifest-table"),
     ]
 
 
@@ -852,7 +861,7 @@ def _manifest_section(results: Results) -> list[Block]:
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a;
-       max-width: 1120px; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.5; }
+       max-width: 1240px; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.5; }
 h1 { font-size: 1.9rem; margin-bottom: .3rem; }
 h2 { border-bottom: 2px solid #ddd; padding-bottom: .2rem; margin-top: 2.4rem; }
 h3 { margin-top: 1.6rem; }
@@ -867,12 +876,13 @@ th, td { border: 1px solid #d0d0d0; padding: .3rem .5rem; vertical-align: top; t
 thead th { background: #f0f0f0; position: sticky; top: 0; }
 tbody tr:nth-child(even) { background: #fafafa; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-td .ci { display: block; color: #555; font-size: .85em; }
+td .ci { display: block; color: #555; font-size: .85em; white-space: normal; }
 td .meaning { display: block; color: #555; font-size: .85em; }
 tr.group-start td { border-top: 2px solid #888; }
 code { font-size: .85em; background: #f3f3f3; padding: 0 .2em; border-radius: 3px; }
 figure { margin: 1.5rem 0 2.5rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #e5e5e5; }
+figure img { display: block; max-width: min(100%, 1100px); height: auto;
+             border: 1px solid #e5e5e5; }
 figcaption { font-size: .92rem; color: #333; margin-top: .4rem; }
 .table-wrap { overflow-x: auto; }
 """
@@ -898,7 +908,9 @@ def _html_cell(cell: Cell, numeric: bool) -> str:
     spans = cell if isinstance(cell, list) else [cell]
     if numeric and len(spans) == 1 and isinstance(spans[0], str) and " [" in spans[0]:
         value, interval = spans[0].split(" [", 1)
-        return f'{html.escape(value)} <span class="ci">[{html.escape(interval)}</span>'
+        # A break opportunity after the dash, so a wide interval can wrap in a narrow column.
+        interval = html.escape(interval).replace("–", "–<wbr>")
+        return f'{html.escape(value)} <span class="ci">[{interval}</span>'
     return _html_spans(spans)
 
 

@@ -143,6 +143,7 @@ def test_numbers_are_formatted_in_their_units():
     assert report.format_value(float("nan"), "days", START) == report.DASH
     assert report.format_value(0.02, "share", START, signed=True) == "+2.0 pp"
     assert report.format_value(-3.0, "devices", START, signed=True) == "-3"
+    assert report.format_value(2.5, "date", START, signed=True) == "+2.5"  # days between dates
 
 
 def test_estimates_show_the_interval_only_when_it_is_defined():
@@ -158,6 +159,7 @@ def test_estimates_show_the_interval_only_when_it_is_defined():
         report.format_estimate(100.4, 99.6, 101.2, 3, "date", START)
         == "2021-09-09 [2021-09-09–2021-09-10]"
     )
+    assert report.format_estimate(0.0, 0.0, 0.0, 3, "date", START, signed=True) == "0.0"
 
 
 def test_metric_units():
@@ -176,7 +178,7 @@ def test_metric_units():
 
 @pytest.mark.parametrize(
     ("table_id", "group"),
-    [("metrics-all", "all"), ("metrics-region", "region"), ("metrics-channel", "channel")],
+    [("metrics-all", "all"), ("metrics-by-region", "region"), ("metrics-by-channel", "channel")],
 )
 def test_every_metric_cell_is_the_summary_number_as_formatted(page, results, table_id, group):
     summary = results.summary[results.summary["group"] == group]
@@ -214,7 +216,7 @@ def test_differences_are_the_paired_comparison(page, results):
     compared = results.compare()
     compared = compared[compared["group"] == "all"]
     index = {(r.variant, r.metric): r for _, r in compared.iterrows()}
-    rows = page.body_rows("differences")
+    rows = page.body_rows("differences-table")
     assert {a["data-metric"] for a, _ in rows} == set(compared["metric"])
     for attrs, cells in rows:
         metric = attrs["data-metric"]
@@ -263,6 +265,12 @@ def test_html_is_well_formed_and_self_contained(run_folder, page):
     html_text = (run_folder / "report.html").read_text(encoding="utf-8")
     assert html_text.startswith("<!DOCTYPE html>")
     assert page.problems == []
+    ids = [attrs["id"] for _, attrs in page.tags if "id" in attrs]
+    assert len(ids) == len(set(ids)), "ids must be unique"
+    anchors = [
+        attrs["href"][1:] for tag, attrs in page.tags if attrs.get("href", "").startswith("#")
+    ]
+    assert anchors and set(anchors) <= set(ids)
     for tag, attrs in page.tags:
         for name in ("src", "href"):
             value = attrs.get(name, "")
@@ -274,7 +282,7 @@ def test_html_is_well_formed_and_self_contained(run_folder, page):
 
 def test_expectations_are_listed_with_source_value_and_verdict(page, results):
     expectations = expectations_frame(results)
-    rows = page.body_rows("expectations")
+    rows = page.body_rows("expectations-table")
     assert len(rows) == len(expectations) == 3
     names = [cells[0][1] for _, cells in rows]
     assert names == list(expectations["name"])
@@ -290,7 +298,7 @@ def test_expectations_are_listed_with_source_value_and_verdict(page, results):
 
 
 def test_manifest_names_version_hash_seed_replications_and_timings(page, results):
-    rows = {cells[0][1]: cells[1][1] for _, cells in page.tables["manifest"][1:]}
+    rows = {cells[0][1]: cells[1][1] for _, cells in page.tables["manifest-table"][1:]}
     assert rows["simlock version"] == results.manifest["simlock_version"]
     assert rows["scenario hash"] == results.manifest["scenario_hash"]
     assert rows["seed"] == "7"
@@ -310,7 +318,7 @@ def _document(results, expectations=None) -> tuple[str, str, Page]:
 
 def test_without_expectations_there_is_no_expectations_section():
     html_text, markdown, page = _document(small_results())
-    assert "expectations" not in page.tables
+    assert "expectations-table" not in page.tables
     assert 'id="expectations"' not in html_text and "## Expectations" not in markdown
 
 
@@ -370,7 +378,7 @@ def test_simlock_report_rebuilds_the_report_of_a_saved_run(run_folder, tmp_path,
     outcome = CliRunner().invoke(app, ["report", str(copy)])
     assert outcome.exit_code == 0, outcome.output
     rebuilt = Page((copy / "report.html").read_text(encoding="utf-8"))
-    for table in ("metrics-all", "metrics-region", "differences"):
+    for table in ("metrics-all", "metrics-by-region", "differences-table"):
         assert rebuilt.tables[table] == page.tables[table]
     assert sorted(p.name for p in (copy / "figures").iterdir()) == sorted(
         p.name for p in (run_folder / "figures").iterdir()
