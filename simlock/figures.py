@@ -157,7 +157,7 @@ def region_label(name: str, region_id: str) -> str:
     """'Spain (ES)' for a region named 'Spain (an EU market ...)': the name before any
     parenthesis, and the id."""
     short = name.split(" (")[0].strip() or name
-    return plain(f"{short} ({region_id})", 34)
+    return f"{plain(short, 26)} ({region_id})"
 
 
 def t_band(wide: pd.DataFrame) -> pd.DataFrame:
@@ -260,10 +260,16 @@ def _thousands(axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
 
 
+def _count_ticks(axis) -> None:
+    """Whole numbers with thousands separators: counts of devices are never fractional ticks."""
+    _thousands(axis)
+    axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+
+
 def _count_axis(ax: Axes) -> None:
-    _thousands(ax.yaxis)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    ax.set_ylim(bottom=0)
+    """A y axis of counts from zero, at least 0 to 1 so that an all-zero panel has sane ticks."""
+    _count_ticks(ax.yaxis)
+    ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
 
 
 def _markevery(points: int, index: int = 0) -> tuple[int, int]:
@@ -274,18 +280,27 @@ def _markevery(points: int, index: int = 0) -> tuple[int, int]:
 
 
 def _legend_below(figure: Figure, handles: list, title: str | None = None) -> None:
-    """One legend under the panels, so the plotting area keeps the full width."""
+    """One legend under the panels, so the plotting area keeps the full width; as many columns
+    (up to three) as the longest entry leaves room for (its width estimated in points)."""
     if not handles:
         return
+    longest = max(len(h.get_label()) for h in handles)
+    column_points = longest * 0.6 * SMALL_SIZE + 45
+    columns = int(figure.get_figwidth() * 72 // column_points)
     figure.legend(
         handles=handles,
         loc="outside lower center",
-        ncol=min(3, len(handles)),
+        ncol=max(1, min(3, len(handles), columns)),
         fontsize=SMALL_SIZE,
         title=title,
         title_fontsize=SMALL_SIZE,
         frameon=False,
     )
+
+
+def _band_legend_title(results: Results) -> str | None:
+    """With one replication the legend says, once, that there is no band to draw."""
+    return None if replications(results) >= 2 else f"variant ({NO_INTERVAL}: no band)"
 
 
 def _plot_bands(ax: Axes, band: pd.DataFrame, results: Results, label: bool = True) -> None:
@@ -307,7 +322,7 @@ def _plot_bands(ax: Axes, band: pd.DataFrame, results: Results, label: bool = Tr
             markevery=_markevery(len(part), index),
             markersize=5,
             linewidth=1.8,
-            label=(variant if n >= 2 else f"{variant} ({NO_INTERVAL})") if label else None,
+            label=variant if label else None,
         )
         if n >= 2:
             ax.fill_between(
@@ -450,7 +465,9 @@ def locked_over_time(results: Results, data: pd.DataFrame | None = None) -> Figu
     )
     if _all_zero(band["mean"]):
         _message(ax, NO_LOCKS)
-    _legend_below(figure, [*ax.get_legend_handles_labels()[0], *policy_handles])
+    _legend_below(
+        figure, [*ax.get_legend_handles_labels()[0], *policy_handles], _band_legend_title(results)
+    )
     return figure
 
 
@@ -515,7 +532,7 @@ def locks_per_day(results: Results, data: pd.DataFrame | None = None) -> Figure:
         f"{plain(results.scenario.name)} · {_interval_words(replications(results))} · "
         "shaded: enforcement windows, dashed: lift",
     )
-    _legend_below(figure, axes[0].get_legend_handles_labels()[0])
+    _legend_below(figure, axes[0].get_legend_handles_labels()[0], _band_legend_title(results))
     return figure
 
 
@@ -598,7 +615,7 @@ def users_by_region(results: Results, data: pd.DataFrame | None = None) -> Figur
         # Each value past the end of its interval, so that small bars can be read too.
         for y_bar, end, value in zip(y, np.maximum(high, means), means, strict=True):
             ax.annotate(
-                f"{value:,.0f}",
+                f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:.3g}",
                 (end, y_bar),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -608,9 +625,8 @@ def users_by_region(results: Results, data: pd.DataFrame | None = None) -> Figur
             )
     ax.set_yticks(np.arange(len(shown)), [labels.get(r, r) for r in shown], fontsize=SMALL_SIZE)
     ax.set_ylim(max(1, len(shown)) - 0.5, -0.5)
-    _thousands(ax.xaxis)
-    ax.set_xlim(left=0)
-    ax.margins(x=0.08)
+    _count_ticks(ax.xaxis)
+    ax.set_xlim(0, max(1.0, ax.get_xlim()[1]))
     ax.set_xlabel("users affected: devices locked at least once (devices)", fontsize=TEXT_SIZE)
     ax.set_ylabel("region of activation", fontsize=TEXT_SIZE)
     ax.grid(False, axis="y")
@@ -810,8 +826,8 @@ def tradeoff(results: Results, data: pd.DataFrame | None = None) -> Figure:
         "targeted locks: grey imports in banned territories (devices)", fontsize=TEXT_SIZE
     )
     ax.set_ylabel("collateral locks: everyone else (devices)", fontsize=TEXT_SIZE)
-    _thousands(ax.xaxis)
-    _thousands(ax.yaxis)
+    _count_ticks(ax.xaxis)
+    _count_ticks(ax.yaxis)
     ax.margins(0.15)
     # A little room below zero, so that a variant with no collateral lock shows its marker whole.
     for get, set_ in ((ax.get_xlim, ax.set_xlim), (ax.get_ylim, ax.set_ylim)):

@@ -371,8 +371,8 @@ def _variant_words(
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += (
         f": {est('targeted_locks')} targeted locks (grey imports in banned territories) against "
-        f"{est('collateral_locks')} collateral locks (of which {est('collateral_travellers')} "
-        f"travellers and {est('collateral_outside_banned')} devices activated outside banned "
+        f"{est('collateral_locks')} collateral locks ({est('collateral_travellers')} of them "
+        f"travellers, {est('collateral_outside_banned')} of devices activated outside banned "
         "territories). "
         f"Locked devices lost {est('lock_days')} device-days; at the peak, "
         f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
@@ -846,9 +846,15 @@ def _manifest_section(results: Results) -> list[Block]:
         elif isinstance(value, int) and not isinstance(value, bool) and key != "seed":
             value = f"{value:,}"
         rows.append([label, Code(str(value)) if key == "scenario_hash" else str(value)])
+    if isinstance(manifest.get("rerun"), list):
+        rerun = " ".join(str(part) for part in manifest["rerun"])
+        rows.append(["command that reruns it (in the run folder)", Code(rerun)])
     for phase, seconds in (manifest.get("wall_seconds") or {}).items():
         rows.append([f"wall time: {phase.replace('_', ' ')}", f"{float(seconds):,.2f} s"])
-    rows.append(["matplotlib", matplotlib.__version__])
+    environment = manifest.get("environment")
+    versions = dict(environment) if isinstance(environment, dict) else {}
+    versions["matplotlib"] = matplotlib.__version__
+    rows.append(["environment", ", ".join(f"{k} {v}" for k, v in versions.items())])
     return [
         Heading("Manifest", 2, "manifest"),
         Table(columns=["item", "value"], rows=rows, table_id="manifest-table"),
