@@ -7,8 +7,6 @@ exit code 2; Ctrl-C keeps every finished task on disk and says how to resume.
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
     from .sweep import SweepProgress
 
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
 _err = Console(stderr=True, highlight=False, emoji=False)
 _out = Console(highlight=False, emoji=False)
@@ -69,36 +66,44 @@ def sweep_command(
 ) -> None:
     """Run every point x variant x replication of a scenario's sweep; write one tidy frame
     (sweep.parquet) and, for Sobol designs, sensitivity indices and their figure."""
+    from .executors import make_executor
+    from .guards import check_fits
     from .loader import load_scenario
+    from .outputs import interrupted_exit_code, terminate_as_interrupt
     from .sweep import SENSITIVITY_FILE, SWEEP_FILE, run_sweep
 
-    _terminate_as_interrupt()
     destination = output
     bar = _SweepProgress(enabled=not quiet and _err.is_terminal)
-    try:
-        scenario = load_scenario(file)
-        destination = output or Path("runs") / f"{slug(scenario.name)}-sweep"
-        with bar:
-            frame = run_sweep(
-                file,
-                destination,
-                resume=resume,
-                workers=workers,
-                scheduler=scheduler,
-                replications=replications,
-                progress=bar.update,
-            )
-    except ScenarioError as exc:
-        raise _fail("\n".join(str(p) for p in exc.problems)) from None
-    except SimlockError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        done = bar.tasks_done
-        raise _fail(
-            f"interrupted; {done} finished task(s) are saved in {destination}; continue with: "
-            f"simlock sweep {file} -o {destination} --resume",
-            EXIT_INTERRUPTED,
-        ) from None
+    with terminate_as_interrupt():
+        try:
+            scenario = load_scenario(file)
+            destination = output or Path("runs") / f"{slug(scenario.name)}-sweep"
+            executor = make_executor(workers, scheduler)
+            check_fits(scenario, 1.0, executor.workers, 0, len(scenario.variant_names))
+            with bar:
+                frame = run_sweep(
+                    file,
+                    destination,
+                    resume=resume,
+                    replications=replications,
+                    progress=bar.update,
+                    executor=executor,
+                )
+        except ScenarioError as exc:
+            raise _fail("\n".join(str(p) for p in exc.problems)) from None
+        except SimlockError as exc:
+            raise _fail(str(exc)) from None
+        except KeyboardInterrupt as exc:
+            if destination is None or not destination.is_dir():
+                raise _fail(
+                    "interrupted; nothing was written", interrupted_exit_code(exc)
+                ) from None
+            _remove_partial_files(destination)
+            raise _fail(
+                f"interrupted; {bar.tasks_done} finished task(s) are saved in {destination}; "
+                f"continue with: simlock sweep {file} -o {destination} --resume",
+                interrupted_exit_code(exc),
+            ) from None
     _out.print(
         f"wrote {destination / SWEEP_FILE}: {len(frame):,} rows ({frame['point'].nunique():,} "
         f"points x {frame['variant'].nunique()} variant(s) x "
@@ -193,11 +198,12 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _terminate_as_interrupt() -> None:
-    """Treat SIGTERM like Ctrl-C, so a killed sweep reports what it kept."""
+def _remove_partial_files(destination: Path) -> None:
+    """Delete the temporary files of writes the interruption cut short (`.NAME.partial.EXT`):
+    finished parts are complete files and stay for --resume."""
+    from .sweep import PARTS_DIR
 
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if os.name == "posix":
-        signal.signal(signal.SIGTERM, handler)
+    for folder in (destination, destination / PARTS_DIR):
+        if folder.is_dir():
+            for partial in folder.glob(".*.partial*"):
+                partial.unlink(missing_ok=True)
