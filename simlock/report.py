@@ -13,19 +13,30 @@ and its tests agree on what a number looks like.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
 import io
 import math
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 
 from . import figures as figs
+from ._document import (
+    Block,
+    Bullets,
+    Cell,
+    Code,
+    FigureBlock,
+    Heading,
+    Note,
+    Paragraph,
+    Span,
+    Strong,
+    Table,
+    render_html,
+    render_markdown,
+)
 from .metrics import METRICS
 from .results import Results
 from .scenario import BASELINE, Delay, Policy, Scenario
@@ -126,74 +137,6 @@ def _estimate(row: pd.Series | None, unit: str, start: dt.date, signed: bool = F
         start,
         signed,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# The document: blocks both renderers understand
-
-
-@dataclass
-class Strong:
-    text: str
-
-
-@dataclass
-class Code:
-    text: str
-
-
-@dataclass
-class Note:
-    """A short explanation under a cell's main text (a metric's meaning)."""
-
-    text: str
-
-
-Span = str | Strong | Code | Note
-Cell = Span | list[Span]
-
-
-@dataclass
-class Heading:
-    text: str
-    level: int
-    anchor: str
-
-
-@dataclass
-class Paragraph:
-    spans: list[Span]
-    css: str = ""
-
-
-@dataclass
-class Bullets:
-    items: list[list[Span]]
-
-
-@dataclass
-class Table:
-    """A table; `row_attrs` and `column_attrs` become data-* attributes of rows and cells in
-    HTML (so tests and scripts can find a metric's cell), and are ignored in Markdown."""
-
-    columns: list[str]
-    rows: list[list[Cell]]
-    table_id: str = ""
-    numeric: list[bool] = field(default_factory=list)
-    row_attrs: list[dict[str, str]] = field(default_factory=list)
-    column_attrs: list[dict[str, str]] = field(default_factory=list)
-    group_starts: list[bool] = field(default_factory=list)
-
-
-@dataclass
-class FigureBlock:
-    name: str
-    title: str
-    caption: str
-    png: bytes
-
-
-Block = Heading | Paragraph | Bullets | Table | FigureBlock
 
 
 # ---------------------------------------------------------------------------------------------
@@ -859,203 +802,6 @@ def _manifest_section(results: Results) -> list[Block]:
         Heading("Manifest", 2, "manifest"),
         Table(columns=["item", "value"], rows=rows, table_id="manifest-table"),
     ]
-
-
-# ---------------------------------------------------------------------------------------------
-# HTML
-
-
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a;
-       max-width: 1240px; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.5; }
-h1 { font-size: 1.9rem; margin-bottom: .3rem; }
-h2 { border-bottom: 2px solid #ddd; padding-bottom: .2rem; margin-top: 2.4rem; }
-h3 { margin-top: 1.6rem; }
-p.lead { font-size: 1.1rem; color: #333; }
-p.note { background: #fff8e1; border-left: 4px solid #e69f00; padding: .5rem .8rem; }
-p.pass { background: #e8f5e9; border-left: 4px solid #009e73; padding: .5rem .8rem; }
-p.fail { background: #fdecea; border-left: 4px solid #d55e00; padding: .5rem .8rem; }
-nav { font-size: .95rem; margin: 1rem 0; }
-nav a { margin-right: 1rem; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: .88rem; width: 100%; }
-th, td { border: 1px solid #d0d0d0; padding: .3rem .5rem; vertical-align: top; text-align: left; }
-thead th { background: #f0f0f0; position: sticky; top: 0; }
-tbody tr:nth-child(even) { background: #fafafa; }
-td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-td .ci { display: block; color: #555; font-size: .85em; white-space: normal; }
-td .meaning { display: block; color: #555; font-size: .85em; }
-tr.group-start td { border-top: 2px solid #888; }
-code { font-size: .85em; background: #f3f3f3; padding: 0 .2em; border-radius: 3px; }
-figure { margin: 1.5rem 0 2.5rem; }
-figure img { display: block; max-width: min(100%, 1100px); height: auto;
-             border: 1px solid #e5e5e5; }
-figcaption { font-size: .92rem; color: #333; margin-top: .4rem; }
-.table-wrap { overflow-x: auto; }
-"""
-
-
-def _html_spans(spans: list[Span]) -> str:
-    out = []
-    for span in spans:
-        if isinstance(span, Strong):
-            out.append(f"<strong>{html.escape(span.text)}</strong>")
-        elif isinstance(span, Code):
-            out.append(f"<code>{html.escape(span.text)}</code>")
-        elif isinstance(span, Note):
-            out.append(f' <span class="meaning">{html.escape(span.text)}</span>')
-        else:
-            out.append(html.escape(str(span)))
-    return "".join(out)
-
-
-def _html_cell(cell: Cell, numeric: bool) -> str:
-    """A cell's content; in a numeric cell, the interval goes under the value (narrow columns
-    even with many variants)."""
-    spans = cell if isinstance(cell, list) else [cell]
-    if numeric and len(spans) == 1 and isinstance(spans[0], str) and " [" in spans[0]:
-        value, interval = spans[0].split(" [", 1)
-        # A break opportunity after the dash, so a wide interval can wrap in a narrow column.
-        interval = html.escape(interval).replace("–", "–<wbr>")
-        return f'{html.escape(value)} <span class="ci">[{interval}</span>'
-    return _html_spans(spans)
-
-
-def _data_attrs(attrs: dict[str, str]) -> str:
-    return "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
-
-
-def _html_table(table: Table) -> str:
-    numeric = table.numeric or [False] * len(table.columns)
-    column_attrs = table.column_attrs or [{}] * len(table.columns)
-    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in table.columns)
-    body = []
-    for i, row in enumerate(table.rows):
-        attrs = _data_attrs(table.row_attrs[i]) if table.row_attrs else ""
-        if table.group_starts and table.group_starts[i]:
-            attrs += ' class="group-start"'
-        cells = []
-        for j, cell in enumerate(row):
-            css = ' class="num"' if numeric[j] else ""
-            content = _html_cell(cell, numeric[j])
-            cells.append(f"<td{css}{_data_attrs(column_attrs[j])}>{content}</td>")
-        body.append(f"<tr{attrs}>{''.join(cells)}</tr>")
-    ident = f' id="{html.escape(table.table_id, quote=True)}"' if table.table_id else ""
-    return (
-        f'<div class="table-wrap"><table{ident}><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
-
-
-def render_html(blocks: list[Block], title: str) -> str:
-    """One self-contained HTML page: inline CSS, figures as data URIs, no script."""
-    sections = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
-    nav = "".join(f'<a href="#{b.anchor}">{html.escape(b.text)}</a>' for b in sections)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f"<nav>{nav}</nav>",
-    ]
-    for block in blocks:
-        if isinstance(block, Heading):
-            parts.append(
-                f'<h{block.level} id="{html.escape(block.anchor, quote=True)}">'
-                f"{html.escape(block.text)}</h{block.level}>"
-            )
-        elif isinstance(block, Paragraph):
-            css = f' class="{block.css}"' if block.css else ""
-            parts.append(f"<p{css}>{_html_spans(block.spans)}</p>")
-        elif isinstance(block, Bullets):
-            items = "".join(f"<li>{_html_spans(item)}</li>" for item in block.items)
-            parts.append(f"<ul>{items}</ul>")
-        elif isinstance(block, Table):
-            parts.append(_html_table(block))
-        elif isinstance(block, FigureBlock):
-            data = base64.b64encode(block.png).decode("ascii")
-            name = html.escape(block.name, quote=True)
-            alt = html.escape(block.title, quote=True)
-            parts.append(
-                f'<figure id="figure-{name}">'
-                f'<img src="data:image/png;base64,{data}" alt="{alt}">'
-                f"<figcaption><strong>{html.escape(block.title)}.</strong> "
-                f"{html.escape(block.caption)} Data: "
-                f'<a href="figures/{name}.csv">figures/{name}.csv</a>; for print: '
-                f'<a href="figures/{name}.svg">figures/{name}.svg</a>.</figcaption></figure>'
-            )
-    parts += ["</body>", "</html>"]
-    return "\n".join(parts) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------
-# Markdown
-
-_MD_SPECIAL = re.compile(r"([\\`*_<>|])")
-
-
-def md_escape(text: str) -> str:
-    """Text that Markdown shows as written: emphasis, code, HTML and table pipes escaped, and
-    brackets too when they could form a link."""
-    text = _MD_SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", str(text)))
-    if re.search(r"\]\s*[(\[:]", text):
-        text = text.replace("[", r"\[").replace("]", r"\]")
-    return text
-
-
-def _md_spans(spans: list[Span]) -> str:
-    out = []
-    for span in spans:
-        if isinstance(span, Strong):
-            out.append(f"**{md_escape(span.text)}**")
-        elif isinstance(span, Code):
-            out.append(f"`{span.text.replace('`', '')}`")
-        elif isinstance(span, Note):
-            out.append(f" — {md_escape(span.text)}")
-        else:
-            out.append(md_escape(str(span)))
-    return "".join(out)
-
-
-def _md_table(table: Table) -> str:
-    numeric = table.numeric or [False] * len(table.columns)
-    lines = [
-        "| " + " | ".join(md_escape(c) for c in table.columns) + " |",
-        "| " + " | ".join("---:" if num else "---" for num in numeric) + " |",
-    ]
-    for row in table.rows:
-        cells = (_md_spans(cell if isinstance(cell, list) else [cell]) for cell in row)
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def render_markdown(blocks: list[Block], title: str) -> str:
-    """The same document in Markdown, figures referenced as files beside it."""
-    parts = [f"# {md_escape(title)}"]
-    for block in blocks:
-        if isinstance(block, Heading):
-            parts.append(f"{'#' * block.level} {md_escape(block.text)}")
-        elif isinstance(block, Paragraph):
-            text = _md_spans(block.spans)
-            parts.append(f"> {text}" if block.css in ("note", "fail", "pass") else text)
-        elif isinstance(block, Bullets):
-            parts.append("\n".join(f"- {_md_spans(item)}" for item in block.items))
-        elif isinstance(block, Table):
-            parts.append(_md_table(block))
-        elif isinstance(block, FigureBlock):
-            parts.append(
-                f"### {md_escape(block.title)}\n\n"
-                f"![{md_escape(block.title)}](figures/{block.name}.png)\n\n"
-                f"{md_escape(block.caption)} Data: [figures/{block.name}.csv]"
-                f"(figures/{block.name}.csv); for print: [figures/{block.name}.svg]"
-                f"(figures/{block.name}.svg)."
-            )
-    return "\n\n".join(parts) + "\n"
 
 
 __all__ = [
