@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem, ScenarioError
+from .errors import Problem, ScenarioError, field_path
 
 MAX_FILE_BYTES = 2_000_000
 """Scenario files are a few kilobytes; anything this large is a mistake or an attack."""
@@ -69,8 +69,19 @@ def _decode(raw: bytes, file: str) -> str:
             raise ScenarioError(
                 [Problem(f"is {name} text; save the file as UTF-8", file=file, line=1)]
             )
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise ScenarioError(
+            [
+                Problem(
+                    "holds NUL bytes: a binary file, or UTF-16/UTF-32 text; save it as UTF-8 text",
+                    file=file,
+                    line=line,
+                )
+            ]
+        )
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ScenarioError(
@@ -83,18 +94,6 @@ def _decode(raw: bytes, file: str) -> str:
                 )
             ]
         ) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise ScenarioError(
-            [
-                Problem(
-                    "holds NUL bytes: a binary file, or UTF-16/UTF-32 text; save it as UTF-8 text",
-                    file=file,
-                    line=line,
-                )
-            ]
-        )
-    return text
 
 
 _SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -226,11 +225,11 @@ def _collect_lines(
             key = k.value if isinstance(k, yaml.ScalarNode) else str(k.start_mark)
             line = k.start_mark.line + 1
             if key in seen and key != "<<":
-                shown = ".".join(str(p) for p in (*path, key))
+                shown = field_path((*path, key))
                 raise ScenarioError(
                     [
                         Problem(
-                            f"'{key}' is given twice in the same mapping (first on line "
+                            f"{key!r} is given twice in the same mapping (first on line "
                             f"{seen[key]}); YAML would silently keep the last one",
                             path=shown,
                             file=file,

@@ -6,7 +6,26 @@ raises them as they are. Nothing here imports the rest of the package.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def field_path(loc: tuple[str | int, ...]) -> str:
+    """A field path as a person writes it: `regions[2].signals.vpn_share`. A key that is not a
+    plain name (spaces, dots, a line break) is quoted, `variants["No Lift"]`, so a path is always
+    one line and cannot be misread."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return text
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from ._yamlio import LineMap, line_for, read_yaml
-from .errors import Problem, ScenarioError
+from .errors import Problem, ScenarioError, field_path
 from .expectations import problems as expectation_problems
 from .scenario import (
     BASELINE,
@@ -97,7 +97,7 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
     for loc, message, allowed in expectation_problems(scenario):
         problems.append(
             Problem(
-                message, path=_dotted(loc), file=file, line=line_for(lines, loc), allowed=allowed
+                message, path=field_path(loc), file=file, line=line_for(lines, loc), allowed=allowed
             )
         )
     if problems:
@@ -117,7 +117,7 @@ def _problems(
     for err in exc.errors(include_url=False):
         at = _walk(model, tuple(err["loc"]))
         full = (*prefix, *at.loc)
-        path = _dotted(full)
+        path = field_path(full)
         message, allowed = _explain(err, at)
         if path in found and err["type"] not in (RULE, "extra_forbidden"):
             continue
@@ -141,7 +141,7 @@ def _explain(err: Any, at: _Place) -> tuple[str, str | None]:
         name = str(at.loc[-1]) if at.loc else "?"
         nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
         hint = f"; did you mean '{nearest[0]}'?" if nearest else ""
-        return f"unknown field '{name}'{hint}", ", ".join(sorted(known)) or None
+        return f"unknown field {name!r}{hint}", ", ".join(sorted(known)) or None
     if kind == "missing":
         return "this field is required", allowed
     if kind == "union_tag_not_found":
@@ -326,13 +326,6 @@ def _bounds(metadata: tuple[Any, ...]) -> str:
 def _number(value: float) -> str:
     whole = float(value).is_integer() and abs(value) < 1e19
     return f"{int(value):,}" if whole else f"{value:g}"
-
-
-def _dotted(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 __all__ = ["BASELINE", "load_scenario", "load_with_warnings"]
