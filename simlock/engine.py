@@ -31,11 +31,11 @@ import simpy
 
 from ._random import Purpose, uniform
 from .checkins import next_contact
-from .detection import infer_territory
+from .detection import cached_inference
 from .policy import (
     decide_in_window,
     delay_quantile,
-    exempt,
+    exempt_among,
     fcfs_desk_start,
     personal_draws,
     windows_in_days,
@@ -116,11 +116,12 @@ class _VariantRun:
         self.horizon = scenario.days
         book = population.codebook
         banned = np.array([book.territory_code(b) for b in policy.banned], dtype=np.int16)
-        self.detected, hit = infer_territory(population, policy.detection, banned)
-        exempted = exempt(population, policy, banned) & hit
+        inference = cached_inference(population, policy.detection, banned)
+        self.detected = inference.detected
+        exempted = exempt_among(population, policy, banned, inference.hits)
         self.outcome = np.full(len(population), Outcome.NOT_TARGETED, dtype=np.int8)
-        self.outcome[exempted] = Outcome.EXEMPT
-        self.considered = np.flatnonzero(hit & ~exempted)
+        self.outcome[inference.hits[exempted]] = Outcome.EXEMPT
+        self.considered = inference.hits[~exempted]
         self.outcome[self.considered] = Outcome.NOT_COVERED
         self.keys = population.key[self.considered]
         self.activated = population.activated[self.considered]

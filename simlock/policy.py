@@ -40,13 +40,21 @@ def delay_quantile(delay: Delay, u: np.ndarray) -> np.ndarray:
 
 def exempt(population: Population, policy: Policy, banned_codes: np.ndarray) -> np.ndarray:
     """Devices the policy never locks: SIM from an allowed country, or an exempted channel."""
-    mask = np.zeros(len(population), dtype=bool)
+    return exempt_among(population, policy, banned_codes, np.arange(len(population)))
+
+
+def exempt_among(
+    population: Population, policy: Policy, banned_codes: np.ndarray, devices: np.ndarray
+) -> np.ndarray:
+    """`exempt` for the devices at indices `devices` only (the engine asks about the few devices
+    detected in a banned territory, not the whole world)."""
+    mask = np.zeros(devices.size, dtype=bool)
     rules = policy.exemptions
     if rules.allowed_sim:
-        mask |= ~np.isin(population.sim, banned_codes)
+        mask |= ~np.isin(population.sim[devices], banned_codes)
     if rules.channels:
         codes = [i for i, c in enumerate(population.codebook.channels) if c in rules.channels]
-        mask |= np.isin(population.channel, codes)
+        mask |= np.isin(population.channel[devices], codes)
     return mask
 
 

@@ -12,12 +12,16 @@ geolocate) and GPS (the true region when location services are on, otherwise una
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ._random import Kind, generator
 from .scenario import CHANNEL_TRAVELLER, Scenario
+
+_T = TypeVar("_T")
 
 NO_SIGNAL = -1
 """Code of a signal the server does not get (GPS with location services off)."""
@@ -73,9 +77,23 @@ class Population:
     gps: np.ndarray  # int16 territory code or NO_SIGNAL
     key: np.ndarray  # uint64, seeds every per-device draw
     codebook: Codebook
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(self.activated.shape[0])
+
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """What `compute` returns for these devices, computed once and kept with them.
+
+        Every variant of a replication runs on the same devices, and much of what a variant needs
+        over all of them (the detection of a rule, activations per day) does not depend on its
+        policy: computing it once per population instead of once per variant is most of a
+        realistic run's time. The columns are treated as immutable once generated, and `key`
+        must name everything else the value depends on.
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @property
     def nbytes(self) -> int:
