@@ -75,10 +75,13 @@ def replicate_metrics(
     # Only activation counts need every device; region x channel counts give them for every
     # grouping, and everything else concerns the few devices the policy considered.
     n_channels = len(book.channels)
-    by_region_channel = np.bincount(
-        population.region.astype(np.int64) * n_channels + population.channel,
-        minlength=len(book.regions) * n_channels,
-    ).reshape(len(book.regions), n_channels)
+    by_region_channel = population.memo(
+        "activations_by_region_channel",
+        lambda: np.bincount(
+            population.region.astype(np.int64) * n_channels + population.channel,
+            minlength=len(book.regions) * n_channels,
+        ).reshape(len(book.regions), n_channels),
+    )
     banned_by_region_channel = by_region_channel * region_banned[:, None]
     idx = result.considered
     locked = np.isfinite(result.locked)
@@ -93,10 +96,38 @@ def replicate_metrics(
     lk_in_banned = region_banned[population.region[lk]]
     lk_detected_banned = np.isin(result.detected[lk], banned_codes)
     targeted = lk_in_banned & (channel_lk == grey_code)
+    # Flags over the considered devices are rare (a few percent are ever decided): keep where
+    # they hold, so each grouping counts a few rows instead of every considered device.
     outcome_idx = result.outcome[idx]
     filed = np.isfinite(result.appealed)
     started = np.isfinite(result.appeal_started)
     wait = result.appeal_started[started] - result.appealed[started]
+    where_idx = {
+        "warned": np.flatnonzero(np.isfinite(result.warned)),
+        "appeals_filed": np.flatnonzero(filed),
+        "appeals_served": np.flatnonzero(started),
+        "appeals_approved": np.flatnonzero(result.appeal_approved),
+        "resolved_after_warning": np.flatnonzero(outcome_idx == Outcome.RESOLVED_AFTER_WARNING),
+        "locks_cancelled_by_lift": np.flatnonzero(outcome_idx == Outcome.CANCELLED_BY_LIFT),
+        "locked_at_end": np.flatnonzero(outcome_idx == Outcome.LOCKED_AT_END),
+    }
+    where_lk = {
+        "targeted_locks": targeted,
+        "collateral_locks": ~targeted,
+        "collateral_travellers": (channel_lk == traveller_code) & ~targeted,
+        "collateral_outside_banned": ~lk_in_banned,
+        "grey_market_locked": channel_lk == grey_code,
+        "locks_without_detection": ~lk_detected_banned,
+    }
+    unlock_cause_lk = result.unlock_cause[locked]
+    unlocks_lk = {
+        "unlocked_by_lift": unlock_cause_lk == UnlockCause.LIFT,
+        "unlocked_by_appeal": unlock_cause_lk == UnlockCause.APPEAL,
+    }
+    # Sorted once per quantity; each grouping then only regroups the sorted values.
+    to_lock_sorted = _SortedValues(to_lock)
+    duration_sorted = _SortedValues(duration)
+    wait_sorted = _SortedValues(wait)
 
     rows: list[tuple[str, str, str, float]] = []
     groupings = {
@@ -108,6 +139,8 @@ def replicate_metrics(
         g = len(names)
 
         def total(codes: np.ndarray, weights: np.ndarray | None = None, g: int = g) -> np.ndarray:
+            """Sum of `weights` (or count) per group; counts of 0/1 flags are exact integers,
+            equal to the float sums of the flags."""
             return np.bincount(codes, weights=weights, minlength=g)[:g]
 
         def codes_of(rows: np.ndarray, column: np.ndarray | None = column) -> np.ndarray:
@@ -116,56 +149,33 @@ def replicate_metrics(
             return column[rows].astype(np.int64)
 
         codes_lk = codes_of(lk)
-        codes_idx = codes_of(idx)
+        codes_started = codes_of(idx[where_idx["appeals_served"]])
         per_group = {
             "activations": collapse(by_region_channel).astype(float),
             "banned_activations": collapse(banned_by_region_channel).astype(float),
             "users_affected": total(codes_lk),
             "lock_days": total(codes_lk, duration),
-            "targeted_locks": total(codes_lk, targeted.astype(float)),
-            "collateral_locks": total(codes_lk, (~targeted).astype(float)),
-            "collateral_travellers": total(
-                codes_lk, ((channel_lk == traveller_code) & ~targeted).astype(float)
-            ),
-            "collateral_outside_banned": total(codes_lk, (~lk_in_banned).astype(float)),
-            "grey_market_locked": total(codes_lk, (channel_lk == grey_code).astype(float)),
-            "locks_without_detection": total(codes_lk, (~lk_detected_banned).astype(float)),
-            "warned": total(codes_idx, np.isfinite(result.warned).astype(float)),
-            "appeals_filed": total(codes_idx, filed.astype(float)),
-            "appeals_served": total(codes_idx, started.astype(float)),
-            "appeals_approved": total(codes_idx, result.appeal_approved.astype(float)),
         }
-        for name, code in (
-            ("resolved_after_warning", Outcome.RESOLVED_AFTER_WARNING),
-            ("locks_cancelled_by_lift", Outcome.CANCELLED_BY_LIFT),
-            ("locked_at_end", Outcome.LOCKED_AT_END),
-        ):
-            per_group[name] = total(codes_idx, (outcome_idx == code).astype(float))
-        per_group["unlocked_by_lift"] = total(
-            codes_lk, (result.unlock_cause[locked] == UnlockCause.LIFT).astype(float)
-        )
-        per_group["unlocked_by_appeal"] = total(
-            codes_lk, (result.unlock_cause[locked] == UnlockCause.APPEAL).astype(float)
-        )
-        banned_locked = total(codes_lk, lk_in_banned.astype(float))
+        for name, mask in where_lk.items():
+            per_group[name] = total(codes_lk[mask])
+        for name, positions in where_idx.items():
+            per_group[name] = total(codes_of(idx[positions]))
+        for name, mask in unlocks_lk.items():
+            per_group[name] = total(codes_lk[mask])
+        banned_locked = total(codes_lk[lk_in_banned])
         with np.errstate(invalid="ignore", divide="ignore"):
             per_group["share_banned_locked"] = banned_locked / per_group["banned_activations"]
             per_group["grey_market_share_of_locked"] = (
                 per_group["grey_market_locked"] / per_group["users_affected"]
             )
-        quantiles = {
-            "days_to_lock_median": (to_lock, codes_lk, 0.5),
-            "days_to_lock_p90": (to_lock, codes_lk, 0.9),
-            "lock_duration_median": (duration, codes_lk, 0.5),
-            "appeal_wait_median": (wait, codes_idx[started], 0.5),
-        }
-        for name, (values, codes, q) in quantiles.items():
-            per_group[name] = _group_quantile(values, codes, g, q)
+        to_lock_groups = to_lock_sorted.by_group(codes_lk, g)
+        per_group["days_to_lock_median"] = to_lock_groups.quantile(0.5)
+        per_group["days_to_lock_p90"] = to_lock_groups.quantile(0.9)
+        per_group["lock_duration_median"] = duration_sorted.by_group(codes_lk, g).quantile(0.5)
+        per_group["appeal_wait_median"] = wait_sorted.by_group(codes_started, g).quantile(0.5)
         with np.errstate(invalid="ignore", divide="ignore"):
             per_group["lock_duration_mean"] = per_group["lock_days"] / per_group["users_affected"]
-            per_group["appeal_wait_mean"] = (
-                total(codes_idx[started], wait) / per_group["appeals_served"]
-            )
+            per_group["appeal_wait_mean"] = total(codes_started, wait) / per_group["appeals_served"]
         peaks = _peaks(daily, kind)
         for key, values in peaks.items():
             per_group.setdefault(key, np.full(g, np.nan))
@@ -184,37 +194,69 @@ def replicate_metrics(
     return frame
 
 
-def _group_quantile(values: np.ndarray, codes: np.ndarray, groups: int, q: float) -> np.ndarray:
-    out = np.full(groups, np.nan)
-    if values.size == 0:
+class _SortedValues:
+    """Values sorted once (stable), to take per-group quantiles for several groupings.
+
+    Regrouping the sorted values by a stable sort of their group codes gives, in each group,
+    exactly the sorted values of that group, so each quantile is that of the group's values
+    (the same float as sorting every group on its own).
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.order = np.argsort(values, kind="stable")
+        self.values = values[self.order]
+
+    def by_group(self, codes: np.ndarray, groups: int) -> _GroupedValues:
+        """The values of each group (codes 0..groups-1, one per value), each sorted."""
+        codes_by_value = codes[self.order]
+        regroup = np.argsort(codes_by_value, kind="stable")
+        bounds = np.searchsorted(codes_by_value[regroup], np.arange(groups + 1))
+        return _GroupedValues(self.values[regroup], bounds)
+
+
+class _GroupedValues:
+    """Sorted values laid out group after group; group g is `values[bounds[g]:bounds[g+1]]`."""
+
+    def __init__(self, values: np.ndarray, bounds: np.ndarray) -> None:
+        self.values, self.bounds = values, bounds
+
+    def quantile(self, q: float) -> np.ndarray:
+        """The q-quantile of each group (NaN for an empty group)."""
+        out = np.full(self.bounds.size - 1, np.nan)
+        for g in range(out.size):
+            lo, hi = self.bounds[g], self.bounds[g + 1]
+            if hi > lo:
+                out[g] = np.quantile(self.values[lo:hi], q)
         return out
-    order = np.lexsort((values, codes))
-    sorted_codes, sorted_values = codes[order], values[order]
-    bounds = np.searchsorted(sorted_codes, np.arange(groups + 1))
-    for g in range(groups):
-        lo, hi = bounds[g], bounds[g + 1]
-        if hi > lo:
-            out[g] = np.quantile(sorted_values[lo:hi], q)
-    return out
 
 
 def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
-    """Peak locked (and, overall, the days of the peaks) from the daily frame."""
+    """Peak locked (and, overall, the days of the peaks) from the daily frame.
+
+    Sums per day (and group) with numpy: a pandas group-by per variant and grouping cost more
+    than the rest of the metrics. The sums are of counts, exact in float64.
+    """
     column = {"all": None, "region": "region", "channel": "channel"}[kind]
-    keys = ["day"] if column is None else [column, "day"]
-    per_day = daily.groupby(keys, observed=True)[["locked", "newly_locked"]].sum()
+    days, day_of_row = np.unique(daily["day"].to_numpy(), return_inverse=True)
+    locked_rows = daily["locked"].to_numpy()
     out: dict[str, dict[str, float]] = {"peak_locked": {}}
     if column is None:
-        locked = per_day["locked"].to_numpy()
-        new = per_day["newly_locked"].to_numpy()
-        days = per_day.index.to_numpy()
+        locked = np.bincount(day_of_row, weights=locked_rows, minlength=days.size)
+        new = np.bincount(day_of_row, weights=daily["newly_locked"].to_numpy(), minlength=days.size)
         out["peak_locked"]["all"] = float(locked.max()) if locked.size else 0.0
         has_locks = locked.size and locked.max() > 0
         out["peak_locked_day"] = {"all": float(days[locked.argmax()]) if has_locks else np.nan}
         out["peak_new_locks_day"] = {"all": float(days[new.argmax()]) if has_locks else np.nan}
         return out
-    for name, values in per_day["locked"].groupby(level=0, observed=True):
-        out["peak_locked"][str(name)] = float(values.max())
+    groups = daily[column]
+    present, group_of_row = np.unique(groups.cat.codes.to_numpy(), return_inverse=True)
+    per_group_day = np.bincount(
+        group_of_row * days.size + day_of_row,
+        weights=locked_rows,
+        minlength=present.size * days.size,
+    ).reshape(present.size, days.size)
+    for code, values in zip(present, per_group_day, strict=True):
+        out["peak_locked"][str(groups.cat.categories[code])] = float(values.max())
     return out
 
 

@@ -37,21 +37,12 @@ def daily_frame(scenario: Scenario, population: Population, result: VariantResul
     days = int(scenario.days)
     book = population.codebook
     n_channels = len(book.channels)
-    groups = len(book.regions) * n_channels
-    group_all = population.region.astype(np.int64) * n_channels + population.channel
-    size = days * groups
-
-    def count(times: np.ndarray, group: np.ndarray) -> np.ndarray:
-        ok = np.isfinite(times) & (times < days)
-        return np.bincount(day_index(times[ok], days) * groups + group[ok], minlength=size).reshape(
-            days, groups
-        )
-
     considered = result.considered
-    group_considered = group_all[considered]
-    activations = count(population.activated, group_all)
-    newly_locked = count(result.locked, group_considered)
-    unlocked = count(result.unlocked, group_considered)
+    group_considered = population.region[considered].astype(np.int64) * n_channels
+    group_considered += population.channel[considered]
+    activations = daily_activations(population, days)
+    newly_locked = _count_per_day(result.locked, group_considered, days, activations.shape[1])
+    unlocked = _count_per_day(result.unlocked, group_considered, days, activations.shape[1])
     locked_now = np.cumsum(newly_locked - unlocked, axis=0)
 
     present = activations.sum(axis=0) > 0
@@ -72,6 +63,33 @@ def daily_frame(scenario: Scenario, population: Population, result: VariantResul
         }
     )
     return frame
+
+
+def daily_activations(population: Population, days: int) -> np.ndarray:
+    """Activations per day (rows) and region x channel group (columns, region-major).
+
+    The same for every variant of a replication and the only count in `daily` that needs every
+    device, so it is computed once per population (read-only, shared).
+    """
+
+    def compute() -> np.ndarray:
+        n_channels = len(population.codebook.channels)
+        group = population.region.astype(np.int64) * n_channels + population.channel
+        counts = _count_per_day(
+            population.activated, group, days, len(population.codebook.regions) * n_channels
+        )
+        counts.flags.writeable = False
+        return counts
+
+    return population.memo(("daily_activations", days), compute)
+
+
+def _count_per_day(times: np.ndarray, group: np.ndarray, days: int, groups: int) -> np.ndarray:
+    """Counts of finite times below the horizon per day (rows) and group (columns)."""
+    ok = np.isfinite(times) & (times < days)
+    return np.bincount(
+        day_index(times[ok], days) * groups + group[ok], minlength=days * groups
+    ).reshape(days, groups)
 
 
 def concerned_devices(
