@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._format import format_bounds, format_value, metric_unit
 from .metrics import METRICS, t_interval
 from .scenario import Expectation, Scenario
 
@@ -197,16 +198,6 @@ def known_checks() -> list[str]:
     return [*METRICS, *CHECKS]
 
 
-def _metric_unit(name: str) -> str:
-    if name.startswith(("share_", "grey_market_share")):
-        return "share"
-    if name.endswith("_day"):
-        return "date"
-    if "days" in name or "duration" in name or "wait" in name:
-        return "days"
-    return "devices"
-
-
 def problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
     """Everything wrong with the scenario's expectations: (field path, message, allowed).
 
@@ -278,8 +269,9 @@ def _param_problem(
 
 
 def check_unit(name: str) -> str:
-    """The unit of a check's value: days, devices, share, rank or date (a day number)."""
-    return CHECKS[name].unit if name in CHECKS else _metric_unit(name)
+    """The unit of a check's value: a metric's unit (`simlock._format.metric_unit`: devices,
+    appeals, device-days, days, share or date) or a check's own (rank, for instance)."""
+    return CHECKS[name].unit if name in CHECKS else metric_unit(name)
 
 
 def per_replication(results: Results, expectation: Expectation) -> np.ndarray:
@@ -387,21 +379,6 @@ def _within(value: float, low: float, high: float, strict: bool) -> bool:
     return bool((np.isnan(low) or value >= low) and (np.isnan(high) or value <= high))
 
 
-def format_value(scenario: Scenario, unit: str, value: float) -> str:
-    """A value as people read it: dates as dates, shares as percentages, counts with commas."""
-    if not np.isfinite(value):
-        return "undefined"
-    if unit == "date":
-        # A mean over replications falls between days: the nearest day, marked as approximate.
-        day = scenario.start + dt.timedelta(days=round(float(value)))
-        return day.isoformat() if float(value).is_integer() else f"~{day.isoformat()}"
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit in ("days", "rank"):
-        return f"{value:.2f}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
 def _detail(
     scenario: Scenario,
     unit: str,
@@ -413,10 +390,13 @@ def _detail(
     bound_high: float,
     strict: bool,
 ) -> str:
-    """ "4.80 [4.46, 5.13] days, allowed 2.00 to 7.00" and the like."""
+    """ "4.80 [4.46, 5.13] days; expected in [2.00, 7.00] days" and the like: values formatted
+    as in the report, but precise (a value near a bound is not rounded onto it)."""
 
     def show(value: float) -> str:
-        return format_value(scenario, unit, value)
+        if not np.isfinite(value):
+            return "undefined"
+        return format_value(value, unit, scenario.start, precise=True)
 
     suffix = " days" if unit == "days" else ""
     text = show(mean)
@@ -425,12 +405,5 @@ def _detail(
     text += suffix
     if n == 1:
         text += " (one replication: no interval)"
-    has_low, has_high = np.isfinite(bound_low), np.isfinite(bound_high)
-    if has_low and has_high:
-        opening, closing = ("(", ")") if strict else ("[", "]")
-        allowed = f"in {opening}{show(bound_low)}, {show(bound_high)}{closing}"
-    elif has_high:
-        allowed = f"{'<' if strict else '≤'} {show(bound_high)}"
-    else:
-        allowed = f"{'>' if strict else '≥'} {show(bound_low)}"
+    allowed = format_bounds(bound_low, bound_high, strict, show, brackets=True)
     return f"{text}; expected {allowed}{suffix}"

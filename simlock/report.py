@@ -7,15 +7,15 @@ forwarded as one file) and as Markdown (figures referenced as `figures/NAME.png`
 
 The document is built once as a list of blocks (headings, paragraphs, tables, figures) and each
 renderer escapes every piece of text, so a scenario's names and descriptions can never inject
-markup. Numbers are formatted in one place (`format_value`, `format_estimate`) so that the report
-and its tests agree on what a number looks like.
+markup. Numbers are formatted in one place (`simlock._format`: `format_value`,
+`format_estimate`, re-exported here) so that the report, the expectations and the tests agree on
+what a number looks like.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 from pathlib import Path
 
 import matplotlib
@@ -44,14 +44,19 @@ from ._document import (
     render_html,
     render_markdown,
 )
+from ._format import (
+    DASH,
+    format_bounds,
+    format_estimate,
+    format_summary_row,
+    format_value,
+    metric_unit,
+)
 from .metrics import METRICS
 from .results import Results
 from .scenario import BASELINE, Policy, Scenario
 
 PNG_DPI = 110
-DATE_METRICS = ("peak_locked_day", "peak_new_locks_day")
-DASH = "—"
-"""Shown for a value that is undefined (a median of no locks, a share of no activations)."""
 
 REGION_METRICS = (
     "users_affected",
@@ -61,89 +66,6 @@ REGION_METRICS = (
     "share_banned_locked",
 )
 CHANNEL_METRICS = ("users_affected", "collateral_locks", "lock_days", "days_to_lock_median")
-
-
-# ---------------------------------------------------------------------------------------------
-# Numbers as people read them
-
-
-def metric_unit(metric: str) -> str:
-    """The unit of a metric: devices, appeals, device-days, days, share or date."""
-    if metric in DATE_METRICS:
-        return "date"
-    if metric.startswith("share_") or metric.endswith("_share_of_locked"):
-        return "share"
-    if metric == "lock_days":
-        return "device-days"
-    if metric.startswith(("days_to_lock", "lock_duration", "appeal_wait")):
-        return "days"
-    if metric.startswith("appeals_"):
-        return "appeals"
-    return "devices"
-
-
-def _count(value: float, signed: bool) -> str:
-    size = abs(value)
-    if size >= 100 or value == 0 or float(value).is_integer():
-        text = f"{value:,.0f}"
-    elif size >= 10:
-        text = f"{value:,.1f}"
-    else:
-        text = f"{value:.2f}"
-    return f"+{text}" if signed and value > 0 else text
-
-
-def format_value(value: float, unit: str, start: dt.date, signed: bool = False) -> str:
-    """One number in its unit: counts with thousands separators, days to 0.1, shares as
-    percentages, day numbers from `start` as dates (the nearest day). `signed` formats a
-    difference: an explicit +, shares in percentage points, dates in days."""
-    if value is None or not math.isfinite(value):
-        return DASH
-    if unit == "date":
-        if signed:
-            return format_value(value, "days", start, signed)
-        return (start + dt.timedelta(days=round(value))).isoformat()
-    if unit == "share":
-        if signed:
-            return f"{value * 100:+.1f} pp"
-        return f"{value * 100:.1f}%" if abs(value) >= 0.01 or value == 0 else f"{value * 100:.2f}%"
-    if unit == "days":
-        text = f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.2f}"
-        return f"+{text}" if signed and value > 0 else text
-    return _count(value, signed)
-
-
-def format_estimate(
-    mean: float, low: float, high: float, n: int, unit: str, start: dt.date, signed: bool = False
-) -> str:
-    """'1,234 [1,200–1,270]': a mean and its 95% interval; the mean alone when the interval is
-    undefined (one replication). Bounds below zero are joined by 'to', not a dash."""
-    if signed and unit == "date":
-        unit = "days"  # a difference of dates is a number of days
-    text = format_value(mean, unit, start, signed)
-    if text == DASH or n < 2 or not (math.isfinite(low) and math.isfinite(high)):
-        return text
-    lo = format_value(low, unit, start, signed)
-    hi = format_value(high, unit, start, signed)
-    if lo == hi == text:  # every replication gave the same value
-        return text
-    joiner = " to " if signed or low < 0 else "–"
-    return f"{text} [{lo}{joiner}{hi}]"
-
-
-def _estimate(row: pd.Series | None, unit: str, start: dt.date, signed: bool = False) -> str:
-    if row is None:
-        return DASH
-    column = "difference" if signed else "mean"
-    return format_estimate(
-        float(row[column]),
-        float(row["ci_low"]),
-        float(row["ci_high"]),
-        int(row["n"]),
-        unit,
-        start,
-        signed,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,7 +228,7 @@ def _variant_words(
     start = results.scenario.start
 
     def est(metric: str) -> str:
-        return _estimate(overall.get((variant, metric)), metric_unit(metric), start)
+        return format_summary_row(overall.get((variant, metric)), metric_unit(metric), start)
 
     def mean(metric: str) -> float:
         row = overall.get((variant, metric))
@@ -439,7 +361,7 @@ def metrics_table(results: Results, group: str, metrics: list[str] | None = None
                 label = region_names.get(key, key) + f" ({key})" if group == "region" else key
                 cells += ["" if i else label.replace("_", " "), Code(metric)]
             cells.append(unit)
-            cells += [_estimate(index.get((v, key, metric)), unit, start) for v in names]
+            cells += [format_summary_row(index.get((v, key, metric)), unit, start) for v in names]
             rows.append(cells)
             attrs.append({"metric": metric, "key": key})
             starts.append(i == 0 and group != "all")
@@ -496,7 +418,9 @@ def differences_table(results: Results) -> Table | None:
         unit = metric_unit(metric)
         shown_unit = {"share": "percentage points", "date": "days"}.get(unit, unit)
         cells: list[Cell] = [[Code(metric), Note(METRICS[metric])], shown_unit]
-        cells += [_estimate(index.get((v, metric)), unit, start, signed=True) for v in names]
+        cells += [
+            format_summary_row(index.get((v, metric)), unit, start, signed=True) for v in names
+        ]
         rows.append(cells)
         attrs.append({"metric": metric, "key": "all"})
     return Table(
@@ -537,19 +461,12 @@ def _differences_section(results: Results) -> list[Block]:
 
 
 def _bounds(row: pd.Series, unit: str, start: dt.date) -> str:
-    low, high = float(row["min"]), float(row["max"])
-    strict = bool(row.get("strict", False))
-
-    def show(value: float) -> str:
-        return format_value(value, unit, start)
-
-    if math.isfinite(low) and math.isfinite(high):
-        return f"{show(low)} to {show(high)}" + (" (exclusive)" if strict else "")
-    if math.isfinite(high):
-        return f"{'<' if strict else '≤'} {show(high)}"
-    if math.isfinite(low):
-        return f"{'>' if strict else '≥'} {show(low)}"
-    return "any"
+    return format_bounds(
+        float(row["min"]),
+        float(row["max"]),
+        bool(row.get("strict", False)),
+        lambda value: format_value(value, unit, start),
+    )
 
 
 def expectations_table(scenario: Scenario, expectations: pd.DataFrame) -> Table:
