@@ -79,7 +79,9 @@ def sweep_command(
             scenario = load_scenario(file)
             destination = output or Path("runs") / f"{slug(scenario.name)}-sweep"
             executor = make_executor(workers, scheduler)
-            check_fits(scenario, 1.0, executor.workers, 0, len(scenario.variant_names))
+            check_fits(
+                scenario, 1.0, executor.workers, 0, len(scenario.variant_names), command="sweep"
+            )
             with bar:
                 frame = run_sweep(
                     file,

@@ -106,24 +106,33 @@ def check_fits(
     detail: int,
     variants: int,
     available: int | None = None,
+    *,
+    command: str = "run",
 ) -> None:
     """Raise `TooBigError` if the run would need more memory than is available, saying the
-    estimate and the largest `--scale` that fits (or that none does with these workers)."""
+    estimate and the largest scale that fits (or that none does with these workers). `command`
+    says which options to suggest: a sweep has no --scale or --detail."""
     need = estimate_memory(scenario, scale, workers, detail, variants)
     have = available if available is not None else available_memory()
     if need <= have:
         return
     devices = expected_devices(scenario, scale)
     fitting = fitting_scale(scenario, scale, workers, detail, variants, have)
-    advice = (
-        f"try --scale {fitting:.3g}, fewer --workers or a smaller --detail"
-        if fitting is not None
-        else "no --scale fits with these settings: try --workers 1 and --detail 0"
-    )
+    if fitting is None:
+        advice = "nothing fits with these settings: try --workers 1" + (
+            " and --detail 0" if command == "run" else ""
+        )
+    elif command == "run":
+        advice = f"try --scale {fitting:.3g}, fewer --workers or a smaller --detail"
+    else:
+        advice = (
+            f"lower the scenario's activation rates to about {fitting:.3g} times their values, "
+            "or use fewer --workers"
+        )
     raise TooBigError(
-        f"this run needs about {_gigabytes(need)} ({devices:,.0f} devices per replication, "
-        f"{workers} worker(s), {min(detail, scenario.replications)} detail replication(s)) "
-        f"but {_gigabytes(have)} is available; {advice}"
+        f"this {command} needs about {_gigabytes(need)} ({devices:,.0f} devices per "
+        f"replication, {workers} worker(s), {min(detail, scenario.replications)} detail "
+        f"replication(s)) but {_gigabytes(have)} is available; {advice}"
     )
 
 

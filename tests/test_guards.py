@@ -79,6 +79,28 @@ def test_a_run_too_big_for_memory_stops_before_allocating_and_says_what_fits(
     assert "Traceback" not in done.stderr
 
 
+def test_a_sweep_too_big_for_memory_stops_before_writing_anything(tmp_path: Path) -> None:
+    doc = huge_doc()
+    doc["sweep"] = {"parameters": [{"path": "policy.coverage", "values": [0.5, 1.0]}]}
+    file = write_yaml(tmp_path / "huge-sweep.yaml", doc)
+    out = tmp_path / "sweep"
+    done = subprocess.run(
+        [*simlock_command(), "sweep", str(file), "-o", str(out), "--workers", "1", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=quiet_env(),
+        preexec_fn=_limit_address_space,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    message = " ".join(done.stderr.split())
+    assert "this sweep needs about" in message
+    assert "lower the scenario's activation rates to about" in message
+    assert "--scale" not in message
+    assert not out.exists()
+
+
 def test_the_suggested_scale_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scenario = simlock.load_scenario(SMALL)
     fits_at_half = guards.estimate_memory(scenario, 0.5, 1, 1, 4)
@@ -120,7 +142,7 @@ def test_the_fitting_scale_is_the_largest_that_fits() -> None:
 
 def test_when_no_scale_fits_the_message_says_so() -> None:
     scenario = simlock.load_scenario(SMALL)
-    with pytest.raises(TooBigError, match="no --scale fits with these settings"):
+    with pytest.raises(TooBigError, match="nothing fits with these settings: try --workers 1"):
         guards.check_fits(scenario, 1.0, 1, 1, 4, available=1_000)
     guards.check_fits(scenario, 1.0, 1, 1, 4, available=10**12)
 

@@ -290,3 +290,13 @@ def test_a_variant_that_changes_the_delay_distribution_replaces_the_delay(tmp_pa
         "distribution": "fixed",
         "days": 0.0,
     }
+
+
+def test_a_key_that_is_not_a_plain_name_is_quoted_so_a_problem_stays_on_one_line(
+    tmp_path: Path,
+) -> None:
+    doc = small_doc()
+    doc["regions"][0]["channels"]["grey\nimport"] = 0.0
+    (problem,) = problems_of(write_yaml(tmp_path / "newline.yaml", doc))
+    assert problem.path == 'regions[0].channels["grey\\nimport"]'
+    assert "\n" not in str(problem)
