@@ -8,7 +8,10 @@ baseline's, so the report says what a variant changes and nothing else.
 
 from __future__ import annotations
 
-from .scenario import Delay, Policy, Region, Scenario
+from . import figures as figs
+from ._document import Block, Bullets, Code, Heading, Paragraph, Span, Strong, Table
+from .results import Results
+from .scenario import BASELINE, Delay, Policy, Region, Scenario
 
 
 def in_days(value: float) -> str:
@@ -144,6 +147,67 @@ def describe_channels(region: Region) -> str:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# The section of the report
+
+
+def scenario_section(results: Results) -> list[Block]:
+    """The report's section 'The scenario in brief': the run's period, regions (rates and
+    channels), check-ins, the baseline policy part by part, and what each variant changes."""
+    scenario = results.scenario
+    banned = set(scenario.policy.banned)
+    regions = Table(
+        columns=["region", "id", "activations (devices/day)", "channels", "banned (baseline)"],
+        rows=[
+            [
+                r.name,
+                Code(r.id),
+                describe_rates(r),
+                describe_channels(r),
+                "yes" if r.id in banned else "no",
+            ]
+            for r in scenario.regions
+        ],
+        table_id="regions-table",
+    )
+    blocks: list[Block] = [
+        Heading("The scenario in brief", 2, "scenario"),
+        Paragraph(
+            [
+                f"From {scenario.start.isoformat()} to {scenario.end.isoformat()} (end excluded, "
+                f"{scenario.days:g} days), {len(scenario.regions)} region(s); devices check in "
+                "with the vendor's server every "
+                f"{in_days(scenario.checkin.interval_days)} on average "
+                f"({scenario.checkin.model}), and a command takes effect at the next check-in."
+            ]
+        ),
+        regions,
+        Heading("The policy (baseline)", 3, "policy"),
+        Bullets([[text] for text in describe_policy(scenario.policy, scenario).values()]),
+    ]
+    others = [v for v in figs.variants(results) if v != BASELINE]
+    if others:
+        items: list[list[Span]] = []
+        for variant in others:
+            policy = _policy(scenario, variant)
+            if policy is None:
+                continue
+            changes = describe_changes(policy, scenario.policy, scenario)
+            items.append([Strong(variant), ": " + " ".join(changes)])
+        blocks += [
+            Heading("Variants (what differs from the baseline)", 3, "variants"),
+            Bullets(items),
+        ]
+    return blocks
+
+
+def _policy(scenario: Scenario, variant: str) -> Policy | None:
+    try:
+        return scenario.variant(variant)
+    except KeyError:
+        return None
+
+
 __all__ = [
     "describe_changes",
     "describe_channels",
@@ -151,4 +215,5 @@ __all__ = [
     "describe_policy",
     "describe_rates",
     "in_days",
+    "scenario_section",
 ]

@@ -5,53 +5,41 @@ table behind it as `figures/NAME.csv`, then writes the same document twice: as H
 embedded as base64 PNG, inline CSS, no script, nothing fetched from the network, so it can be
 forwarded as one file) and as Markdown (figures referenced as `figures/NAME.png`) for git.
 
-The document is built once as a list of blocks (headings, paragraphs, tables, figures) and each
-renderer escapes every piece of text, so a scenario's names and descriptions can never inject
-markup. Numbers are formatted in one place (`simlock._format`: `format_value`,
-`format_estimate`, re-exported here) so that the report, the expectations and the tests agree on
-what a number looks like.
-"""
+`build_document` puts the sections in reading order; each section builder here says what the
+section shows and takes its parts from the private modules: the blocks and their renderers
+(`_document`, which escapes every piece of text, so a scenario's names and descriptions can never
+inject markup), the scenario in words (`_describe`), the tables of numbers (`_report_tables`).
+Numbers are formatted in one place (`_format`; `format_value`, `format_estimate` and
+`metric_unit` are re-exported here) so that the report, the expectations and the tests agree on
+what a number looks like."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from pathlib import Path
 
-import matplotlib
 import pandas as pd
 
 from . import figures as figs
-from ._describe import (
-    describe_changes,
-    describe_channels,
-    describe_policy,
-    describe_rates,
-    in_days,
-)
+from ._describe import scenario_section
 from ._document import (
     Block,
-    Bullets,
-    Cell,
-    Code,
     FigureBlock,
     Heading,
-    Note,
     Paragraph,
     Span,
     Strong,
-    Table,
     render_html,
     render_markdown,
 )
 from ._format import (
     DASH,
-    format_bounds,
     format_estimate,
     format_summary_row,
     format_value,
     metric_unit,
 )
+from ._report_tables import differences_table, expectations_table, manifest_table, metrics_table
 from .metrics import METRICS
 from .results import Results
 from .scenario import BASELINE, Policy, Scenario
@@ -154,7 +142,7 @@ def build_document(
     blocks: list[Block] = []
     blocks += _opening(results)
     blocks += _summary(results, expectations)
-    blocks += _scenario_section(results)
+    blocks += scenario_section(results)
     blocks += _metrics_section(results)
     blocks += _differences_section(results)
     if expectations is not None:
@@ -280,101 +268,7 @@ def _policy(scenario: Scenario, variant: str) -> Policy | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The scenario in brief
-
-
-def _scenario_section(results: Results) -> list[Block]:
-    scenario = results.scenario
-    banned = set(scenario.policy.banned)
-    regions = Table(
-        columns=["region", "id", "activations (devices/day)", "channels", "banned (baseline)"],
-        rows=[
-            [
-                r.name,
-                Code(r.id),
-                describe_rates(r),
-                describe_channels(r),
-                "yes" if r.id in banned else "no",
-            ]
-            for r in scenario.regions
-        ],
-        table_id="regions-table",
-    )
-    blocks: list[Block] = [
-        Heading("The scenario in brief", 2, "scenario"),
-        Paragraph(
-            [
-                f"From {scenario.start.isoformat()} to {scenario.end.isoformat()} (end excluded, "
-                f"{scenario.days:g} days), {len(scenario.regions)} region(s); devices check in "
-                "with the vendor's server every "
-                f"{in_days(scenario.checkin.interval_days)} on average "
-                f"({scenario.checkin.model}), and a command takes effect at the next check-in."
-            ]
-        ),
-        regions,
-        Heading("The policy (baseline)", 3, "policy"),
-        Bullets([[text] for text in describe_policy(scenario.policy, scenario).values()]),
-    ]
-    others = [v for v in figs.variants(results) if v != BASELINE]
-    if others:
-        items: list[list[Span]] = []
-        for variant in others:
-            policy = _policy(scenario, variant)
-            if policy is None:
-                continue
-            changes = describe_changes(policy, scenario.policy, scenario)
-            items.append([Strong(variant), ": " + " ".join(changes)])
-        blocks += [
-            Heading("Variants (what differs from the baseline)", 3, "variants"),
-            Bullets(items),
-        ]
-    return blocks
-
-
-# ---------------------------------------------------------------------------------------------
-# Tables of metrics
-
-
-def metrics_table(results: Results, group: str, metrics: list[str] | None = None) -> Table:
-    """Mean and interval per variant (columns) of each metric (rows) in one group: overall
-    (`all`, every metric) or by region or channel (the given metrics for each key)."""
-    summary = results.summary[results.summary["group"] == group]
-    names = figs.variants(results)
-    start = results.scenario.start
-    index = {(str(r["variant"]), str(r["key"]), str(r["metric"])): r for _, r in summary.iterrows()}
-    present = set(summary["metric"].astype(str))
-    wanted = [m for m in (metrics or list(METRICS)) if m in present]
-    keys = list(dict.fromkeys(summary["key"].astype(str)))
-    if group == "region":
-        order = [r.id for r in results.scenario.regions]
-        keys = [k for k in order if k in keys] + [k for k in keys if k not in order]
-    region_names = {r.id: r.name for r in results.scenario.regions}
-    rows, attrs, starts = [], [], []
-    for key in keys:
-        for i, metric in enumerate(wanted):
-            unit = metric_unit(metric)
-            cells: list[Cell] = []
-            if group == "all":
-                cells.append([Code(metric), Note(METRICS[metric])])
-            else:
-                # The region or channel once per block of rows; the overall table explains ids.
-                label = region_names.get(key, key) + f" ({key})" if group == "region" else key
-                cells += ["" if i else label.replace("_", " "), Code(metric)]
-            cells.append(unit)
-            cells += [format_summary_row(index.get((v, key, metric)), unit, start) for v in names]
-            rows.append(cells)
-            attrs.append({"metric": metric, "key": key})
-            starts.append(i == 0 and group != "all")
-    lead = ([group] if group != "all" else []) + ["metric", "unit"]
-    return Table(
-        columns=lead + names,
-        rows=rows,
-        table_id="metrics-all" if group == "all" else f"metrics-by-{group}",
-        numeric=[False] * len(lead) + [True] * len(names),
-        row_attrs=attrs,
-        column_attrs=[{}] * len(lead) + [{"variant": v} for v in names],
-        group_starts=starts,
-    )
+# Metrics, differences and expectations
 
 
 def _metrics_section(results: Results) -> list[Block]:
@@ -393,44 +287,13 @@ def _metrics_section(results: Results) -> list[Block]:
                 "import in a banned territory."
             ]
         ),
-        metrics_table(results, "all"),
+        metrics_table(results, "all", list(METRICS)),
         Heading("By region", 3, "by-region"),
         metrics_table(results, "region", list(REGION_METRICS)),
         Heading("By channel", 3, "by-channel"),
         metrics_table(results, "channel", list(CHANNEL_METRICS)),
     ]
     return blocks
-
-
-def differences_table(results: Results) -> Table | None:
-    """Each variant minus the baseline (overall), paired by replication, with 95% intervals;
-    None when only the baseline ran."""
-    compared = results.compare()
-    if compared.empty:
-        return None
-    compared = compared[compared["group"] == "all"]
-    names = [v for v in figs.variants(results) if v != BASELINE]
-    index = {(str(r["variant"]), str(r["metric"])): r for _, r in compared.iterrows()}
-    present = set(compared["metric"].astype(str))
-    start = results.scenario.start
-    rows, attrs = [], []
-    for metric in (m for m in METRICS if m in present):
-        unit = metric_unit(metric)
-        shown_unit = {"share": "percentage points", "date": "days"}.get(unit, unit)
-        cells: list[Cell] = [[Code(metric), Note(METRICS[metric])], shown_unit]
-        cells += [
-            format_summary_row(index.get((v, metric)), unit, start, signed=True) for v in names
-        ]
-        rows.append(cells)
-        attrs.append({"metric": metric, "key": "all"})
-    return Table(
-        columns=["metric", "unit", *names],
-        rows=rows,
-        table_id="differences-table",
-        numeric=[False, False] + [True] * len(names),
-        row_attrs=attrs,
-        column_attrs=[{}, {}] + [{"variant": v} for v in names],
-    )
 
 
 def _differences_section(results: Results) -> list[Block]:
@@ -454,62 +317,6 @@ def _differences_section(results: Results) -> list[Block]:
         ),
         table,
     ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Expectations
-
-
-def _bounds(row: pd.Series, unit: str, start: dt.date) -> str:
-    return format_bounds(
-        float(row["min"]),
-        float(row["max"]),
-        bool(row.get("strict", False)),
-        lambda value: format_value(value, unit, start),
-    )
-
-
-def expectations_table(scenario: Scenario, expectations: pd.DataFrame) -> Table:
-    """One row per expectation: its name, source, variant, simulated value with its interval
-    (dates as dates), the allowed range and the verdict."""
-    rows, attrs = [], []
-    for _, row in expectations.iterrows():
-        unit = str(row["unit"])
-        shown_unit = "" if unit in ("devices", "date", "share") else f" {unit}"
-        n = int(row["n"])
-        if n == 0:
-            value = "not evaluated (variant not run)"
-        else:
-            value = format_estimate(
-                float(row["value"]),
-                float(row["ci_low"]),
-                float(row["ci_high"]),
-                n,
-                unit,
-                scenario.start,
-            ) + (shown_unit if shown_unit != " rank" else "")
-        verdict = "pass" if bool(row["passed"]) else "FAIL"
-        if verdict == "pass" and n > 1 and not bool(row.get("interval_within", True)):
-            verdict = "pass (the interval crosses a bound)"
-        rows.append(
-            [
-                str(row["name"]),
-                str(row["source"]),
-                str(row["variant"]),
-                Code(str(row["metric"])),
-                value,
-                _bounds(row, unit, scenario.start) + (shown_unit if shown_unit != " rank" else ""),
-                Strong(verdict),
-            ]
-        )
-        attrs.append({"metric": str(row["metric"]), "passed": str(bool(row["passed"])).lower()})
-    return Table(
-        columns=["expectation", "source", "variant", "check", "simulated", "expected", "result"],
-        rows=rows,
-        table_id="expectations-table",
-        numeric=[False, False, False, False, True, True, False],
-        row_attrs=attrs,
-    )
 
 
 def _expectations_section(scenario: Scenario, expectations: pd.DataFrame) -> list[Block]:
@@ -561,44 +368,7 @@ def _figures_section(results: Results, rendered: list[FigureBlock]) -> list[Bloc
 
 
 def _manifest_section(results: Results) -> list[Block]:
-    manifest = results.manifest
-    rows: list[list[Span]] = []
-    labels = [
-        ("simlock_version", "simlock version"),
-        ("format_version", "run format version"),
-        ("scenario", "scenario"),
-        ("scenario_hash", "scenario hash"),
-        ("seed", "seed"),
-        ("replications", "replications"),
-        ("variants", "variants"),
-        ("scale", "scale of activation rates"),
-        ("detail_replications", "detail replications (device-level tables)"),
-        ("executor", "executor"),
-        ("workers", "workers"),
-        ("devices_simulated", "devices simulated (all replications)"),
-    ]
-    for key, label in labels:
-        if key not in manifest:
-            continue
-        value = manifest[key]
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        elif isinstance(value, int) and not isinstance(value, bool) and key != "seed":
-            value = f"{value:,}"
-        rows.append([label, Code(str(value)) if key == "scenario_hash" else str(value)])
-    if isinstance(manifest.get("rerun"), list):
-        rerun = " ".join(str(part) for part in manifest["rerun"])
-        rows.append(["command that reruns it (in the run folder)", Code(rerun)])
-    for phase, seconds in (manifest.get("wall_seconds") or {}).items():
-        rows.append([f"wall time: {phase.replace('_', ' ')}", f"{float(seconds):,.2f} s"])
-    environment = manifest.get("environment")
-    versions = dict(environment) if isinstance(environment, dict) else {}
-    versions["matplotlib"] = matplotlib.__version__
-    rows.append(["environment", ", ".join(f"{k} {v}" for k, v in versions.items())])
-    return [
-        Heading("Manifest", 2, "manifest"),
-        Table(columns=["item", "value"], rows=rows, table_id="manifest-table"),
-    ]
+    return [Heading("Manifest", 2, "manifest"), manifest_table(results.manifest)]
 
 
 __all__ = [
