@@ -8,7 +8,7 @@ baseline's, so the report says what a variant changes and nothing else.
 
 from __future__ import annotations
 
-from . import figures as figs
+from ._contents import policy_of, variants
 from ._document import Block, Bullets, Code, Heading, Paragraph, Span, Strong, Table
 from .results import Results
 from .scenario import BASELINE, Delay, Policy, Region, Scenario
@@ -185,11 +185,11 @@ def scenario_section(results: Results) -> list[Block]:
         Heading("The policy (baseline)", 3, "policy"),
         Bullets([[text] for text in describe_policy(scenario.policy, scenario).values()]),
     ]
-    others = [v for v in figs.variants(results) if v != BASELINE]
+    others = [v for v in variants(results) if v != BASELINE]
     if others:
         items: list[list[Span]] = []
         for variant in others:
-            policy = _policy(scenario, variant)
+            policy = policy_of(scenario, variant)
             if policy is None:
                 continue
             changes = describe_changes(policy, scenario.policy, scenario)
@@ -199,13 +199,6 @@ def scenario_section(results: Results) -> list[Block]:
             Bullets(items),
         ]
     return blocks
-
-
-def _policy(scenario: Scenario, variant: str) -> Policy | None:
-    try:
-        return scenario.variant(variant)
-    except KeyError:
-        return None
 
 
 __all__ = [

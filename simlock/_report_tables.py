@@ -13,7 +13,7 @@ import datetime as dt
 import matplotlib
 import pandas as pd
 
-from . import figures as figs
+from ._contents import variants
 from ._document import Cell, Code, Note, Span, Strong, Table
 from ._format import format_bounds, format_estimate, format_summary_row, format_value, metric_unit
 from .metrics import METRICS
@@ -25,7 +25,7 @@ def metrics_table(results: Results, group: str, metrics: list[str] | None = None
     """Mean and interval per variant (columns) of each metric (rows) in one group: overall
     (`all`, every metric) or by region or channel (the given metrics for each key)."""
     summary = results.summary[results.summary["group"] == group]
-    names = figs.variants(results)
+    names = variants(results)
     start = results.scenario.start
     index = {(str(r["variant"]), str(r["key"]), str(r["metric"])): r for _, r in summary.iterrows()}
     present = set(summary["metric"].astype(str))
@@ -70,7 +70,7 @@ def differences_table(results: Results) -> Table | None:
     if compared.empty:
         return None
     compared = compared[compared["group"] == "all"]
-    names = [v for v in figs.variants(results) if v != BASELINE]
+    names = [v for v in variants(results) if v != BASELINE]
     index = {(str(r["variant"]), str(r["metric"])): r for _, r in compared.iterrows()}
     present = set(compared["metric"].astype(str))
     start = results.scenario.start

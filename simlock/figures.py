@@ -8,8 +8,9 @@ report saves it as `figures/NAME.csv`), and `NAME(results, data=None)` returns a
 Intervals are 95% Student-t intervals across replications, like the metrics; with one replication
 they are undefined and the figure says so instead of drawing a band. Figures drawn from
 device-level rows (delays, durations, the support desk) use the detail replications only and name
-them. Colours are Okabe–Ito, and each variant also has its own line style, marker and hatch, so
-the figures survive greyscale printing and colour blindness.
+them. How the figures look (a style per variant that survives greyscale printing and colour
+blindness, axes, legends, bands) is in `simlock._plotting`; the policy's windows and lifts are
+marked on every time axis by `simlock._policy_marks`.
 """
 
 from __future__ import annotations
@@ -17,36 +18,51 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
-from matplotlib.transforms import blended_transform_factory
-from scipy import stats
+from matplotlib.ticker import PercentFormatter
 
+from ._contents import (
+    appeal_variants,
+    describe_replications,
+    detail_replications,
+    replications,
+    variant_order,
+    variants,
+)
+from ._plotting import (
+    NO_APPEALS,
+    NO_DETAIL,
+    NO_INTERVAL,
+    NO_LOCKS,
+    OKABE_ITO,
+    SMALL_SIZE,
+    TEXT_SIZE,
+    all_zero,
+    band_legend_title,
+    count_axis,
+    count_ticks,
+    daily_band,
+    date_axis,
+    interval_words,
+    label_points,
+    legend_below,
+    legend_right,
+    markevery,
+    message,
+    new_figure,
+    plain,
+    plot_bands,
+    region_label,
+    set_titles,
+    thousands,
+    variant_styles,
+)
+from ._policy_marks import mark_policy
 from .results import Results
 
-# Okabe & Ito (2008), colour-blind safe; their yellow is left out (too pale for lines on white).
-OKABE_ITO = ("#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
-LINE_STYLES = ("-", "--", "-.", ":", (0, (6, 2, 1, 2, 1, 2)), (0, (10, 3)), (0, (1, 1)))
-MARKERS = ("o", "s", "^", "D", "v", "P", "X")
-HATCHES = ("", "//", "..", "xx", "\\\\", "--", "++")
-WINDOW_GREYS = ("#e4e4e4", "#c8c8c8", "#d6d6d6", "#bababa")
-LIFT_COLOUR = "#444444"
-
-WIDTH_INCHES = 10.0
-TITLE_SIZE = 14
-TEXT_SIZE = 11
-SMALL_SIZE = 10
-NO_INTERVAL = "1 replication: 95% interval undefined"
-NO_LOCKS = "No device was locked in this run"
-NO_DETAIL = "No device-level tables in this run\n(rerun with --detail 1 or more)"
-NO_APPEALS = "No appeals: no variant in this run has a support desk"
 TITLES = {
     "locked_over_time": "Devices locked over time",
     "locks_per_day": "New locks and unlocks per day",
@@ -56,16 +72,6 @@ TITLES = {
     "support_desk": "The support desk: appeals waiting and waiting time",
 }
 """Each figure's title, by its file stem."""
-
-
-@dataclass(frozen=True)
-class VariantStyle:
-    """How one variant looks in every figure (same variant, same look)."""
-
-    colour: str
-    line: str | tuple
-    marker: str
-    hatch: str
 
 
 @dataclass(frozen=True)
@@ -79,394 +85,35 @@ class FigureSpec:
 
 
 # ---------------------------------------------------------------------------------------------
-# What the figures share: variants and their looks, replications, intervals, layout
-
-
-def variants(results: Results) -> list[str]:
-    """Variants present in the results, in scenario order (baseline first)."""
-    present = set(results.summary["variant"].astype(str)) | set(
-        results.daily["variant"].astype(str)
-    )
-    ordered = [v for v in results.scenario.variant_names if v in present]
-    return ordered + sorted(present - set(ordered))
-
-
-def variant_styles(results: Results) -> dict[str, VariantStyle]:
-    """A distinct colour, line style, marker and hatch per variant, the baseline in black.
-
-    Past seven variants the colours repeat, but never with the same line style and marker.
-    """
-    out = {}
-    k = len(OKABE_ITO)
-    for i, name in enumerate(variants(results)):
-        shift = i // k
-        out[name] = VariantStyle(
-            colour=OKABE_ITO[i % k],
-            line=LINE_STYLES[(i + shift) % len(LINE_STYLES)],
-            marker=MARKERS[(i + 2 * shift) % len(MARKERS)],
-            hatch=HATCHES[(i + 3 * shift) % len(HATCHES)],
-        )
-    return out
-
-
-def replications(results: Results) -> int:
-    """Replications in the run (every replication fills the daily frame)."""
-    if results.daily.empty:
-        return 0
-    return int(results.daily["replication"].nunique())
-
-
-def detail_replications(results: Results) -> list[int]:
-    """Replications whose device-level rows were kept (empty when none were)."""
-    devices = results.devices
-    if devices.empty or "replication" not in devices.columns:
-        return []
-    return sorted(int(r) for r in devices["replication"].unique())
-
-
-def describe_replications(numbers: list[int]) -> str:
-    """'detail replication 0' or 'detail replications 0, 1 pooled', for captions."""
-    if not numbers:
-        return "no detail replications"
-    if len(numbers) == 1:
-        return f"detail replication {numbers[0]}"
-    return f"detail replications {', '.join(str(n) for n in numbers)} pooled"
-
-
-def appeal_variants(results: Results) -> list[str]:
-    """Variants whose policy has a support desk (appeals), in scenario order."""
-    return [v for v in variants(results) if _policy(results, v) and _policy(results, v).appeals]
-
-
-def _policy(results: Results, variant: str):
-    try:
-        return results.scenario.variant(variant)
-    except KeyError:
-        return None
-
-
-def plain(text: str, limit: int = 48) -> str:
-    """Scenario text made safe for matplotlib (no mathtext from '$') and short enough."""
-    text = " ".join(str(text).split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("$", r"\$")
-
-
-def region_label(name: str, region_id: str) -> str:
-    """'Spain (ES)' for a region named 'Spain (an EU market ...)': the name before any
-    parenthesis, and the id."""
-    short = name.split(" (")[0].strip() or name
-    return f"{plain(short, 26)} ({region_id})"
-
-
-def t_band(wide: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95% t-interval across the columns (replications) of each row.
-
-    The interval of `simlock.metrics.t_interval`, vectorised; low and high are NaN with fewer
-    than two replications.
-    """
-    values = wide.to_numpy(dtype=float)
-    n = values.shape[1]
-    mean = values.mean(axis=1) if n else np.full(len(wide), np.nan)
-    if n >= 2:
-        half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
-    else:
-        half = np.full(len(wide), np.nan)
-    return pd.DataFrame(
-        {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}, index=wide.index
-    )
-
-
-BAND_COLUMNS = ["date", "day", "variant", "mean", "ci_low", "ci_high", "n"]
-
-
-def _daily_band(results: Results, column: str) -> pd.DataFrame:
-    """Per variant and date: mean and interval across replications of a daily count summed
-    over regions and channels (a replication without rows on a day counts zero)."""
-    daily = results.daily
-    if daily.empty:
-        return pd.DataFrame(columns=BAND_COLUMNS)
-    totals = daily.groupby(["variant", "date", "day", "replication"], observed=True)[column].sum()
-    wide = totals.unstack("replication", fill_value=0)
-    band = t_band(wide).reset_index()
-    band["variant"] = band["variant"].astype(str)
-    order = {v: i for i, v in enumerate(variants(results))}
-    band["_order"] = band["variant"].map(order)
-    band = band.sort_values(["_order", "date"]).reset_index(drop=True)
-    return band[BAND_COLUMNS]
-
-
-def _new_figure(
-    height: float, rows: int = 1, cols: int = 1, sharex: bool = False
-) -> tuple[Figure, list[Axes]]:
-    """A figure whose panels sit under a bold title line and a lighter subtitle line.
-
-    The panels live in a subfigure whose own title is the subtitle: constrained layout then
-    keeps room for both lines, which a free text on the figure would not get.
-    """
-    figure = Figure(figsize=(WIDTH_INCHES, height), layout="constrained")
-    body = figure.subfigures(1, 1)
-    axes = body.subplots(rows, cols, sharex=sharex, squeeze=False).ravel()
-    for ax in axes:
-        ax.tick_params(labelsize=SMALL_SIZE)
-        ax.grid(True, color="#dddddd", linewidth=0.6)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    return figure, list(axes)
-
-
-def _set_titles(figure: Figure, title: str, subtitle: str) -> None:
-    figure.suptitle(title, x=0.01, ha="left", fontsize=TITLE_SIZE, fontweight="bold")
-    figure.subfigs[0].suptitle(subtitle, x=0.01, ha="left", fontsize=SMALL_SIZE, color="#333333")
-
-
-def _interval_words(n: int, what: str = "95% band") -> str:
-    return f"mean of {n} replications, {what}" if n >= 2 else NO_INTERVAL
-
-
-def _message(ax: Axes, text: str) -> None:
-    """An explanation in the middle of a panel that has nothing (or nothing useful) to show."""
-    ax.text(
-        0.5,
-        0.5,
-        text,
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        fontsize=TEXT_SIZE,
-        color="#222222",
-        bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f7f7f7", "edgecolor": "#999999"},
-        zorder=10,
-    )
-
-
-def _all_zero(values: pd.Series) -> bool:
-    array = values.to_numpy(dtype=float)
-    return not (array.size and np.nanmax(np.abs(array), initial=0) > 0)
-
-
-def _date_axis(ax: Axes, results: Results) -> None:
-    locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlim(
-        np.datetime64(results.scenario.start, "D"), np.datetime64(results.scenario.end, "D")
-    )
-
-
-def _thousands(axis) -> None:
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-
-
-def _count_ticks(axis) -> None:
-    """Whole numbers with thousands separators: counts of devices are never fractional ticks."""
-    _thousands(axis)
-    axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-
-
-def _count_axis(ax: Axes) -> None:
-    """A y axis of counts from zero, at least 0 to 1 so that an all-zero panel has sane ticks."""
-    _count_ticks(ax.yaxis)
-    ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
-
-
-def _markevery(points: int, index: int = 0) -> tuple[int, int]:
-    """About a dozen markers per line, shifted per variant so that lines lying on top of each
-    other still show every variant's markers."""
-    step = max(1, points // 12)
-    return (index * max(1, step // 4)) % step, step
-
-
-def _legend_below(figure: Figure, handles: list, title: str | None = None) -> None:
-    """One legend under the panels, so the plotting area keeps the full width; as many columns
-    (up to three) as the longest entry leaves room for (its width estimated in points)."""
-    if not handles:
-        return
-    longest = max(len(h.get_label()) for h in handles)
-    column_points = longest * 0.6 * SMALL_SIZE + 45
-    columns = int(figure.get_figwidth() * 72 // column_points)
-    figure.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=max(1, min(3, len(handles), columns)),
-        fontsize=SMALL_SIZE,
-        title=title,
-        title_fontsize=SMALL_SIZE,
-        frameon=False,
-    )
-
-
-def _band_legend_title(results: Results) -> str | None:
-    """With one replication the legend says, once, that there is no band to draw."""
-    return None if replications(results) >= 2 else f"variant ({NO_INTERVAL}: no band)"
-
-
-def _plot_bands(ax: Axes, band: pd.DataFrame, results: Results, label: bool = True) -> None:
-    """One line per variant (its mean), with the 95% band when there are replications for it."""
-    styles = variant_styles(results)
-    for index, variant in enumerate(variants(results)):
-        part = band[band["variant"] == variant]
-        if part.empty:
-            continue
-        style = styles[variant]
-        n = int(part["n"].max())
-        dates = part["date"].to_numpy()
-        ax.plot(
-            dates,
-            part["mean"].to_numpy(dtype=float),
-            color=style.colour,
-            linestyle=style.line,
-            marker=style.marker,
-            markevery=_markevery(len(part), index),
-            markersize=5,
-            linewidth=1.8,
-            label=variant if label else None,
-        )
-        if n >= 2:
-            ax.fill_between(
-                dates,
-                part["ci_low"].clip(lower=0).to_numpy(dtype=float),
-                part["ci_high"].to_numpy(dtype=float),
-                color=style.colour,
-                alpha=0.18,
-                linewidth=0,
-            )
-
-
-# ---------------------------------------------------------------------------------------------
-# Policy events (windows and lifts), marked on every time axis
-
-
-def policy_events(results: Results) -> pd.DataFrame:
-    """Enforcement windows and lifts of the variants in the run, one row per distinct event,
-    with the variants that have it (kind, name, start, end, coverage, variants, all_variants)."""
-    names = variants(results)
-    rows: dict[tuple, list[str]] = {}
-    for variant in names:
-        policy = _policy(results, variant)
-        if policy is None:
-            continue
-        for window in policy.windows:
-            key = ("window", window.name, window.start, window.end, window.coverage)
-            rows.setdefault(key, []).append(variant)
-        if policy.lift is not None:
-            key = ("lift", "lift", policy.lift.date, policy.lift.date, np.nan)
-            rows.setdefault(key, []).append(variant)
-    columns = ["kind", "name", "start", "end", "coverage", "variants", "all_variants"]
-    records = [
-        (*key, ", ".join(members), len(members) == len(names)) for key, members in rows.items()
-    ]
-    return pd.DataFrame(records, columns=columns)
-
-
-def _who(row: pd.Series, results: Results) -> str:
-    """The variants an event belongs to, in the fewest words: '' when every variant has it."""
-    if row["all_variants"]:
-        return ""
-    members = row["variants"].split(", ")
-    others = [v for v in variants(results) if v not in members]
-    if len(others) < len(members):
-        return f" (all but {plain(', '.join(others), 40)})"
-    return f" ({plain(', '.join(members), 40)} only)"
-
-
-def _mark_policy(ax: Axes, results: Results, labels: bool) -> list:
-    """Shade the windows and draw the lifts; with `labels`, name them above the panel (windows
-    on the first line, lifts on the second, so they never collide). Returns legend handles."""
-    events = policy_events(results)
-    handles: list = []
-    top = blended_transform_factory(ax.transData, ax.transAxes)
-    windows = events[events["kind"] == "window"].reset_index(drop=True)
-    for i, row in windows.iterrows():
-        grey = WINDOW_GREYS[i % len(WINDOW_GREYS)]
-        start, end = np.datetime64(row["start"], "D"), np.datetime64(row["end"], "D")
-        ax.axvspan(start, end, color=grey, alpha=0.6, linewidth=0, zorder=0)
-        if not labels:
-            continue
-        ax.text(
-            start + (end - start) / 2,
-            1.005,
-            plain(row["name"], 20),
-            transform=top,
-            ha="center",
-            va="bottom",
-            fontsize=SMALL_SIZE - 1,
-            color="#333333",
-            clip_on=False,
-        )
-        handles.append(
-            Patch(
-                facecolor=grey,
-                alpha=0.6,
-                label=f"window '{plain(row['name'], 20)}': {row['start']:%d %b}–"
-                f"{row['end']:%d %b}, {row['coverage']:.0%} of eligible{_who(row, results)}",
-            )
-        )
-    start, end = results.scenario.start, results.scenario.end
-    for _, row in events[events["kind"] == "lift"].iterrows():
-        day = np.datetime64(row["start"], "D")
-        ax.axvline(day, color=LIFT_COLOUR, linestyle=(0, (2, 2)), linewidth=1.4, zorder=1)
-        if not labels:
-            continue
-        # A late lift is labelled to the left of its line, so the label stays over the panel.
-        late = (row["start"] - start).days > 0.7 * (end - start).days
-        ax.annotate(
-            f" lift {row['start']:%d %b}{_who(row, results)} ",
-            (day, 1.0),
-            xycoords=top,
-            xytext=(0, 16),
-            textcoords="offset points",
-            ha="right" if late else "left",
-            va="bottom",
-            fontsize=SMALL_SIZE - 1,
-            fontweight="bold",
-            color="#222222",
-            annotation_clip=False,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=LIFT_COLOUR,
-                linestyle=(0, (2, 2)),
-                label=f"lift {row['start']:%d %b %Y}{_who(row, results)}",
-            )
-        )
-    return handles
-
-
-# ---------------------------------------------------------------------------------------------
 # 1. Devices locked over time
 
 
 def locked_over_time_data(results: Results) -> pd.DataFrame:
     """Devices locked at the end of each day, per variant: mean and 95% interval across
     replications (date, day, variant, mean, ci_low, ci_high, n)."""
-    return _daily_band(results, "locked")
+    return daily_band(results, "locked")
 
 
 def locked_over_time(results: Results, data: pd.DataFrame | None = None) -> Figure:
     """Devices locked at once over the calendar, one line and band per variant, with the
     enforcement windows shaded and the lift marked."""
     band = locked_over_time_data(results) if data is None else data
-    figure, (ax,) = _new_figure(5.8)
-    policy_handles = _mark_policy(ax, results, labels=True)
-    _plot_bands(ax, band, results)
-    _date_axis(ax, results)
-    _count_axis(ax)
+    figure, (ax,) = new_figure(5.8)
+    policy_handles = mark_policy(ax, results, labels=True)
+    plot_bands(ax, band, results)
+    date_axis(ax, results)
+    count_axis(ax)
     ax.set_xlabel("date (counts at the end of each day)", fontsize=TEXT_SIZE)
     ax.set_ylabel("devices locked (devices)", fontsize=TEXT_SIZE)
-    _set_titles(
+    set_titles(
         figure,
         TITLES["locked_over_time"],
-        f"{plain(results.scenario.name)} · {_interval_words(replications(results))}",
+        f"{plain(results.scenario.name)} · {interval_words(replications(results))}",
     )
-    if _all_zero(band["mean"]):
-        _message(ax, NO_LOCKS)
-    _legend_below(
-        figure, [*ax.get_legend_handles_labels()[0], *policy_handles], _band_legend_title(results)
+    if all_zero(band["mean"]):
+        message(ax, NO_LOCKS)
+    legend_below(
+        figure, [*ax.get_legend_handles_labels()[0], *policy_handles], band_legend_title(results)
     )
     return figure
 
@@ -480,7 +127,7 @@ def locks_per_day_data(results: Results) -> pd.DataFrame:
     (date, day, variant, measure in {newly_locked, unlocked}, mean, ci_low, ci_high, n)."""
     parts = []
     for measure in ("newly_locked", "unlocked"):
-        band = _daily_band(results, measure)
+        band = daily_band(results, measure)
         band.insert(3, "measure", measure)
         parts.append(band)
     return pd.concat(parts, ignore_index=True)
@@ -505,34 +152,34 @@ def locks_per_day(results: Results, data: pd.DataFrame | None = None) -> Figure:
     frame = locks_per_day_data(results) if data is None else data
     log = per_day_log_scale(frame)
     scale = ", log scale" if log else ""
-    figure, axes = _new_figure(7.6, rows=2, sharex=True)
+    figure, axes = new_figure(7.6, rows=2, sharex=True)
     panels = (
         ("newly_locked", f"new locks per day\n(devices/day{scale})", NO_LOCKS),
         ("unlocked", f"unlocks per day\n(devices/day{scale})", "No device was unlocked"),
     )
     for ax, (measure, ylabel, empty) in zip(axes, panels, strict=True):
-        _mark_policy(ax, results, labels=ax is axes[0])
+        mark_policy(ax, results, labels=ax is axes[0])
         part = frame[frame["measure"] == measure]
-        _plot_bands(ax, part, results, label=ax is axes[0])
-        _date_axis(ax, results)
+        plot_bands(ax, part, results, label=ax is axes[0])
+        date_axis(ax, results)
         if log:
             ax.set_yscale("symlog", linthresh=1.0, linscale=0.4)
             top = float(np.nanmax(part["ci_high"].fillna(part["mean"]), initial=0))
             ax.set_ylim(bottom=0, top=max(10.0, top * 1.6))
-            _thousands(ax.yaxis)
+            thousands(ax.yaxis)
         else:
-            _count_axis(ax)
+            count_axis(ax)
         ax.set_ylabel(ylabel, fontsize=TEXT_SIZE)
-        if _all_zero(part["mean"]):
-            _message(ax, empty)
+        if all_zero(part["mean"]):
+            message(ax, empty)
     axes[-1].set_xlabel("date", fontsize=TEXT_SIZE)
-    _set_titles(
+    set_titles(
         figure,
         TITLES["locks_per_day"],
-        f"{plain(results.scenario.name)} · {_interval_words(replications(results))} · "
+        f"{plain(results.scenario.name)} · {interval_words(replications(results))} · "
         "shaded: enforcement windows, dashed: lift",
     )
-    _legend_below(figure, axes[0].get_legend_handles_labels()[0], _band_legend_title(results))
+    legend_below(figure, axes[0].get_legend_handles_labels()[0], band_legend_title(results))
     return figure
 
 
@@ -558,9 +205,8 @@ def users_by_region_data(results: Results) -> pd.DataFrame:
     )
     frame.insert(1, "region_name", frame["region"].map(names))
     region_order = {r.id: i for i, r in enumerate(results.scenario.regions)}
-    variant_order = {v: i for i, v in enumerate(variants(results))}
     frame["_r"] = frame["region"].map(region_order)
-    frame["_v"] = frame["variant"].map(variant_order)
+    frame["_v"] = frame["variant"].map(variant_order(results))
     return frame.sort_values(["_r", "_v"]).drop(columns=["_r", "_v"]).reset_index(drop=True)
 
 
@@ -577,7 +223,7 @@ def users_by_region(results: Results, data: pd.DataFrame | None = None) -> Figur
     styles = variant_styles(results)
     labels = {r.id: region_label(r.name, r.id) for r in results.scenario.regions}
     bars = max(1, len(shown)) * max(1, len(names))
-    figure, (ax,) = _new_figure(min(14.0, max(4.4, 1.9 + 0.19 * bars)))
+    figure, (ax,) = new_figure(min(14.0, max(4.4, 1.9 + 0.19 * bars)))
     n = int(frame["n"].max()) if not frame.empty else 0
     width = 0.8 / max(1, len(names))
     for j, variant in enumerate(names):
@@ -625,28 +271,21 @@ def users_by_region(results: Results, data: pd.DataFrame | None = None) -> Figur
             )
     ax.set_yticks(np.arange(len(shown)), [labels.get(r, r) for r in shown], fontsize=SMALL_SIZE)
     ax.set_ylim(max(1, len(shown)) - 0.5, -0.5)
-    _count_ticks(ax.xaxis)
+    count_ticks(ax.xaxis)
     ax.set_xlim(0, max(1.0, ax.get_xlim()[1]))
     ax.set_xlabel("users affected: devices locked at least once (devices)", fontsize=TEXT_SIZE)
     ax.set_ylabel("region of activation", fontsize=TEXT_SIZE)
     ax.grid(False, axis="y")
-    subtitle = f"{plain(results.scenario.name)} · {_interval_words(n, 'bars: 95% interval')}"
+    subtitle = f"{plain(results.scenario.name)} · {interval_words(n, 'bars: 95% interval')}"
     if empty and shown:
         subtitle += (
             f"\nno user affected in: {plain(', '.join(labels.get(r, r) for r in empty), 110)}"
         )
-    _set_titles(figure, TITLES["users_by_region"], subtitle)
+    set_titles(figure, TITLES["users_by_region"], subtitle)
     if not shown:
-        _message(ax, NO_LOCKS)
+        message(ax, NO_LOCKS)
     if shown:
-        ax.legend(
-            title="variant" if n >= 2 else f"variant\n({NO_INTERVAL})",
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize=SMALL_SIZE,
-            title_fontsize=SMALL_SIZE,
-            frameon=False,
-        )
+        legend_right(ax, n)
     return figure
 
 
@@ -704,7 +343,7 @@ def delay_cdf_data(results: Results) -> pd.DataFrame:
 def delay_cdf(results: Results, data: pd.DataFrame | None = None) -> Figure:
     """How soon after activation devices were locked, and how long they stayed locked (CDFs)."""
     frame = delay_cdf_data(results) if data is None else data
-    figure, axes = _new_figure(5.8, cols=2)
+    figure, axes = new_figure(5.8, cols=2)
     styles = variant_styles(results)
     detail = detail_replications(results)
     panels = (
@@ -723,12 +362,8 @@ def delay_cdf(results: Results, data: pd.DataFrame | None = None) -> Figure:
                 rows["days"].to_numpy(dtype=float),
                 rows["share"].to_numpy(dtype=float),
                 where="post",
-                color=style.colour,
-                linestyle=style.line,
-                linewidth=1.8,
-                marker=style.marker,
-                markevery=(8 * index % 40, 40),
-                markersize=5,
+                # A marker every 40 of the 401 shares, shifted per variant.
+                **style.line_properties((8 * index % 40, 40)),
                 label=f"{variant} ({int(rows['locks'].iloc[0]):,} locks)",
             )
             if ax is axes[0]:
@@ -739,16 +374,16 @@ def delay_cdf(results: Results, data: pd.DataFrame | None = None) -> Figure:
         ax.set_xlim(left=0)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         if not detail:
-            _message(ax, NO_DETAIL)
+            message(ax, NO_DETAIL)
         elif part.empty:
-            _message(ax, "No device was locked\nin the detail replications")
+            message(ax, "No device was locked\nin the detail replications")
     axes[0].set_ylabel("share of locked devices (cumulative %)", fontsize=TEXT_SIZE)
-    _set_titles(
+    set_titles(
         figure,
         TITLES["delay_cdf"],
         f"{plain(results.scenario.name)} · empirical CDF, {describe_replications(detail)}",
     )
-    _legend_below(figure, handles)
+    legend_below(figure, handles)
     return figure
 
 
@@ -766,8 +401,7 @@ def tradeoff_data(results: Results) -> pd.DataFrame:
     frame = rows[["variant", "metric", "mean", "ci_low", "ci_high", "n"]].copy()
     frame["variant"] = frame["variant"].astype(str)
     frame["metric"] = frame["metric"].astype(str)
-    order = {v: i for i, v in enumerate(variants(results))}
-    frame["_v"] = frame["variant"].map(order)
+    frame["_v"] = frame["variant"].map(variant_order(results))
     return frame.sort_values(["_v", "metric"]).drop(columns="_v").reset_index(drop=True)
 
 
@@ -775,7 +409,7 @@ def tradeoff(results: Results, data: pd.DataFrame | None = None) -> Figure:
     """What each variant buys (targeted locks: grey imports in banned territories) and what it
     costs (collateral locks: travellers, official devices, detection errors)."""
     frame = tradeoff_data(results) if data is None else data
-    figure, (ax,) = _new_figure(6.4)
+    figure, (ax,) = new_figure(6.4)
     styles = variant_styles(results)
     n = int(frame["n"].max()) if not frame.empty else 0
     wide = frame.pivot(index="variant", columns="metric", values=["mean", "ci_low", "ci_high"])
@@ -826,75 +460,24 @@ def tradeoff(results: Results, data: pd.DataFrame | None = None) -> Figure:
         "targeted locks: grey imports in banned territories (devices)", fontsize=TEXT_SIZE
     )
     ax.set_ylabel("collateral locks: everyone else (devices)", fontsize=TEXT_SIZE)
-    _count_ticks(ax.xaxis)
-    _count_ticks(ax.yaxis)
+    count_ticks(ax.xaxis)
+    count_ticks(ax.yaxis)
     ax.margins(0.15)
     # A little room below zero, so that a variant with no collateral lock shows its marker whole.
     for get, set_ in ((ax.get_xlim, ax.set_xlim), (ax.get_ylim, ax.set_ylim)):
         high = max(get()[1], 1.0)
         set_(-0.025 * high, high)
-    _label_points(ax, points, figure)
-    _set_titles(
+    label_points(ax, points, figure)
+    set_titles(
         figure,
         TITLES["tradeoff"],
-        f"{plain(results.scenario.name)} · {_interval_words(n, 'bars: 95% intervals')} · "
+        f"{plain(results.scenario.name)} · {interval_words(n, 'bars: 95% intervals')} · "
         "right: more targeted locks, up: more collateral locks",
     )
-    if _all_zero(frame["mean"]):
-        _message(ax, NO_LOCKS)
-    ax.legend(
-        title="variant" if n >= 2 else f"variant\n({NO_INTERVAL})",
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=SMALL_SIZE,
-        title_fontsize=SMALL_SIZE,
-        frameon=False,
-    )
+    if all_zero(frame["mean"]):
+        message(ax, NO_LOCKS)
+    legend_right(ax, n)
     return figure
-
-
-def _label_points(ax: Axes, points: list[tuple[str, float, float]], figure: Figure) -> None:
-    """Name each point beside it, trying places around it until the label overlaps no other
-    label or marker (sizes estimated in points from the figure size: labels are placed before
-    the figure is drawn)."""
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    width_pt, height_pt = figure.get_figwidth() * 72 * 0.72, figure.get_figheight() * 72 * 0.7
-    where = [
-        ((x - x0) / ((x1 - x0) or 1.0) * width_pt, (y - y0) / ((y1 - y0) or 1.0) * height_pt)
-        for _, x, y in points
-    ]
-    taken = [(px - 6, py - 6, px + 6, py + 6) for px, py in where]
-    tall = SMALL_SIZE * 1.3
-    for (name, x, y), (px, py) in zip(points, where, strict=True):
-        label = plain(name, 30)
-        wide = SMALL_SIZE * 0.6 * len(label)
-        tries = [
-            (dx, dy)
-            for k in range(6)
-            for dy in (7 + k * tall, -7 - (k + 1) * tall)
-            for dx in (9, -9 - wide)
-        ]
-        dx, dy = tries[0]
-        for dx, dy in tries:
-            box = (px + dx, py + dy, px + dx + wide, py + dy + tall)
-            if not any(
-                box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
-                for b in taken
-                if b != (px - 6, py - 6, px + 6, py + 6)
-            ):
-                break
-        taken.append((px + dx, py + dy, px + dx + wide, py + dy + tall))
-        far = abs(dy) > tall
-        ax.annotate(
-            label,
-            (x, y),
-            xytext=(dx, dy),
-            textcoords="offset points",
-            va="bottom",
-            fontsize=SMALL_SIZE,
-            color="#222222",
-            arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.6} if far else None,
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -971,31 +554,24 @@ def support_desk_data(results: Results) -> pd.DataFrame:
 def support_desk(results: Results, data: pd.DataFrame | None = None) -> Figure:
     """The support desk over time: appeals waiting, and how long appeals filed each day waited."""
     frame = support_desk_data(results) if data is None else data
-    figure, axes = _new_figure(7.4, rows=2, sharex=True)
+    figure, axes = new_figure(7.4, rows=2, sharex=True)
     styles = variant_styles(results)
     detail = detail_replications(results)
     with_desk = appeal_variants(results)
     for ax in axes:
-        _mark_policy(ax, results, labels=ax is axes[0])
-        _date_axis(ax, results)
+        mark_policy(ax, results, labels=ax is axes[0])
+        date_axis(ax, results)
     for index, variant in enumerate(with_desk):
         rows = frame[frame["variant"] == variant]
         if rows.empty:
             continue
         style = styles[variant]
-        common = {
-            "color": style.colour,
-            "linestyle": style.line,
-            "marker": style.marker,
-            "markevery": _markevery(len(rows), index),
-            "markersize": 5,
-            "linewidth": 1.8,
-        }
+        common = style.line_properties(markevery(len(rows), index))
         axes[0].plot(
             rows["date"], rows["queue_length"].to_numpy(dtype=float), label=variant, **common
         )
         axes[1].plot(rows["date"], rows["wait_mean_days"].to_numpy(dtype=float), **common)
-    _count_axis(axes[0])
+    count_axis(axes[0])
     axes[1].set_ylim(bottom=0)
     axes[0].set_ylabel("appeals waiting\n(appeals, end of day)", fontsize=TEXT_SIZE)
     axes[1].set_ylabel(
@@ -1003,14 +579,14 @@ def support_desk(results: Results, data: pd.DataFrame | None = None) -> Figure:
     )
     axes[1].set_xlabel("date", fontsize=TEXT_SIZE)
     if not with_desk:
-        _message(axes[0], NO_APPEALS)
+        message(axes[0], NO_APPEALS)
     elif not detail:
-        _message(axes[0], NO_DETAIL)
+        message(axes[0], NO_DETAIL)
     elif frame.empty or not (frame["appeals_filed"] > 0).any():
-        _message(axes[0], "No appeal was filed in the detail replications")
+        message(axes[0], "No appeal was filed in the detail replications")
     else:
-        _legend_below(figure, axes[0].get_legend_handles_labels()[0], title="variant")
-    _set_titles(
+        legend_below(figure, axes[0].get_legend_handles_labels()[0], title="variant")
+    set_titles(
         figure,
         TITLES["support_desk"],
         f"{plain(results.scenario.name)} · {describe_replications(detail)} · appeals not "
@@ -1034,7 +610,11 @@ FIGURES: tuple[FigureSpec, ...] = tuple(
 
 __all__ = [
     "FIGURES",
+    "NO_APPEALS",
+    "NO_INTERVAL",
+    "OKABE_ITO",
     "FigureSpec",
+    "appeal_variants",
     "delay_cdf",
     "delay_cdf_data",
     "locked_over_time",
@@ -1042,10 +622,12 @@ __all__ = [
     "locks_per_day",
     "locks_per_day_data",
     "per_day_log_scale",
+    "plain",
     "support_desk",
     "support_desk_data",
     "tradeoff",
     "tradeoff_data",
     "users_by_region",
     "users_by_region_data",
+    "variant_styles",
 ]

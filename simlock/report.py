@@ -21,6 +21,14 @@ from pathlib import Path
 import pandas as pd
 
 from . import figures as figs
+from ._contents import (
+    appeal_variants,
+    describe_replications,
+    detail_replications,
+    policy_of,
+    replications,
+    variants,
+)
 from ._describe import scenario_section
 from ._document import (
     Block,
@@ -42,7 +50,7 @@ from ._format import (
 from ._report_tables import differences_table, expectations_table, manifest_table, metrics_table
 from .metrics import METRICS
 from .results import Results
-from .scenario import BASELINE, Policy, Scenario
+from .scenario import BASELINE, Scenario
 
 PNG_DPI = 110
 
@@ -78,7 +86,7 @@ def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
     """Draw every figure that applies (the support desk only when a variant has appeals), save
     PNG, SVG and CSV, and return them as blocks with their captions."""
     out = []
-    with_desk = figs.appeal_variants(results)
+    with_desk = appeal_variants(results)
     for spec in figs.FIGURES:
         if spec.name == "support_desk" and not with_desk:
             continue
@@ -96,13 +104,13 @@ def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
 
 
 def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
-    n = figs.replications(results)
+    n = replications(results)
     over = (
         f"mean over {n} replications with its 95% band"
         if n >= 2
         else "one replication, so no interval"
     )
-    detail = figs.describe_replications(figs.detail_replications(results))
+    detail = describe_replications(detail_replications(results))
     log_scale = name == "locks_per_day" and figs.per_day_log_scale(data)
     captions = {
         "locked_over_time": f"Devices locked at the end of each day, per variant ({over}). "
@@ -161,7 +169,7 @@ def _opening(results: Results) -> list[Block]:
     scale = manifest.get("scale", 1.0)
     facts = (
         f"Simulated {scenario.start.isoformat()} to {scenario.end.isoformat()} "
-        f"({scenario.days:g} days), {figs.replications(results)} replication(s), seed "
+        f"({scenario.days:g} days), {replications(results)} replication(s), seed "
         f"{scenario.seed}"
     )
     if scale != 1:
@@ -177,7 +185,7 @@ def _overall(results: Results) -> dict[tuple[str, str], pd.Series]:
 
 def _summary(results: Results, expectations: pd.DataFrame | None) -> list[Block]:
     blocks: list[Block] = [Heading("Summary", 2, "summary")]
-    n = figs.replications(results)
+    n = replications(results)
     if n >= 2:
         blocks.append(
             Paragraph(
@@ -198,7 +206,7 @@ def _summary(results: Results, expectations: pd.DataFrame | None) -> list[Block]
             )
         )
     overall = _overall(results)
-    for variant in figs.variants(results):
+    for variant in variants(results):
         blocks.append(Paragraph(_variant_words(results, variant, overall)))
     if expectations is not None and len(expectations):
         passed = int(expectations["passed"].astype(bool).sum())
@@ -240,7 +248,7 @@ def _variant_words(
         f"within {est('days_to_lock_p90')} days; the median lock lasted "
         f"{est('lock_duration_median')} days."
     )
-    policy = _policy(results.scenario, variant)
+    policy = policy_of(results.scenario, variant)
     if policy is not None and policy.lift is not None and policy.lift.unlock:
         text += f" The lift unlocked {est('unlocked_by_lift')} devices"
         text += f"; {est('locked_at_end')} were still locked at the end of the run."
@@ -260,19 +268,12 @@ def _variant_words(
     return [*spans, text]
 
 
-def _policy(scenario: Scenario, variant: str) -> Policy | None:
-    try:
-        return scenario.variant(variant)
-    except KeyError:
-        return None
-
-
 # ---------------------------------------------------------------------------------------------
 # Metrics, differences and expectations
 
 
 def _metrics_section(results: Results) -> list[Block]:
-    n = figs.replications(results)
+    n = replications(results)
     how = (
         f"Mean and 95% interval across {n} replications (Student t), per variant."
         if n >= 2
@@ -300,7 +301,7 @@ def _differences_section(results: Results) -> list[Block]:
     table = differences_table(results)
     if table is None:
         return []
-    n = figs.replications(results)
+    n = replications(results)
     how = (
         f"paired over {n} replications (the variants of a replication share their devices), "
         "with 95% intervals of the paired differences"
@@ -344,7 +345,7 @@ def _figures_section(results: Results, rendered: list[FigureBlock]) -> list[Bloc
     blocks: list[Block] = [Heading("Figures", 2, "figures")]
     for figure in rendered:
         blocks.append(figure)
-    if not figs.appeal_variants(results):
+    if not appeal_variants(results):
         blocks.append(
             Paragraph(
                 [
@@ -354,7 +355,7 @@ def _figures_section(results: Results, rendered: list[FigureBlock]) -> list[Bloc
                 css="note",
             )
         )
-    if not figs.detail_replications(results):
+    if not detail_replications(results):
         blocks.append(
             Paragraph(
                 [
