@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -151,7 +152,7 @@ def run(
     from .runner import run as simulate
 
     manifest_text = ""
-    with outputs.terminate_as_interrupt():
+    with outputs.interruptible():
         try:
             scenario, warnings = load_checked(file)
             for warning in warnings:
@@ -181,7 +182,7 @@ def run(
                     scale=scale,
                     detail_replications=detail,
                     executor=executor,
-                    on_task_done=lambda _done: advance(),
+                    on_task_done=lambda _done: _between_tasks(advance),
                 )
             guards.check_consistency(results)
             expectations = _evaluate(results)
@@ -242,6 +243,13 @@ def report(
     except SimlockError as exc:
         raise _fail(str(exc)) from None
     out.print(f"wrote {run_dir / 'report.html'}")
+
+
+def _between_tasks(advance: Callable[[], None]) -> None:
+    from .outputs import raise_if_interrupted
+
+    raise_if_interrupted()
+    advance()
 
 
 def _read(path: Path) -> str:

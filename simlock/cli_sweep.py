@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .errors import ScenarioError, SimlockError
+from .outputs import raise_if_interrupted
 from .scenario import slug
 
 if TYPE_CHECKING:
@@ -69,12 +70,12 @@ def sweep_command(
     from .executors import make_executor
     from .guards import check_fits
     from .loader import load_scenario
-    from .outputs import interrupted_exit_code, terminate_as_interrupt
+    from .outputs import interrupted_exit_code, interruptible
     from .sweep import SENSITIVITY_FILE, SWEEP_FILE, run_sweep
 
     destination = output
     bar = _SweepProgress(enabled=not quiet and _err.is_terminal)
-    with terminate_as_interrupt():
+    with interruptible():
         try:
             scenario = load_scenario(file)
             destination = output or Path("runs") / f"{slug(scenario.name)}-sweep"
@@ -156,7 +157,9 @@ class _SweepProgress:
             self._bar.stop()
 
     def update(self, report: SweepProgress) -> None:
+        """Called after each task: raise again an interruption Python may have swallowed."""
         self.tasks_done = report.tasks_done
+        raise_if_interrupted()
         if self._bar is None:
             return
         points = f"{report.points_done}/{report.points_total}"

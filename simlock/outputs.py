@@ -33,23 +33,43 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so the same cleanup runs; exit code 143 rather than 130."""
 
 
+_received: list[int] = []
+"""Signals received inside `interruptible()`, in order."""
+
+
 @contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Inside, SIGTERM (a `kill`, a scheduler stopping a job) raises `Terminated` in the main
-    thread; the previous handler is restored on leaving (the command may run inside a notebook or
-    a test session)."""
+def interruptible() -> Iterator[None]:
+    """Inside, Ctrl-C raises KeyboardInterrupt and SIGTERM (a `kill`, a scheduler stopping a job)
+    raises `Terminated`, in the main thread, and each signal is remembered: an exception raised
+    while Python runs a finalizer is only printed, so a long loop calls `raise_if_interrupted()`
+    between steps to raise it again. The previous handlers are restored on leaving (the command
+    may run inside a notebook or a test session)."""
 
     def handler(signum: int, frame: object) -> None:
-        raise Terminated
+        _received.append(signum)
+        raise _exception(signum)
 
-    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, handler)
+    _received.clear()
+    previous = {signum: signal.signal(signum, handler) for signum in _HELD_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        _received.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise again a signal received inside `interruptible()` (see there why)."""
+    if _received:
+        raise _exception(_received[0])
+
+
+def _exception(signum: int) -> KeyboardInterrupt:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def interrupted_exit_code(exc: KeyboardInterrupt) -> int:

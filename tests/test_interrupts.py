@@ -29,6 +29,7 @@ import pytest
 import yaml
 from cli_helpers import FAST, SMALL, invoke, leftovers, quiet_env, simlock_command, small_doc
 
+from simlock import outputs
 from simlock.sweep import MANIFEST_FILE, PARTS_DIR, SWEEP_FILE
 
 pytestmark = pytest.mark.skipif(
@@ -253,3 +254,32 @@ def test_an_interrupted_sweep_keeps_finished_parts_and_resumes_without_rerunning
     assert manifest["tasks_run"] == SWEEP_TASKS - len(parts)
     assert {name: (out / PARTS_DIR / name).stat().st_mtime_ns for name in parts} == parts
     assert (out / SWEEP_FILE).is_file()
+
+
+class _SignalsInFinalizer:
+    """Sends a signal to this process while Python runs its finalizer: the exception the handler
+    raises there is only printed ("Exception ignored in ..."), never propagated."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), self.signum)
+        time.sleep(0.01)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(
+    ("signum", "raised"),
+    [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, outputs.Terminated)],
+    ids=["sigint", "sigterm"],
+)
+def test_an_interruption_swallowed_by_a_finalizer_is_raised_at_the_next_task(
+    signum: int, raised: type[KeyboardInterrupt]
+) -> None:
+    with outputs.interruptible():
+        _SignalsInFinalizer(signum)
+        with pytest.raises(raised):
+            outputs.raise_if_interrupted()
+    outputs.raise_if_interrupted()  # outside, nothing is remembered
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
