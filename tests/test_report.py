@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from simlock import figures as figs
 from simlock import report
 from simlock.cli import app
+from simlock.expectations import check_unit
 from simlock.results import Results
 
 START = dt.date(2021, 6, 1)
@@ -171,6 +172,13 @@ def test_metric_units():
     assert report.metric_unit("appeal_wait_mean") == "days"
     assert report.metric_unit("appeals_filed") == "appeals"
     assert report.metric_unit("peak_locked_day") == "date"
+
+
+def test_an_expectation_on_a_metric_is_in_the_unit_of_the_metrics_table():
+    """The expectations table and the verdicts read a metric in the unit the metrics table
+    gives it (lock_days in device-days, appeals_filed in appeals)."""
+    for metric in report.METRICS:
+        assert check_unit(metric) == report.metric_unit(metric), metric
 
 
 # --- the full report -------------------------------------------------------------------------
