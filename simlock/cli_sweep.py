@@ -103,8 +103,8 @@ def sweep_command(
                 ) from None
             _remove_partial_files(destination)
             raise _fail(
-                f"interrupted; {bar.tasks_done} finished task(s) are saved in {destination}; "
-                f"continue with: simlock sweep {file} -o {destination} --resume",
+                f"interrupted; {_saved_parts(destination)} finished task(s) are saved in "
+                f"{destination}; continue with: simlock sweep {file} -o {destination} --resume",
                 interrupted_exit_code(exc),
             ) from None
     _out.print(
@@ -133,7 +133,6 @@ class _SweepProgress:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.tasks_done = 0
         self._bar: Progress | None = None
         self._task: int | None = None
 
@@ -158,7 +157,6 @@ class _SweepProgress:
 
     def update(self, report: SweepProgress) -> None:
         """Called after each task: raise again an interruption Python may have swallowed."""
-        self.tasks_done = report.tasks_done
         raise_if_interrupted()
         if self._bar is None:
             return
@@ -201,6 +199,14 @@ def _print_sensitivity(path: Path) -> None:
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     _err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True)
     return typer.Exit(code)
+
+
+def _saved_parts(destination: Path) -> int:
+    """Finished tasks on disk (counted there: the signal may land between a part's write and the
+    progress report)."""
+    from .sweep import PARTS_DIR
+
+    return sum(1 for _ in (destination / PARTS_DIR).glob("point-*-rep-*.parquet"))
 
 
 def _remove_partial_files(destination: Path) -> None:
