@@ -46,8 +46,10 @@ def infer_territory(
 @dataclass(frozen=True)
 class Inference:
     """One rule's belief over every device: `detected` and `hit` as `infer_territory` returns
-    them, and `hits`, the ascending indices of the devices detected in a banned territory."""
+    them, `hits`, the ascending indices of the devices detected in a banned territory, and the
+    `key` that names the inference among the population's memos."""
 
+    key: tuple[object, ...]
     detected: np.ndarray
     hit: np.ndarray
     hits: np.ndarray
@@ -73,7 +75,7 @@ def cached_inference(
         hits = np.flatnonzero(hit)
         for array in (detected, hit, hits):
             array.flags.writeable = False
-        return Inference(detected, hit, hits)
+        return Inference(key, detected, hit, hits)
 
     return population.memo(key, compute)
 

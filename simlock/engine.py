@@ -109,7 +109,12 @@ def simulate_variant(
 
 
 class _VariantRun:
-    """The mutable state of one variant's run: columns over the considered devices."""
+    """The mutable state of one variant's run: columns over the considered devices.
+
+    What does not depend on the variant's policy beyond its detection (the considered devices'
+    keys, activation times and personal draws) is kept with the population and shared by the
+    variants that detect alike; the settlement works only on the devices a window decided.
+    """
 
     def __init__(self, scenario: Scenario, population: Population, policy: Policy) -> None:
         self.scenario, self.population, self.policy = scenario, population, policy
@@ -118,15 +123,29 @@ class _VariantRun:
         banned = np.array([book.territory_code(b) for b in policy.banned], dtype=np.int16)
         inference = cached_inference(population, policy.detection, banned)
         self.detected = inference.detected
-        exempted = exempt_among(population, policy, banned, inference.hits)
+        hits = inference.hits
+        exempted = exempt_among(population, policy, banned, hits)
         self.outcome = np.full(len(population), Outcome.NOT_TARGETED, dtype=np.int8)
-        self.outcome[inference.hits[exempted]] = Outcome.EXEMPT
-        self.considered = inference.hits[~exempted]
+        self.outcome[hits[exempted]] = Outcome.EXEMPT
+        kept = ~exempted
+        self.considered = hits[kept]
         self.outcome[self.considered] = Outcome.NOT_COVERED
-        self.keys = population.key[self.considered]
-        self.activated = population.activated[self.considered]
-        self.u_coverage, delay = personal_draws(self.keys, policy)
-        self.due = self.activated + delay
+        hit_keys, hit_activated = population.memo(
+            ("hit columns", inference.key),
+            lambda: _read_only(population.key[hits], population.activated[hits]),
+        )
+        u_coverage, delay = population.memo(
+            ("personal draws", inference.key, policy.lock_delay.model_dump_json(), personal_draws),
+            lambda: _read_only(*personal_draws(hit_keys, policy)),
+        )
+
+        def of_considered(column: np.ndarray) -> np.ndarray:
+            return column if not exempted.any() else column[kept]
+
+        self.keys = of_considered(hit_keys)
+        self.activated = of_considered(hit_activated)
+        self.u_coverage = of_considered(u_coverage)
+        self.due = self.activated + of_considered(delay)
         self.windows = windows_in_days(policy, scenario)
         size = self.considered.size
         self.decided = np.full(size, np.inf)
@@ -141,10 +160,14 @@ class _VariantRun:
         yield env.timeout(window.start)
         if self.settled:  # the lift has ended the policy; later windows decide nothing
             return
-        when = decide_in_window(window, self.activated, self.due, self.u_coverage)
-        earlier = when < self.decided
-        self.decided[earlier] = when[earlier]
-        self.decided_by[earlier] = index
+        # Uncovered devices get no decision from this window: look at the covered ones only.
+        covered = np.flatnonzero(self.u_coverage < window.coverage)
+        when = decide_in_window(
+            window, self.activated[covered], self.due[covered], self.u_coverage[covered]
+        )
+        earlier = when < self.decided[covered]
+        self.decided[covered[earlier]] = when[earlier]
+        self.decided_by[covered[earlier]] = index
 
     def lift(self, env: simpy.Environment, at: float):
         """At the lift, cancel locks not yet delivered and settle everything up to now."""
@@ -152,107 +175,42 @@ class _VariantRun:
         self.settle(lift_time=at)
 
     def settle(self, lift_time: float) -> None:
-        """Deliver warnings and locks (those before `lift_time`), then appeals and unlocks."""
+        """Deliver warnings and locks (those before `lift_time`), then appeals and unlocks.
+
+        A device without a decision before `lift_time` is never warned, locked, appealed or
+        unlocked, so the settlement runs on the decided devices only and the considered devices'
+        columns are `inf` (never) elsewhere.
+        """
         self.settled = True
-        horizon = self.horizon
+        size = self.considered.size
         # Decisions due at or after the lift never happen: the policy is over, nothing is pending.
-        decided = np.where(self.decided < lift_time, self.decided, np.inf)
-        self.decided = decided
-        self.decided_by = np.where(np.isfinite(decided), self.decided_by, -1).astype(np.int8)
-        # A lift inside the run cancels every decision not in effect by then, however late the
-        # device would have received it (even after the end of the run).
-        cancelled = np.zeros(decided.size, dtype=bool)
-
-        online_at = self.activated
-        command = decided
-        self.warned = np.full(decided.size, np.inf)
-        resolved = np.zeros(decided.size, dtype=bool)
-        warning = self.policy.warning
-        if warning is not None:
-            warned = self._contact(decided, online_at, Purpose.WARN_CONTACT)
-            delivered = warned < min(lift_time, horizon)
-            self.warned = np.where(delivered, warned, np.inf)
-            cancelled |= np.isfinite(warned) & (warned >= lift_time)
-            resolved = delivered & (uniform(self.keys, Purpose.RESOLVE) < warning.resolve_share)
-            command = np.where(delivered & ~resolved, self.warned + warning.grace_days, np.inf)
-            cancelled |= np.isfinite(command) & (command >= lift_time)
-            command = np.where(command < lift_time, command, np.inf)
-            online_at = np.where(delivered, self.warned, online_at)
-
-        locked = self._contact(command, online_at, Purpose.LOCK_CONTACT)
-        cancelled |= np.isfinite(locked) & (locked >= lift_time)
-        self.locked = np.where(locked < min(lift_time, horizon), locked, np.inf)
-        is_locked = np.isfinite(self.locked)
-
-        lift_command = lift_time if self.unlock_on_lift else np.inf
-        appeal_command = self._appeals(is_locked, lift_command)
-        unlock_command = np.where(is_locked, np.minimum(appeal_command, lift_command), np.inf)
-        unlocked = self._contact(
-            unlock_command, np.where(is_locked, self.locked, self.activated), Purpose.UNLOCK_CONTACT
+        active = np.flatnonzero(self.decided < lift_time)
+        decided = np.full(size, np.inf)
+        decided[active] = self.decided[active]
+        decided_by = np.full(size, -1, dtype=np.int8)
+        decided_by[active] = self.decided_by[active]
+        self.decided, self.decided_by = decided, decided_by
+        fate = _Fate(
+            keys=self.keys[active],
+            activated=self.activated[active],
+            devices=self.considered[active],
         )
-        self.unlocked = np.where(unlocked < horizon, unlocked, np.inf)
-        self.unlock_cause = np.where(
-            np.isfinite(self.unlocked),
-            np.where(appeal_command < lift_command, UnlockCause.APPEAL, UnlockCause.LIFT),
-            UnlockCause.NONE,
-        ).astype(np.int8)
+        fate.settle(self, decided[active], lift_time)
 
-        outcome = np.full(decided.size, Outcome.NOT_COVERED, dtype=np.int8)
-        outcome[np.isfinite(decided) | np.isfinite(self.warned)] = Outcome.PENDING_AT_END
-        outcome[cancelled] = Outcome.CANCELLED_BY_LIFT
-        outcome[resolved] = Outcome.RESOLVED_AFTER_WARNING
-        outcome[is_locked] = Outcome.LOCKED_AT_END
-        outcome[self.unlock_cause == UnlockCause.LIFT] = Outcome.UNLOCKED_BY_LIFT
-        outcome[self.unlock_cause == UnlockCause.APPEAL] = Outcome.UNLOCKED_BY_APPEAL
-        self.outcome[self.considered] = outcome
+        def spread(values: np.ndarray, fill: float | bool | int, dtype: type) -> np.ndarray:
+            column = np.full(size, fill, dtype=dtype)
+            column[active] = values
+            return column
 
-    def _contact(self, t: np.ndarray, online_at: np.ndarray, purpose: Purpose) -> np.ndarray:
-        """First contact after `t`, computed only where `t` is finite (most never need one)."""
-        out = np.full(t.size, np.inf)
-        todo = np.flatnonzero(np.isfinite(t) & (t < self.horizon))
-        if todo.size:
-            out[todo] = next_contact(
-                self.scenario.checkin,
-                t[todo],
-                online_at[todo],
-                self.activated[todo],
-                self.keys[todo],
-                purpose,
-            )
-        return out
-
-    def _appeals(self, is_locked: np.ndarray, lift_command: float) -> np.ndarray:
-        """Run the support desk; return each device's appeal unlock command time (or inf)."""
-        size = is_locked.size
-        self.appealed = np.full(size, np.inf)
-        self.appeal_started = np.full(size, np.inf)
-        self.appeal_closed = np.full(size, np.inf)
-        self.appeal_approved = np.zeros(size, dtype=bool)
-        appeals = self.policy.appeals
-        if appeals is None:
-            return np.full(size, np.inf)
-        wants = is_locked & (uniform(self.keys, Purpose.APPEAL) < appeals.share)
-        filed_at = self.locked + delay_quantile(
-            appeals.delay, uniform(self.keys, Purpose.APPEAL_DELAY)
-        )
-        filed = wants & (filed_at < min(lift_command, self.horizon))
-        self.appealed[filed] = filed_at[filed]
-
-        cases = np.flatnonzero(filed)
-        cases = cases[np.lexsort((self.considered[cases], filed_at[cases]))]
-        starts = fcfs_desk_start(filed_at[cases], appeals.agents, appeals.service_days)
-        closes = starts + appeals.service_days
-        # The lift withdraws every case not yet started; the desk is cleared.
-        served = starts < min(lift_command, self.horizon)
-        self.appeal_started[cases[served]] = starts[served]
-        closed_in_run = served & (closes < self.horizon)
-        self.appeal_closed[cases[closed_in_run]] = closes[closed_in_run]
-        approved = uniform(self.keys[cases], Purpose.APPROVAL) < appeals.approval_share
-        self.appeal_approved[cases] = approved & closed_in_run
-        command = np.full(size, np.inf)
-        grant = cases[approved & closed_in_run]
-        command[grant] = self.appeal_closed[grant]
-        return command
+        self.warned = spread(fate.warned, np.inf, np.float64)
+        self.locked = spread(fate.locked, np.inf, np.float64)
+        self.unlocked = spread(fate.unlocked, np.inf, np.float64)
+        self.unlock_cause = spread(fate.unlock_cause, UnlockCause.NONE, np.int8)
+        self.appealed = spread(fate.appealed, np.inf, np.float64)
+        self.appeal_started = spread(fate.appeal_started, np.inf, np.float64)
+        self.appeal_closed = spread(fate.appeal_closed, np.inf, np.float64)
+        self.appeal_approved = spread(fate.appeal_approved, False, np.bool_)
+        self.outcome[fate.devices] = fate.outcome
 
     def result(self, variant: str, replication: int) -> VariantResult:
         return VariantResult(
@@ -273,3 +231,118 @@ class _VariantRun:
             appeal_closed=self.appeal_closed,
             appeal_approved=self.appeal_approved,
         )
+
+
+class _Fate:
+    """What happens to the decided devices of one variant after their decision: columns over
+    those devices (`devices`: their indices in the population, ascending)."""
+
+    def __init__(self, keys: np.ndarray, activated: np.ndarray, devices: np.ndarray) -> None:
+        self.keys, self.activated, self.devices = keys, activated, devices
+
+    def settle(self, run: _VariantRun, decided: np.ndarray, lift_time: float) -> None:
+        """See `_VariantRun.settle`; `decided` is each device's decision time (before the lift)."""
+        horizon = run.horizon
+        self.scenario = run.scenario
+        self.horizon = horizon
+        # A lift inside the run cancels every decision not in effect by then, however late the
+        # device would have received it (even after the end of the run).
+        cancelled = np.zeros(decided.size, dtype=bool)
+
+        online_at = self.activated
+        command = decided
+        self.warned = np.full(decided.size, np.inf)
+        resolved = np.zeros(decided.size, dtype=bool)
+        warning = run.policy.warning
+        if warning is not None:
+            warned = self._contact(decided, online_at, Purpose.WARN_CONTACT)
+            delivered = warned < min(lift_time, horizon)
+            self.warned = np.where(delivered, warned, np.inf)
+            cancelled |= np.isfinite(warned) & (warned >= lift_time)
+            resolved = delivered & (uniform(self.keys, Purpose.RESOLVE) < warning.resolve_share)
+            command = np.where(delivered & ~resolved, self.warned + warning.grace_days, np.inf)
+            cancelled |= np.isfinite(command) & (command >= lift_time)
+            command = np.where(command < lift_time, command, np.inf)
+            online_at = np.where(delivered, self.warned, online_at)
+
+        locked = self._contact(command, online_at, Purpose.LOCK_CONTACT)
+        cancelled |= np.isfinite(locked) & (locked >= lift_time)
+        self.locked = np.where(locked < min(lift_time, horizon), locked, np.inf)
+        is_locked = np.isfinite(self.locked)
+
+        lift_command = lift_time if run.unlock_on_lift else np.inf
+        appeal_command = self._appeals(run.policy, is_locked, lift_command)
+        unlock_command = np.where(is_locked, np.minimum(appeal_command, lift_command), np.inf)
+        unlocked = self._contact(
+            unlock_command, np.where(is_locked, self.locked, self.activated), Purpose.UNLOCK_CONTACT
+        )
+        self.unlocked = np.where(unlocked < horizon, unlocked, np.inf)
+        self.unlock_cause = np.where(
+            np.isfinite(self.unlocked),
+            np.where(appeal_command < lift_command, UnlockCause.APPEAL, UnlockCause.LIFT),
+            UnlockCause.NONE,
+        ).astype(np.int8)
+
+        outcome = np.full(decided.size, Outcome.NOT_COVERED, dtype=np.int8)
+        outcome[np.isfinite(decided) | np.isfinite(self.warned)] = Outcome.PENDING_AT_END
+        outcome[cancelled] = Outcome.CANCELLED_BY_LIFT
+        outcome[resolved] = Outcome.RESOLVED_AFTER_WARNING
+        outcome[is_locked] = Outcome.LOCKED_AT_END
+        outcome[self.unlock_cause == UnlockCause.LIFT] = Outcome.UNLOCKED_BY_LIFT
+        outcome[self.unlock_cause == UnlockCause.APPEAL] = Outcome.UNLOCKED_BY_APPEAL
+        self.outcome = outcome
+
+    def _contact(self, t: np.ndarray, online_at: np.ndarray, purpose: Purpose) -> np.ndarray:
+        """First contact after `t`, computed only where `t` is finite (most never need one)."""
+        out = np.full(t.size, np.inf)
+        todo = np.flatnonzero(np.isfinite(t) & (t < self.horizon))
+        if todo.size:
+            out[todo] = next_contact(
+                self.scenario.checkin,
+                t[todo],
+                online_at[todo],
+                self.activated[todo],
+                self.keys[todo],
+                purpose,
+            )
+        return out
+
+    def _appeals(self, policy: Policy, is_locked: np.ndarray, lift_command: float) -> np.ndarray:
+        """Run the support desk; return each device's appeal unlock command time (or inf)."""
+        size = is_locked.size
+        self.appealed = np.full(size, np.inf)
+        self.appeal_started = np.full(size, np.inf)
+        self.appeal_closed = np.full(size, np.inf)
+        self.appeal_approved = np.zeros(size, dtype=bool)
+        appeals = policy.appeals
+        if appeals is None:
+            return np.full(size, np.inf)
+        wants = is_locked & (uniform(self.keys, Purpose.APPEAL) < appeals.share)
+        filed_at = self.locked + delay_quantile(
+            appeals.delay, uniform(self.keys, Purpose.APPEAL_DELAY)
+        )
+        filed = wants & (filed_at < min(lift_command, self.horizon))
+        self.appealed[filed] = filed_at[filed]
+
+        cases = np.flatnonzero(filed)
+        cases = cases[np.lexsort((self.devices[cases], filed_at[cases]))]
+        starts = fcfs_desk_start(filed_at[cases], appeals.agents, appeals.service_days)
+        closes = starts + appeals.service_days
+        # The lift withdraws every case not yet started; the desk is cleared.
+        served = starts < min(lift_command, self.horizon)
+        self.appeal_started[cases[served]] = starts[served]
+        closed_in_run = served & (closes < self.horizon)
+        self.appeal_closed[cases[closed_in_run]] = closes[closed_in_run]
+        approved = uniform(self.keys[cases], Purpose.APPROVAL) < appeals.approval_share
+        self.appeal_approved[cases] = approved & closed_in_run
+        command = np.full(size, np.inf)
+        grant = cases[approved & closed_in_run]
+        command[grant] = self.appeal_closed[grant]
+        return command
+
+
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays, made read-only: they are shared by every variant that reuses them."""
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays

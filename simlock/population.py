@@ -135,54 +135,114 @@ def _segments(scenario: Scenario, activations: list) -> list[tuple[float, float,
 
 def generate(scenario: Scenario, replication: int, scale: float = 1.0) -> Population:
     """Draw the devices of one replication; the same (scenario, seed, replication) gives the same
-    devices whatever else runs."""
+    devices whatever else runs.
+
+    Each region's draws are written straight into its slice of the population's columns (no
+    per-region arrays to concatenate): at millions of devices, fresh memory is a large part of
+    the cost.
+    """
     book = Codebook.for_scenario(scenario)
-    parts: list[tuple[np.ndarray, ...]] = []
-    for r_index, region in enumerate(scenario.regions):
-        arrivals = generator(scenario.seed, replication, region.id, Kind.ARRIVALS)
-        times = []
-        for start, end, rate in _segments(scenario, region.activations):
-            count = arrivals.poisson(rate * scale * (end - start))
-            times.append(np.sort(arrivals.uniform(start, end, size=count)))
-        activated = np.concatenate(times) if times else np.empty(0)
-        n = activated.shape[0]
-
-        names = list(region.channels)
-        shares = np.array([region.channels[c] for c in names], dtype=float)
-        channel_gen = generator(scenario.seed, replication, region.id, Kind.CHANNELS)
-        local_channel = channel_gen.choice(len(names), size=n, p=shares / shares.sum())
-        channel = np.array([book.channels.index(c) for c in names], dtype=np.int16)[local_channel]
-        is_traveller = np.zeros(n, dtype=bool)
-        if CHANNEL_TRAVELLER in names:
-            is_traveller = local_channel == names.index(CHANNEL_TRAVELLER)
-
-        sim, ip, gps = _signals(scenario, region, book, is_traveller, n, replication)
-        keys = generator(scenario.seed, replication, region.id, Kind.KEYS).integers(
+    times = [_arrival_times(scenario, region, replication, scale) for region in scenario.regions]
+    counts = [sum(part.size for part in region_times) for region_times in times]
+    total = sum(counts)
+    activated = np.concatenate([part for region_times in times for part in region_times] or [[]])
+    region_code = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
+    channel, sim, ip, gps = (np.empty(total, dtype=np.int16) for _ in range(4))
+    key = np.empty(total, dtype=np.uint64)
+    offset = 0
+    for region, n in zip(scenario.regions, counts, strict=True):
+        part = slice(offset, offset + n)
+        offset += n
+        is_traveller = _channels(scenario, region, book, replication, channel[part])
+        _signals(scenario, region, book, is_traveller, replication, sim[part], ip[part], gps[part])
+        key[part] = generator(scenario.seed, replication, region.id, Kind.KEYS).integers(
             0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True
         )
-        parts.append((activated, np.full(n, r_index, dtype=np.int16), channel, sim, ip, gps, keys))
+    return Population(
+        activated.astype(np.float64, copy=False), region_code, channel, sim, ip, gps, key, book
+    )
 
-    columns = [np.concatenate([p[i] for p in parts]) for i in range(7)]
-    return Population(*columns, codebook=book)
+
+def _arrival_times(scenario: Scenario, region, replication: int, scale: float) -> list[np.ndarray]:
+    """Activation times of one region, segment by segment, each sorted (days)."""
+    arrivals = generator(scenario.seed, replication, region.id, Kind.ARRIVALS)
+    times = []
+    for start, end, rate in _segments(scenario, region.activations):
+        count = arrivals.poisson(rate * scale * (end - start))
+        segment = arrivals.uniform(start, end, size=count)
+        segment.sort()
+        times.append(segment)
+    return times
+
+
+def _channels(
+    scenario: Scenario, region, book: Codebook, replication: int, out: np.ndarray
+) -> np.ndarray:
+    """Write each device's channel code into `out`; return which devices are travellers.
+
+    A region with a single channel needs no draw: every device is in it (the draw would pick
+    index 0 whatever the uniform, and this stream serves nothing else).
+    """
+    names = list(region.channels)
+    codes = np.array([book.channels.index(c) for c in names], dtype=np.int16)
+    n = out.size
+    if len(names) == 1:
+        out[:] = codes[0]
+        return np.full(n, names[0] == CHANNEL_TRAVELLER)
+    shares = np.array([region.channels[c] for c in names], dtype=float)
+    channel_gen = generator(scenario.seed, replication, region.id, Kind.CHANNELS)
+    local_channel = channel_gen.choice(len(names), size=n, p=shares / shares.sum())
+    np.take(codes, local_channel, out=out)
+    if CHANNEL_TRAVELLER in names:
+        return local_channel == names.index(CHANNEL_TRAVELLER)
+    return np.zeros(n, dtype=bool)
 
 
 def _signals(
-    scenario: Scenario, region, book: Codebook, is_traveller: np.ndarray, n: int, replication: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    scenario: Scenario,
+    region,
+    book: Codebook,
+    is_traveller: np.ndarray,
+    replication: int,
+    sim: np.ndarray,
+    ip: np.ndarray,
+    gps: np.ndarray,
+) -> None:
+    """Write the SIM, IP and GPS territory codes of one region's devices into the slices given.
+
+    The signal stream is four rows of n uniforms (SIM, VPN, GPS, Wi-Fi), as one (4, n) draw
+    would give them; they are drawn one row at a time into one buffer, and a row that cannot
+    change anything (no foreign SIMs, no VPN, location never on, no travellers) is skipped by
+    advancing the stream past it, which leaves every later row as it was.
+    """
     profile = region.signals
     rng = generator(scenario.seed, replication, region.id, Kind.SIGNALS)
     own = book.territory_code(region.id)
-    u_sim, u_vpn, u_gps, u_wifi = rng.random((4, n))
+    n = sim.size
+    buffer = np.empty(n)
 
-    sim = np.full(n, own, dtype=np.int16)
-    if profile.sim_otherwise is not None:
+    def next_row(needed: bool) -> np.ndarray | None:
+        if needed:
+            return rng.random(out=buffer)
+        rng.bit_generator.advance(n)  # one 64-bit draw per float64 uniform
+        return None
+
+    sim[:] = own
+    foreign_sims = profile.sim_otherwise is not None and profile.local_sim_share < 1.0
+    u_sim = next_row(foreign_sims)
+    if u_sim is not None and profile.sim_otherwise is not None:
         sim[u_sim >= profile.local_sim_share] = book.territory_code(profile.sim_otherwise)
-    ip_home = book.territory_code(profile.ip_reports) if profile.ip_reports else own
-    ip = np.full(n, ip_home, dtype=np.int16)
+    u_vpn = next_row(profile.vpn_share > 0)
+    on_vpn = u_vpn < profile.vpn_share if u_vpn is not None else None
+    gps[:] = NO_SIGNAL
+    u_gps = next_row(profile.location_share > 0)
+    if u_gps is not None:
+        gps[u_gps < profile.location_share] = own
+    ip[:] = book.territory_code(profile.ip_reports) if profile.ip_reports else own
     if region.travellers_from is not None:
+        u_wifi = rng.random(out=buffer)
         home = book.territory_code(region.travellers_from)
         sim[is_traveller] = home
         ip[is_traveller & (u_wifi >= profile.traveller_local_ip_share)] = home
-    ip[u_vpn < profile.vpn_share] = book.territory_code(profile.vpn_exit)
-    gps = np.where(u_gps < profile.location_share, own, NO_SIGNAL).astype(np.int16)
-    return sim, ip, gps
+    if on_vpn is not None:
+        ip[on_vpn] = book.territory_code(profile.vpn_exit)

@@ -74,7 +74,9 @@ def daily_activations(population: Population, days: int) -> np.ndarray:
 
     def compute() -> np.ndarray:
         n_channels = len(population.codebook.channels)
-        group = population.region.astype(np.int64) * n_channels + population.channel
+        group = population.region.astype(np.int64)
+        group *= n_channels
+        group += population.channel
         counts = _count_per_day(
             population.activated, group, days, len(population.codebook.regions) * n_channels
         )
@@ -85,11 +87,23 @@ def daily_activations(population: Population, days: int) -> np.ndarray:
 
 
 def _count_per_day(times: np.ndarray, group: np.ndarray, days: int, groups: int) -> np.ndarray:
-    """Counts of finite times below the horizon per day (rows) and group (columns)."""
+    """Counts of finite times below the horizon per day (rows) and group (columns).
+
+    Activations are all finite, non-negative and inside the run, so the common case skips the
+    masking copies and truncates instead of flooring (the same day for a non-negative time): at
+    5M devices this is a few passes over the data instead of a dozen.
+    """
     ok = np.isfinite(times) & (times < days)
-    return np.bincount(
-        day_index(times[ok], days) * groups + group[ok], minlength=days * groups
-    ).reshape(days, groups)
+    if not ok.all():
+        times, group = times[ok], group[ok]
+    if times.size and times.min() >= 0:
+        cell = times.astype(np.int64)
+        np.minimum(cell, days - 1, out=cell)
+    else:
+        cell = day_index(times, days)
+    cell *= groups
+    cell += group
+    return np.bincount(cell, minlength=days * groups).reshape(days, groups)
 
 
 def concerned_devices(
