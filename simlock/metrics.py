@@ -195,20 +195,23 @@ def replicate_metrics(
 
 
 class _SortedValues:
-    """Values sorted once (stable), to take per-group quantiles for several groupings.
+    """Values sorted once, to take per-group quantiles for several groupings.
 
     Regrouping the sorted values by a stable sort of their group codes gives, in each group,
     exactly the sorted values of that group, so each quantile is that of the group's values
-    (the same float as sorting every group on its own).
+    (the same float as sorting every group on its own). Which of two equal values comes first
+    does not matter, so the value sort need not be stable; the regrouping must be, and sorts
+    small integer codes (a radix sort).
     """
 
     def __init__(self, values: np.ndarray) -> None:
-        self.order = np.argsort(values, kind="stable")
+        self.order = np.argsort(values)
         self.values = values[self.order]
 
     def by_group(self, codes: np.ndarray, groups: int) -> _GroupedValues:
         """The values of each group (codes 0..groups-1, one per value), each sorted."""
-        codes_by_value = codes[self.order]
+        code_type = np.int16 if groups <= np.iinfo(np.int16).max else np.int64
+        codes_by_value = codes[self.order].astype(code_type)
         regroup = np.argsort(codes_by_value, kind="stable")
         bounds = np.searchsorted(codes_by_value[regroup], np.arange(groups + 1))
         return _GroupedValues(self.values[regroup], bounds)
