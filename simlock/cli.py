@@ -72,7 +72,9 @@ def load_checked(path: Path) -> tuple[Scenario, list[str]]:
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML) to check.")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE", help="Scenario files (YAML) to check.")
+    ],
 ) -> None:
     """Check scenario files; print every problem with file, line, field and what is allowed."""
     failed = False
@@ -104,7 +106,7 @@ def schema() -> None:
 
 @app.command()
 def run(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (YAML).")],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Run folder to write (default: runs/<scenario name>)."),
@@ -231,7 +233,9 @@ def run(
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `simlock run`.")],
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="A run folder written by `simlock run`.")
+    ],
 ) -> None:
     """Rebuild the report of a saved run without simulating again."""
     from .results import Results

@@ -39,7 +39,9 @@ _out = Console(highlight=False, emoji=False)
 
 
 def sweep_command(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML) with a sweep: section.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario file (YAML) with a sweep: section.")
+    ],
     output: Annotated[
         Path | None,
         typer.Option(
