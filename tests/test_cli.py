@@ -5,6 +5,7 @@ place of nothing, never over someone's files."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -379,3 +380,23 @@ def test_report_rebuilds_the_report_of_a_saved_run(tmp_path: Path) -> None:
     result = invoke("report", out)
     assert result.exit_code == 0, result.output
     assert (out / "report.html").stat().st_size > 1000
+
+
+def test_an_unexpected_error_is_one_paragraph_and_exit_code_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simlock import cli
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("something simlock did not foresee")
+
+    monkeypatch.setattr(cli, "load_checked", broken)
+    monkeypatch.setattr(sys, "argv", ["simlock", "validate", str(SMALL)])
+    monkeypatch.delenv("SIMLOCK_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as caught:
+        cli.main()
+    assert caught.value.code == 3
+    stderr = " ".join(capsys.readouterr().err.split())
+    assert "internal error: RuntimeError: something simlock did not foresee" in stderr
+    assert "rerun with SIMLOCK_DEBUG=1 for the traceback" in stderr
+    assert "Traceback" not in stderr
