@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def field_path(loc: tuple[str | int, ...]) -> str:
@@ -21,11 +21,18 @@ def field_path(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif _PLAIN_KEY.match(part):
+        elif _PLAIN_KEY.fullmatch(part):
             text += f".{part}" if text else part
         else:
-            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+            text += f"[{_quoted(part)}]"
     return text
+
+
+def _quoted(key: str) -> str:
+    """A key in double quotes, every character a terminal would not print as itself escaped
+    (a line break, NEL, a control character), letters of any script kept."""
+    inner = json.dumps(key, ensure_ascii=False)[1:-1]
+    return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in inner) + '"'
 
 
 @dataclass(frozen=True)

@@ -292,11 +292,24 @@ def test_a_variant_that_changes_the_delay_distribution_replaces_the_delay(tmp_pa
     }
 
 
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("grey\nimport", '["grey\\nimport"]'),
+        ("grey\n", '["grey\\n"]'),
+        ("\x85", '["\\u0085"]'),
+        ("\u2028", '["\\u2028"]'),
+        ("gris importé", '["gris importé"]'),
+    ],
+    ids=["line-break", "trailing-line-break", "next-line", "line-separator", "accents"],
+)
 def test_a_key_that_is_not_a_plain_name_is_quoted_so_a_problem_stays_on_one_line(
-    tmp_path: Path,
+    key: str, shown: str
 ) -> None:
     doc = small_doc()
-    doc["regions"][0]["channels"]["grey\nimport"] = 0.0
-    (problem,) = problems_of(write_yaml(tmp_path / "newline.yaml", doc))
-    assert problem.path == 'regions[0].channels["grey\\nimport"]'
-    assert "\n" not in str(problem)
+    doc["regions"][0]["channels"][key] = 0.0
+    with pytest.raises(ScenarioError) as caught:
+        simlock.load_scenario(doc)
+    (problem,) = caught.value.problems
+    assert problem.path == f"regions[0].channels{shown}"
+    assert len(str(problem).splitlines()) == 1
