@@ -369,6 +369,12 @@ class Window(_Model):
     _position: int = PrivateAttr(default=-1)
     """Index in the list as written (windows are sorted by start), so problems name its line."""
 
+    def __eq__(self, other: object) -> bool:
+        """Equal fields make equal windows: where a window was written is not part of it."""
+        if not isinstance(other, Window):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if self.end <= self.start:

@@ -313,3 +313,12 @@ def test_a_key_that_is_not_a_plain_name_is_quoted_so_a_problem_stays_on_one_line
     (problem,) = caught.value.problems
     assert problem.path == f"regions[0].channels{shown}"
     assert len(str(problem).splitlines()) == 1
+
+
+def test_the_order_windows_are_written_in_does_not_change_the_scenario() -> None:
+    doc = small_doc()
+    written = simlock.load_scenario(doc)
+    doc["policy"]["windows"].reverse()
+    reversed_ = simlock.load_scenario(doc)
+    assert [w.name for w in reversed_.policy.windows] == ["trickle", "surge"]
+    assert reversed_ == written
