@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from . import metrics, population, tables
-from .engine import simulate_variant
+from .engine import VariantResult, simulate_variant
 from .executors import Executor, make_executor
 from .scenario import Scenario
+from .tables import concat_frames
 
 if TYPE_CHECKING:
     from .results import Results
@@ -56,7 +57,8 @@ def run_task(task: Task) -> TaskResult:
     scenario = task.scenario
     devices = population.generate(scenario, task.replication, task.scale)
     timings["population"] = time.perf_counter() - clock
-    daily_parts, metric_parts, device_parts, event_parts = [], [], [], []
+    daily_parts, metric_parts, event_parts = [], [], []
+    detailed: list[tuple[VariantResult, np.ndarray]] = []
     for name in task.variants:
         policy = scenario.variant(name)
         clock = time.perf_counter()
@@ -72,18 +74,22 @@ def run_task(task: Task) -> TaskResult:
             metrics.replicate_metrics(devices, result, banned, scenario.days, daily)
         )
         if task.detail:
-            device_parts.append(tables.devices_frame(scenario, devices, result, banned))
+            detailed.append((result, banned))
             event_parts.append(tables.events_frame(scenario, result))
         timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - clock
-    return TaskResult(
+    clock = time.perf_counter()
+    done = TaskResult(
         replication=task.replication,
-        daily=pd.concat(daily_parts, ignore_index=True),
-        replicates=pd.concat(metric_parts, ignore_index=True),
-        devices=pd.concat(device_parts, ignore_index=True) if device_parts else None,
-        events=pd.concat(event_parts, ignore_index=True) if event_parts else None,
+        daily=concat_frames(daily_parts),
+        replicates=concat_frames(metric_parts),
+        # Every variant's device rows at once, straight into the joined columns.
+        devices=tables.devices_frames(scenario, devices, detailed) if detailed else None,
+        events=concat_frames(event_parts) if event_parts else None,
         devices_simulated=len(devices),
         timings=timings,
     )
+    timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - clock
+    return done
 
 
 def make_tasks(
@@ -141,9 +147,9 @@ def run(
     results.sort(key=lambda r: r.replication)
 
     clock = time.perf_counter()
-    replicates = pd.concat([r.replicates for r in results], ignore_index=True)
+    replicates = concat_frames([r.replicates for r in results])
     summary = metrics.summarize(replicates)
-    daily = pd.concat([r.daily for r in results], ignore_index=True)
+    daily = concat_frames([r.daily for r in results])
     devices = _concat_or_empty([r.devices for r in results])
     events = _concat_or_empty([r.events for r in results])
     phases: dict[str, float] = {}
@@ -193,4 +199,4 @@ def _variant_list(scenario: Scenario, variants: Iterable[str] | None) -> tuple[s
 
 def _concat_or_empty(parts: list[pd.DataFrame | None]) -> pd.DataFrame:
     kept = [p for p in parts if p is not None]
-    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
+    return concat_frames(kept) if kept else pd.DataFrame()

@@ -9,6 +9,7 @@ elsewhere that the policy never touched are counted in `daily`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -109,23 +110,38 @@ def _count_per_day(times: np.ndarray, group: np.ndarray, days: int, groups: int)
 def concerned_devices(
     population: Population, result: VariantResult, banned_codes: np.ndarray
 ) -> np.ndarray:
-    """Indices of devices activated in, or detected in, a banned territory."""
-    region_territory = np.array(
-        [population.codebook.territory_code(r) for r in population.codebook.regions]
+    """Indices of devices activated in, or detected in, a banned territory (ascending).
+
+    Variants that share a banned list and a detection (the engine's shared, read-only belief)
+    share their concerned devices: computed once per replication, kept with the population.
+    """
+    banned = tuple(sorted({int(code) for code in banned_codes}))
+    book = population.codebook
+
+    def activated_in_banned() -> np.ndarray:
+        region_territory = np.array([book.territory_code(r) for r in book.regions])
+        mask = np.isin(region_territory, banned)[population.region]
+        mask.flags.writeable = False
+        return mask
+
+    def compute() -> np.ndarray:
+        in_banned = population.memo(("activated in banned", banned), activated_in_banned)
+        lookup = np.zeros(len(book.territories) + 1, dtype=bool)  # NO_SIGNAL: trailing False
+        lookup[list(banned)] = True
+        rows = np.flatnonzero(in_banned | lookup[result.detected])
+        rows.flags.writeable = False
+        return rows
+
+    detected = result.detected
+    if detected.flags.writeable:  # a belief of its own, which could still change: no memo
+        return compute()
+    per_belief: dict[int, tuple[np.ndarray, np.ndarray]] = population.memo(
+        ("concerned devices", banned), dict
     )
-    in_banned = np.isin(region_territory[population.region], banned_codes)
-    detected_banned = np.isin(result.detected, banned_codes)
-    return np.flatnonzero(in_banned | detected_banned)
-
-
-def _spread(
-    values: np.ndarray, positions: np.ndarray, size: int, fill: float = np.nan
-) -> np.ndarray:
-    """Values over the considered devices placed at `positions` of a `size` column (`fill`
-    elsewhere and where a time is infinite, i.e. never happened)."""
-    out = np.full(size, fill)
-    out[positions] = np.where(np.isfinite(values), values, fill)
-    return out
+    known = per_belief.get(id(detected))
+    if known is None or known[0] is not detected:
+        known = per_belief[id(detected)] = (detected, compute())
+    return known[1]
 
 
 def _label(value: str, size: int) -> pd.Categorical:
@@ -133,47 +149,167 @@ def _label(value: str, size: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(size, dtype=np.int8), [value])
 
 
+_TIMES = ("warned", "locked", "unlocked", "appealed", "appeal_started", "appeal_closed")
+"""Time columns of `devices`, days; NaN for what never happened."""
+
+
 def devices_frame(
     scenario: Scenario, population: Population, result: VariantResult, banned_codes: np.ndarray
 ) -> pd.DataFrame:
     """One row per concerned device: truth, belief, and the times (days) of what happened."""
+    return devices_frames(scenario, population, [(result, banned_codes)])
+
+
+def devices_frames(
+    scenario: Scenario,
+    population: Population,
+    variants: Sequence[tuple[VariantResult, np.ndarray]],
+) -> pd.DataFrame:
+    """`devices_frame` of several variants of one replication (each with its banned codes), one
+    after the other: the frame `pd.concat(..., ignore_index=True)` of theirs would give.
+
+    At realistic scale a replication has millions of such rows; writing every variant straight
+    into the joined columns avoids building, then copying, a frame per variant.
+    """
+    if not variants:
+        raise ValueError("devices_frames needs at least one variant")
     book = population.codebook
-    rows = concerned_devices(population, result, banned_codes)
-    size = rows.size
-    # Considered devices are detected in a banned territory, hence all among the concerned rows.
-    at = np.searchsorted(rows, result.considered)
-    locked = np.isfinite(result.locked)
-    lock_cause = np.full(size, -1, dtype=np.int16)
-    lock_cause[at[locked]] = result.decided_by[locked]
-    unlock_cause = np.zeros(size, dtype=np.int8)
-    unlock_cause[at] = result.unlock_cause
-    detected = result.detected[rows]
     territories = [*book.territories, "none"]
+    rows_of = [concerned_devices(population, result, banned) for result, banned in variants]
+    total = sum(rows.size for rows in rows_of)
+    device = np.empty(total, dtype=np.int64)
+    replication = np.empty(total, dtype=np.int32)
+    region = np.empty(total, dtype=population.region.dtype)
+    channel = np.empty(total, dtype=population.channel.dtype)
+    detected = np.empty(total, dtype=np.int16)
+    activated = np.empty(total)
+    times = {name: np.full(total, np.nan) for name in _TIMES}
+    unlock_cause = np.zeros(total, dtype=np.int8)
+    outcome = np.empty(total, dtype=np.int8)
+    labels: list[pd.Series] = []
+    lock_causes: list[pd.Series] = []
+    offset = 0
+    for (result, _), rows in zip(variants, rows_of, strict=True):
+        size = rows.size
+        part = slice(offset, offset + size)
+        offset += size
+        # Considered devices are detected in a banned territory, hence all among the rows.
+        at = np.searchsorted(rows, result.considered)
+        device[part] = rows
+        replication[part] = result.replication
+        region[part] = population.region[rows]
+        channel[part] = population.channel[rows]
+        belief = result.detected[rows]
+        detected[part] = np.where(belief < 0, len(territories) - 1, belief)
+        activated[part] = population.activated[rows]
+        for name in _TIMES:
+            values = getattr(result, name)
+            happened = np.isfinite(values)
+            times[name][offset - size + at[happened]] = values[happened]
+        unlock_cause[offset - size + at] = result.unlock_cause
+        outcome[part] = result.outcome[rows]
+        locked = np.isfinite(result.locked)
+        lock_cause = np.full(size, -1, dtype=np.int16)
+        lock_cause[at[locked]] = result.decided_by[locked]
+        lock_causes.append(
+            pd.Series(pd.Categorical.from_codes(lock_cause, list(result.window_names)))
+        )
+        labels.append(pd.Series(_label(result.variant, size)))
     return pd.DataFrame(
         {
-            "variant": _label(result.variant, size),
-            "replication": np.full(size, result.replication, dtype=np.int32),
-            "device": rows.astype(np.int64),
-            "region": pd.Categorical.from_codes(population.region[rows], book.regions),
-            "channel": pd.Categorical.from_codes(population.channel[rows], book.channels),
-            "detected": pd.Categorical.from_codes(
-                np.where(detected < 0, len(territories) - 1, detected), territories
-            ),
-            "activated": population.activated[rows],
-            "warned": _spread(result.warned, at, size),
-            "locked": _spread(result.locked, at, size),
-            "unlocked": _spread(result.unlocked, at, size),
-            "lock_cause": pd.Categorical.from_codes(lock_cause, list(result.window_names)),
+            "variant": concat_column(labels),
+            "replication": replication,
+            "device": device,
+            "region": pd.Categorical.from_codes(region, book.regions),
+            "channel": pd.Categorical.from_codes(channel, book.channels),
+            "detected": pd.Categorical.from_codes(detected, territories),
+            "activated": activated,
+            "warned": times["warned"],
+            "locked": times["locked"],
+            "unlocked": times["unlocked"],
+            "lock_cause": concat_column(lock_causes),
             "unlock_cause": pd.Categorical.from_codes(
                 unlock_cause, [c.name.lower() for c in UnlockCause]
             ),
-            "appealed": _spread(result.appealed, at, size),
-            "appeal_started": _spread(result.appeal_started, at, size),
-            "appeal_closed": _spread(result.appeal_closed, at, size),
-            "outcome": pd.Categorical.from_codes(result.outcome[rows], OUTCOME_NAMES),
+            "appealed": times["appealed"],
+            "appeal_started": times["appeal_started"],
+            "appeal_closed": times["appeal_closed"],
+            "outcome": pd.Categorical.from_codes(outcome, OUTCOME_NAMES),
         },
         copy=False,  # every column is a fresh array: skip consolidating them into 2D blocks
     )
+
+
+def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """`pd.concat(frames, ignore_index=True)`, the same frame, built column by column.
+
+    A task's device rows are millions (every concerned device, once per variant); pandas'
+    concatenation spends seconds there, mostly turning the per-variant one-category `variant`
+    columns into text one row at a time. Here each column is joined directly (numpy arrays,
+    categorical codes, or an Arrow dictionary decoded at once) into the dtype `pd.concat` gives;
+    any other column, or frames whose columns differ, go through `pd.concat` itself.
+    """
+    if not frames:
+        return pd.concat(frames, ignore_index=True)  # raises as pd.concat does
+    columns = frames[0].columns
+    if len(frames) == 1 or any(not frame.columns.equals(columns) for frame in frames):
+        return pd.concat(frames, ignore_index=True)
+    joined = {name: concat_column([frame[name] for frame in frames]) for name in columns}
+    out = pd.DataFrame(joined, copy=False)
+    out.columns = columns
+    return out
+
+
+def concat_column(parts: list[pd.Series]) -> pd.Series | np.ndarray | pd.Categorical:
+    """Series joined end to end, in the dtype `pd.concat` would give them."""
+    target = pd.concat([part.iloc[:1] for part in parts], ignore_index=True).dtype
+    first = parts[0].dtype
+    if isinstance(first, np.dtype) and target == first and all(p.dtype == first for p in parts):
+        return np.concatenate([part.to_numpy() for part in parts])
+    if isinstance(first, pd.CategoricalDtype) and all(
+        isinstance(p.dtype, pd.CategoricalDtype) for p in parts
+    ):
+        if target == first and all(p.dtype == first for p in parts):
+            codes = np.concatenate([part.cat.codes.to_numpy() for part in parts])
+            return pd.Categorical.from_codes(codes, dtype=first)
+        if isinstance(target, pd.StringDtype) and target.storage == "pyarrow":
+            return _categories_as_text(parts, target)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _categories_as_text(parts: list[pd.Series], target: pd.StringDtype) -> pd.Series:
+    """Categorical parts with different categories (one variant's label each) as one text
+    column. When every part is a run of one string (a `_label`), Arrow's buffers are written
+    directly (offsets and bytes); otherwise the codes are decoded through a dictionary."""
+    import pyarrow as pa
+
+    runs = [
+        (str(part.cat.categories[0]).encode(), part.size)
+        for part in parts
+        if len(part.cat.categories) == 1 and not (part.cat.codes.to_numpy() < 0).any()
+    ]
+    if len(runs) == len(parts):
+        lengths = np.repeat([len(text) for text, _ in runs], [size for _, size in runs])
+        offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        data = b"".join(text * size for text, size in runs)
+        joined = pa.LargeStringArray.from_buffers(
+            lengths.size, pa.py_buffer(offsets), pa.py_buffer(data)
+        )
+        return pd.Series(pd.array(joined, dtype=target))
+    names: dict[object, int] = {}
+    codes = []
+    for part in parts:
+        remap = np.array(
+            [names.setdefault(c, len(names)) for c in part.cat.categories], dtype=np.int32
+        )
+        local = part.cat.codes.to_numpy()
+        codes.append(np.where(local >= 0, remap[np.maximum(local, 0)], -1).astype(np.int32))
+    code = np.concatenate(codes)
+    indices = pa.array(code, mask=code < 0)
+    dictionary = pa.array([str(name) for name in names], type=pa.large_string())
+    decoded = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
+    return pd.Series(pd.array(decoded, dtype=target))
 
 
 def events_frame(scenario: Scenario, result: VariantResult) -> pd.DataFrame:
