@@ -30,7 +30,17 @@ def scheduled_checkin(
     model: CheckIn, activated: np.ndarray, keys: np.ndarray, k: np.ndarray
 ) -> np.ndarray:
     """Time of periodic check-in number `k` (0, 1, ...) of each device, in days."""
-    phase = uniform(keys, Purpose.PHASE) * model.interval_days
+    return _checkin(model, activated, _phase(model, keys), keys, k)
+
+
+def _phase(model: CheckIn, keys: np.ndarray) -> np.ndarray:
+    """Each device's offset of its periodic schedule after its activation, days."""
+    return uniform(keys, Purpose.PHASE) * model.interval_days
+
+
+def _checkin(
+    model: CheckIn, activated: np.ndarray, phase: np.ndarray, keys: np.ndarray, k: np.ndarray
+) -> np.ndarray:
     jitter = model.jitter_days * (2.0 * uniform(keys, Purpose.JITTER, k) - 1.0)
     return activated + phase + k * model.interval_days + jitter
 
@@ -38,15 +48,23 @@ def scheduled_checkin(
 def next_scheduled(
     model: CheckIn, t: np.ndarray, activated: np.ndarray, keys: np.ndarray, purpose: int
 ) -> np.ndarray:
-    """First scheduled check-in strictly after `t` (online or not)."""
+    """First scheduled check-in strictly after `t` (online or not).
+
+    Check-in `k_low` is the first that can fall after `t`; where it does not, the next one does
+    (jitter is less than half an interval), computed only for those devices.
+    """
     if model.model == "poisson":
         return t + exponential(keys, purpose, 2, model.interval_days)
     tau, jitter = model.interval_days, model.jitter_days
-    phase = uniform(keys, Purpose.PHASE) * tau
+    phase = _phase(model, keys)
     k_low = np.maximum(np.ceil((t - jitter - activated - phase) / tau), 0.0).astype(np.uint64)
-    first = scheduled_checkin(model, activated, keys, k_low)
-    second = scheduled_checkin(model, activated, keys, k_low + np.uint64(1))
-    return np.where(first > t, first, second)
+    first = _checkin(model, activated, phase, keys, k_low)
+    late = np.flatnonzero(~(first > t))
+    if late.size:
+        first[late] = _checkin(
+            model, activated[late], phase[late], keys[late], k_low[late] + np.uint64(1)
+        )
+    return first
 
 
 def next_contact(
