@@ -20,6 +20,7 @@ import abc
 import multiprocessing
 import os
 import re
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -105,9 +106,9 @@ class ProcessExecutor(Executor):
         self._entered = True
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self._entered = False
-        self._close_pool()
+        self._close_pool(abandon=exc_type is not None)
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
         tasks = list(tasks)
@@ -121,9 +122,12 @@ class ProcessExecutor(Executor):
             return
         try:
             yield from self._run_on(pool, fn, tasks)
-        finally:
+        except BaseException:
             if not self._entered:
-                self._close_pool()
+                self._close_pool(abandon=True)
+            raise
+        if not self._entered:
+            self._close_pool()
 
     def _run_on(
         self, pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: list[T]
@@ -160,16 +164,30 @@ class ProcessExecutor(Executor):
         try:
             context = _process_context()
             self._pool = ProcessPoolExecutor(
-                max_workers=min(self._workers, task_count), mp_context=context
+                max_workers=min(self._workers, task_count),
+                mp_context=context,
+                initializer=_ignore_interrupts,
             )
         except (OSError, ImportError, NotImplementedError, ValueError):
             return None
         return self._pool
 
-    def _close_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def _close_pool(self, abandon: bool = False) -> None:
+        """Stop the workers: after the tasks in hand when all is well; at once when the run is
+        abandoned (Ctrl-C, an error), since waiting for tasks nobody will read can take long."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if not abandon:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        # Python 3.11 has no public way to stop running workers (3.14 adds terminate_workers).
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)
 
 
 class DaskExecutor(Executor):
@@ -257,6 +275,13 @@ def make_executor(workers: int | None, scheduler: str | None = None) -> Executor
         return DaskExecutor(scheduler)
     count = workers if workers is not None else (os.cpu_count() or 1)
     return SequentialExecutor() if count <= 1 else ProcessExecutor(count)
+
+
+def _ignore_interrupts() -> None:
+    """Worker start-up: Ctrl-C reaches the whole process group, but only the main process should
+    act on it (it stops the workers itself). A worker dying of it mid-task left the pool's
+    manager thread failing on a cancelled future, and the program hung at exit."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
