@@ -188,6 +188,12 @@ def run(
                 )
             guards.check_consistency(results)
             expectations = _evaluate(results)
+            # The report shows the manifest, so what it records is known before the report.
+            results.manifest.update(
+                format_version=_format_version(),
+                rerun=_rerun_command(scale, detail, names),
+                environment=_environment(),
+            )
             with outputs.staged_folder(destination, force) as staging:
                 clock = time.perf_counter()
                 results.save(staging)
@@ -199,13 +205,7 @@ def run(
                     _write_report(results, staging, expectations)
                     results.manifest["wall_seconds"]["report"] = time.perf_counter() - clock
                 results.manifest["wall_seconds"]["total"] = time.perf_counter() - started
-                manifest = {
-                    **results.manifest,
-                    "format_version": _format_version(),
-                    "rerun": _rerun_command(scale, detail, names),
-                    "environment": _environment(),
-                }
-                manifest_text = json.dumps(manifest, indent=2, default=str) + "\n"
+                manifest_text = json.dumps(results.manifest, indent=2, default=str) + "\n"
                 (staging / outputs.RUN_MARKER).write_text(manifest_text)
         except ConsistencyError as exc:
             raise _fail(str(exc), EXIT_BUG) from None
@@ -345,52 +345,48 @@ class _Progress:
             self.bar.stop()
 
 
+SUMMARY_METRICS = (
+    "users_affected",
+    "collateral_locks",
+    "peak_locked",
+    "lock_days",
+    "days_to_lock_median",
+)
+"""The overall metrics `simlock run` prints; the report and summary.csv have all of them."""
+
+
 def _print_summary(results, expectations) -> None:
-    summary = results.summary
-    overall = summary[summary["group"] == "all"]
+    """Key metrics per variant (mean, its 95% interval beneath), then the expectations."""
+    from ._format import format_summary_row, metric_unit
+
+    scenario = results.scenario
+    overall = results.summary[results.summary["group"] == "all"].set_index(["variant", "metric"])
     table = Table(
-        title=(
-            f"{results.scenario.name}: {results.scenario.replications} replication(s), "
-            "mean [95% CI]"
-        )
+        title=f"{scenario.name}: {scenario.replications} replication(s), mean [95% interval]"
     )
-    shown = [
-        "users_affected",
-        "collateral_locks",
-        "peak_locked",
-        "lock_days",
-        "days_to_lock_median",
-    ]
     table.add_column("variant")
-    for metric in shown:
-        table.add_column(metric.replace("_", " "), justify="right")
+    for metric in SUMMARY_METRICS:
+        table.add_column(f"{metric.replace('_', ' ')} ({metric_unit(metric)})", justify="right")
     for variant in results.summary["variant"].unique():
-        rows = overall[overall["variant"] == variant].set_index("metric")
         cells = []
-        for metric in shown:
-            if metric not in rows.index:
-                cells.append("-")
-                continue
-            row = rows.loc[metric]
-            interval = (
-                ""
-                if row["n"] < 2 or row["ci_low"] != row["ci_low"]
-                else f" [{row['ci_low']:,.4g}–{row['ci_high']:,.4g}]"
-            )
-            cells.append(f"{row['mean']:,.4g}{interval}")
+        for metric in SUMMARY_METRICS:
+            row = overall.loc[(variant, metric)] if (variant, metric) in overall.index else None
+            text = format_summary_row(row, metric_unit(metric), scenario.start)
+            # The interval on its own line, breakable at its dash in a narrow terminal.
+            cells.append(escape(text.replace(" [", "\n[", 1).replace("–", " – ")))
         table.add_row(variant, *cells)
     out.print(table)
-    if expectations is not None:
-        checks = Table(title="expectations")
-        for column in ("name", "value", "passed"):
-            checks.add_column(column)
-        for _, row in expectations.iterrows():
-            checks.add_row(
-                str(row["name"]),
-                str(row.get("detail", row["value"])),
-                "pass" if row["passed"] else "FAIL",
-            )
-        out.print(checks)
+    if expectations is None:
+        return
+    checks = Table(title="expectations (baseline unless said)")
+    for column in ("expectation", "simulated; expected", "verdict"):
+        checks.add_column(column)
+    for _, row in expectations.iterrows():
+        verdict = "[green]pass[/]" if row["passed"] else "[bold red]FAIL[/]"
+        name = row["name"] if row["variant"] == "baseline" else f"{row['name']} ({row['variant']})"
+        detail = str(row["detail"]).removesuffix(": pass").removesuffix(": FAIL")
+        checks.add_row(escape(str(name)), escape(detail), verdict)
+    out.print(checks)
 
 
 def _register_optional_commands() -> None:

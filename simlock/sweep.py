@@ -573,8 +573,12 @@ def _part_name(point: int, replication: int) -> str:
 def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
     """Write through a temporary name and rename: a killed sweep never leaves half a file."""
     temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
-    write(temporary)
-    os.replace(temporary, path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -158,7 +158,7 @@ def test_quiet_hides_the_summary_table_and_loud_shows_it(tmp_path: Path) -> None
     )
     quiet = invoke("run", SMALL, "-o", tmp_path / "quiet", *FAST)
     assert loud.exit_code == quiet.exit_code == 0
-    assert "small: 2 replication(s), mean [95% CI]" in loud.stdout
+    assert "small: 2 replication(s), mean [95% interval]" in loud.stdout
     assert "baseline" in loud.stdout
     assert "replication(s)" not in quiet.stdout
     assert quiet.stdout.strip() == f"wrote {tmp_path / 'quiet'}"
@@ -400,3 +400,13 @@ def test_an_unexpected_error_is_one_paragraph_and_exit_code_3(
     assert "internal error: RuntimeError: something simlock did not foresee" in stderr
     assert "rerun with SIMLOCK_DEBUG=1 for the traceback" in stderr
     assert "Traceback" not in stderr
+
+
+def test_the_report_written_by_run_shows_how_to_rerun_it(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert invoke("run", SMALL, "-o", out, "--scale", "0.05", "--workers", "1", "-q").exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    rerun = " ".join(manifest["rerun"])
+    assert rerun.startswith("simlock run scenario.yaml")
+    assert rerun in (out / "report.md").read_text()
+    assert "numpy" in manifest["environment"]
