@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import tables
 from .engine import Outcome, UnlockCause, VariantResult
 from .population import Population
 from .scenario import BASELINE
@@ -75,12 +76,20 @@ def replicate_metrics(
     # Only activation counts need every device; region x channel counts give them for every
     # grouping, and everything else concerns the few devices the policy considered.
     n_channels = len(book.channels)
+
+    def activations_by_region_channel() -> np.ndarray:
+        # Every device activates inside the run, so the daily counts (kept with the population
+        # for `daily`) already hold them; count afresh only if some device is missing there.
+        shape = (len(book.regions), n_channels)
+        if float(horizon).is_integer():
+            counts = tables.daily_activations(population, int(horizon)).sum(axis=0)
+            if counts.sum() == len(population):
+                return counts.reshape(shape)
+        group = population.region.astype(np.int64) * n_channels + population.channel
+        return np.bincount(group, minlength=shape[0] * shape[1]).reshape(shape)
+
     by_region_channel = population.memo(
-        "activations_by_region_channel",
-        lambda: np.bincount(
-            population.region.astype(np.int64) * n_channels + population.channel,
-            minlength=len(book.regions) * n_channels,
-        ).reshape(len(book.regions), n_channels),
+        ("activations by region and channel", horizon), activations_by_region_channel
     )
     banned_by_region_channel = by_region_channel * region_banned[:, None]
     idx = result.considered
