@@ -219,6 +219,8 @@ class _SortedValues:
 
     def by_group(self, codes: np.ndarray, groups: int) -> _GroupedValues:
         """The values of each group (codes 0..groups-1, one per value), each sorted."""
+        if groups == 1:  # one group: the values are already in order
+            return _GroupedValues(self.values, np.array([0, self.values.size]))
         code_type = np.int16 if groups <= np.iinfo(np.int16).max else np.int64
         codes_by_value = codes[self.order].astype(code_type)
         regroup = np.argsort(codes_by_value, kind="stable")

@@ -238,3 +238,5 @@ def test_quantiles_from_one_sort_equal_each_groups_own_quantile() -> None:
             np.quantile(values[codes == g], q) if (codes == g).any() else np.nan for g in range(7)
         ]
         assert np.array_equal(grouped.quantile(q), np.array(expected), equal_nan=True)
+        overall = _SortedValues(values).by_group(np.zeros(values.size, dtype=np.int64), 1)
+        assert overall.quantile(q).tolist() == [np.quantile(values, q)]
