@@ -14,9 +14,10 @@ from .scenario import Policy, Scenario
 
 def variants(results: Results) -> list[str]:
     """Variants present in the results, in scenario order (baseline first)."""
-    present = set(results.summary["variant"].astype(str)) | set(
-        results.daily["variant"].astype(str)
-    )
+    # unique() first: the daily frame has a row per day, region and channel of every variant.
+    present = {
+        str(v) for frame in (results.summary, results.daily) for v in frame["variant"].unique()
+    }
     ordered = [v for v in results.scenario.variant_names if v in present]
     return ordered + sorted(present - set(ordered))
 
