@@ -26,7 +26,9 @@ def infer_territory(
     """Return (detected territory code per device, detected-in-a-banned-territory mask).
 
     The detected territory is the banned territory the rule settled on when it found one;
-    otherwise the first available signal in the rule's order (what the server would log).
+    otherwise the first available signal in the rule's order that names no banned territory, or
+    NO_SIGNAL when every available signal names one (what the server would log as the place of
+    activation: never a banned territory it did not act on, which would read as a detection).
     """
     signals = [_signal(population, name) for name in detection.signals]
     banned_lookup = np.zeros(len(population.codebook.territories) + 1, dtype=bool)
@@ -107,6 +109,10 @@ def _apply_rule(
             wins = (row != NO_SIGNAL) & banned_lookup[row] & (2 * agree > n_available) & ~hit
             detected[wins] = row[wins]
             hit |= wins
+    # A device the rule did not act on is logged where an allowed signal places it ("all" and
+    # "majority" can leave a banned first signal unacted on: a Cuban SIM outvoted by a VPN exit).
+    allowed = _first_where(signals, available & ~is_banned)
+    detected = np.where(hit, detected, allowed)
     return detected.astype(np.int16), hit
 
 

@@ -48,17 +48,20 @@ def _rule_by_hand(rule: str, signals: list[int], banned: set[int]) -> tuple[int,
     """The detection rules of `Detection`'s docstring, one device at a time."""
     available = [s for s in signals if s != NO_SIGNAL]
     first = available[0] if available else NO_SIGNAL
+    allowed = next((s for s in available if s not in banned), NO_SIGNAL)
     if rule == "priority":
-        return first, first in banned
+        return (first, True) if first in banned else (allowed, False)
     if rule == "any":
         named = [s for s in available if s in banned]
-        return (named[0], True) if named else (first, False)
+        return (named[0], True) if named else (allowed, False)
     if rule == "all":
-        return first, bool(available) and first in banned and set(available) == {first}
+        if available and first in banned and set(available) == {first}:
+            return first, True
+        return allowed, False
     for s in available:  # majority, in the rule's order of signals
         if s in banned and 2 * available.count(s) > len(available):
             return s, True
-    return first, False
+    return allowed, False
 
 
 @pytest.mark.parametrize("rule", RULES)

@@ -44,15 +44,17 @@ def _population(sim, ip, gps, channel=None) -> Population:
 
 
 # Devices (sim, ip, gps) and, per rule with signals [sim, ip, gps] and CU and IR banned, the
-# territory detected (a banned one when the rule hit) and whether the rule hit.
+# territory detected and whether the rule hit: the banned territory it settled on when it hit,
+# otherwise the first signal naming an allowed territory (none when every signal names a banned
+# one), so a device the rule did not act on is never logged in a banned territory.
 SIGNAL_CASES = [
     ((CU, CU, CU), {"any": (CU, 1), "all": (CU, 1), "majority": (CU, 1), "priority": (CU, 1)}),
     ((RU, CU, NO), {"any": (CU, 1), "all": (RU, 0), "majority": (RU, 0), "priority": (RU, 0)}),
     ((RU, CU, CU), {"any": (CU, 1), "all": (RU, 0), "majority": (CU, 1), "priority": (RU, 0)}),
-    ((CU, NL, NO), {"any": (CU, 1), "all": (CU, 0), "majority": (CU, 0), "priority": (CU, 1)}),
+    ((CU, NL, NO), {"any": (CU, 1), "all": (NL, 0), "majority": (NL, 0), "priority": (CU, 1)}),
     ((US, NL, NO), {"any": (US, 0), "all": (US, 0), "majority": (US, 0), "priority": (US, 0)}),
-    ((IR, CU, CU), {"any": (IR, 1), "all": (IR, 0), "majority": (CU, 1), "priority": (IR, 1)}),
-    ((IR, CU, NO), {"any": (IR, 1), "all": (IR, 0), "majority": (IR, 0), "priority": (IR, 1)}),
+    ((IR, CU, CU), {"any": (IR, 1), "all": (NO, 0), "majority": (CU, 1), "priority": (IR, 1)}),
+    ((IR, CU, NO), {"any": (IR, 1), "all": (NO, 0), "majority": (NO, 0), "priority": (IR, 1)}),
 ]
 
 
