@@ -97,6 +97,8 @@ class ProcessExecutor(Executor):
         self._workers = max(1, workers or os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
         self._entered = False
+        self.fallback: str | None = None
+        """Why the tasks ran in this process instead, if they did (for the manifest)."""
 
     @property
     def workers(self) -> int:
@@ -117,7 +119,8 @@ class ProcessExecutor(Executor):
         reason = _why_not_in_workers(fn)
         pool = None if reason else self._open_pool(len(tasks))
         if pool is None:
-            _warn_fallback(reason or "worker processes could not start here")
+            self.fallback = reason or "worker processes could not start here"
+            _warn_fallback(self.fallback)
             yield from SequentialExecutor().map(fn, tasks)
             return
         try:
@@ -148,7 +151,8 @@ class ProcessExecutor(Executor):
                                 "fewer --workers or a smaller --scale)"
                             ) from None
                         self._close_pool()
-                        _warn_fallback("the worker processes died as they started")
+                        self.fallback = "the worker processes died as they started"
+                        _warn_fallback(self.fallback)
                         left = [t for i, t in enumerate(tasks) if i not in yielded]
                         yield from SequentialExecutor().map(fn, left)
                         return

@@ -124,6 +124,8 @@ def check_fits(
         )
     elif command == "run":
         advice = f"try --scale {fitting:.3g}, fewer --workers or a smaller --detail"
+    elif command == "simlock.run":
+        advice = f"try scale={fitting:.3g}, fewer workers or detail_replications=0"
     else:
         advice = (
             f"lower the scenario's activation rates to about {fitting:.3g} times their values, "

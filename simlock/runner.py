@@ -120,8 +120,11 @@ def run(
     `replications` and `seed` override the scenario's; `variants` defaults to all (the baseline
     always runs, since comparisons are made against it); `scale` multiplies every activation rate;
     the first `detail_replications` keep device-level tables (`devices`, `events`).
+
+    Raises `TooBigError` before allocating anything when the run would need more memory than
+    this machine has (with the `scale` that would fit), and `KeyError` for an unknown variant.
     """
-    from . import __version__
+    from . import __version__, guards
     from .results import Results, scenario_hash
 
     if scale <= 0:
@@ -135,9 +138,13 @@ def run(
         scenario = scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})
     names = _variant_list(scenario, variants)
     tasks = make_tasks(scenario, range(scenario.replications), names, scale, detail_replications)
+    runner = executor or make_executor(workers)
+    if runner.name != "dask":  # a cluster's memory is its workers', not this machine's
+        guards.check_fits(
+            scenario, scale, runner.workers, detail_replications, len(names), command="simlock.run"
+        )
     started = time.perf_counter()
     results: list[TaskResult] = []
-    runner = executor or make_executor(workers)
     with runner:
         for done in runner.map(run_task, tasks):
             results.append(done)
@@ -169,6 +176,7 @@ def run(
         "detail_replications": min(detail_replications, scenario.replications),
         "executor": runner.name,
         "workers": getattr(runner, "workers", 1),
+        "executor_fallback": getattr(runner, "fallback", None),
         "devices_simulated": int(sum(r.devices_simulated for r in results)),
         "wall_seconds": {"simulate_all_tasks": simulated, **phases},
     }

@@ -115,6 +115,24 @@ def test_the_suggested_scale_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert ran.exit_code == 0, ran.output
 
 
+def test_the_python_api_refuses_too_big_a_run_before_allocating(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A notebook's `simlock.run` is checked too: refused with the keyword that fits, instead of
+    the kernel being killed by the operating system."""
+    scenario = simlock.load_scenario(SMALL)
+    monkeypatch.setattr(
+        guards, "available_memory", lambda: guards.estimate_memory(scenario, 0.5, 1, 1, 4)
+    )
+
+    def no_population(*args: object) -> None:
+        raise AssertionError("devices were drawn before the memory check")
+
+    monkeypatch.setattr(simlock.runner.population, "generate", no_population)
+    with pytest.raises(TooBigError, match=r"try scale=0\.[45]\d*, fewer workers"):
+        simlock.run(scenario, workers=1)
+
+
 def test_the_estimate_grows_with_scale_workers_detail_and_variants() -> None:
     scenario = simlock.load_scenario(SMALL)
     base = guards.estimate_memory(scenario, 10, 1, 0, 4)
