@@ -402,13 +402,27 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 
+def _leave_now(code: int) -> None:
+    """Exit an interrupted command at once. A worker process killed by the same signal while
+    sending a result can leave the pool's manager thread waiting for the rest of the message,
+    and a normal exit would wait for that thread forever; the run's folders are already cleaned
+    up by then, so nothing is lost by skipping the exit handlers."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main() -> None:
     """Console entry point; a bug is one paragraph (SIMLOCK_DEBUG=1 shows the traceback)."""
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
-        sys.exit(130)
+        _leave_now(130)
+    except SystemExit as exc:
+        if exc.code in (130, 143):  # interrupted: everything is cleaned up and said
+            _leave_now(exc.code)
+        raise
     except Exception as exc:
         if os.environ.get("SIMLOCK_DEBUG"):
             raise

@@ -22,6 +22,7 @@ import os
 import re
 import signal
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,6 +33,9 @@ from .errors import SimlockError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+ABANDON_GRACE_SECONDS = 60.0
+"""How long an abandoned run waits for the tasks its workers are running before stopping them."""
 
 SCHEDULER_ENV = "SIMLOCK_SCHEDULER"
 """Environment variable holding a Dask scheduler address, used when none is passed."""
@@ -177,21 +181,29 @@ class ProcessExecutor(Executor):
         return self._pool
 
     def _close_pool(self, abandon: bool = False) -> None:
-        """Stop the workers: after the tasks in hand when all is well; at once when the run is
-        abandoned (Ctrl-C, an error), since waiting for tasks nobody will read can take long."""
+        """Stop the workers after the tasks in hand; when the run is abandoned (Ctrl-C, an
+        error), the queued tasks are cancelled first.
+
+        Running tasks are let finish rather than killed: a worker stopped while sending its
+        result leaves the pool's manager thread waiting forever for the rest of the message, and
+        Python waits for that thread at exit. Only a worker still busy after
+        `ABANDON_GRACE_SECONDS` is terminated.
+        """
         pool, self._pool = self._pool, None
         if pool is None:
             return
         if not abandon:
             pool.shutdown(wait=True, cancel_futures=True)
             return
-        # Python 3.11 has no public way to stop running workers (3.14 adds terminate_workers).
         processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + ABANDON_GRACE_SECONDS
         for process in processes:
-            process.terminate()
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
         for process in processes:
-            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=10)
 
 
 class DaskExecutor(Executor):
