@@ -149,7 +149,7 @@ def run(
     ] = False,
 ) -> None:
     """Simulate a scenario and write its run folder (tables, figures, report, manifest)."""
-    from . import guards, outputs
+    from . import outputs
     from .executors import make_executor
     from .runner import run as simulate
 
@@ -172,10 +172,6 @@ def run(
             destination = output if output is not None else Path("runs") / slug(scenario.name)
             outputs.check_destination(destination, force)
             executor = make_executor(workers, scheduler)
-            variant_count = len(names or scenario.variant_names)
-            guards.check_fits(
-                scenario, scale, getattr(executor, "workers", 1), detail, variant_count
-            )
             started = time.perf_counter()
             with _Progress(quiet, scenario.replications) as advance:
                 results = simulate(
@@ -186,7 +182,6 @@ def run(
                     executor=executor,
                     on_task_done=lambda _done: _between_tasks(advance),
                 )
-            guards.check_consistency(results)
             expectations = _evaluate(results)
             # The report shows the manifest, so what it records is known before the report.
             results.manifest.update(

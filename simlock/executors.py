@@ -224,12 +224,12 @@ class DaskExecutor(Executor):
         self.address = address
         self.connect_timeout_s = connect_timeout_s
         self._client: Any = None
+        self._threads = 1
 
     @property
     def workers(self) -> int:
-        if self._client is None:
-            return 1
-        return max(1, sum(self._client.nthreads().values()))
+        """Threads on the cluster when last connected (1 before connecting)."""
+        return self._threads
 
     def __enter__(self) -> DaskExecutor:
         self._connect()
@@ -270,6 +270,7 @@ class DaskExecutor(Executor):
             self._client = Client(
                 self.address, timeout=self.connect_timeout_s, set_as_default=False
             )
+            self._threads = max(1, sum(self._client.nthreads().values()))
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(
                 f"cannot reach the Dask scheduler at {self.address} within "

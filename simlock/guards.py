@@ -123,9 +123,10 @@ def check_fits(
             " and --detail 0" if command == "run" else ""
         )
     elif command == "run":
-        advice = f"try --scale {fitting:.3g}, fewer --workers or a smaller --detail"
-    elif command == "simlock.run":
-        advice = f"try scale={fitting:.3g}, fewer workers or detail_replications=0"
+        advice = (
+            f"try --scale {fitting:.3g} (from Python: scale={fitting:.3g}), fewer --workers or "
+            "a smaller --detail"
+        )
     else:
         advice = (
             f"lower the scenario's activation rates to about {fitting:.3g} times their values, "

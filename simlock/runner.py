@@ -122,7 +122,8 @@ def run(
     the first `detail_replications` keep device-level tables (`devices`, `events`).
 
     Raises `TooBigError` before allocating anything when the run would need more memory than
-    this machine has (with the `scale` that would fit), and `KeyError` for an unknown variant.
+    this machine has (with the `scale` that would fit), `KeyError` for an unknown variant, and
+    `ConsistencyError` when the results break an invariant (a simlock bug).
     """
     from . import __version__, guards
     from .results import Results, scenario_hash
@@ -140,9 +141,7 @@ def run(
     tasks = make_tasks(scenario, range(scenario.replications), names, scale, detail_replications)
     runner = executor or make_executor(workers)
     if runner.name != "dask":  # a cluster's memory is its workers', not this machine's
-        guards.check_fits(
-            scenario, scale, runner.workers, detail_replications, len(names), command="simlock.run"
-        )
+        guards.check_fits(scenario, scale, runner.workers, detail_replications, len(names))
     started = time.perf_counter()
     results: list[TaskResult] = []
     with runner:
@@ -180,7 +179,7 @@ def run(
         "devices_simulated": int(sum(r.devices_simulated for r in results)),
         "wall_seconds": {"simulate_all_tasks": simulated, **phases},
     }
-    return Results(
+    results = Results(
         scenario=scenario,
         summary=summary,
         replicates=replicates,
@@ -189,6 +188,8 @@ def run(
         events=events,
         manifest=manifest,
     )
+    guards.check_consistency(results)
+    return results
 
 
 def _variant_list(scenario: Scenario, variants: Iterable[str] | None) -> tuple[str, ...]:

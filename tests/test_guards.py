@@ -129,7 +129,9 @@ def test_the_python_api_refuses_too_big_a_run_before_allocating(
         raise AssertionError("devices were drawn before the memory check")
 
     monkeypatch.setattr(simlock.runner.population, "generate", no_population)
-    with pytest.raises(TooBigError, match=r"try scale=0\.[45]\d*, fewer workers"):
+    with pytest.raises(
+        TooBigError, match=r"try --scale 0\.[45]\d* \(from Python: scale=0\.[45]\d*\)"
+    ):
         simlock.run(scenario, workers=1)
 
 
@@ -252,15 +254,15 @@ def test_a_contradiction_is_a_consistency_error_with_the_scenario_hash(
 def test_the_command_reports_an_inconsistent_run_as_a_bug_with_exit_code_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    simulate = simlock.runner.run
+    simulate = simlock.runner.run_task
 
-    def run_with_a_bug(*args: object, **kwargs: object) -> Results:
-        made = simulate(*args, **kwargs)  # type: ignore[arg-type]
+    def task_with_a_bug(task: simlock.runner.Task) -> simlock.runner.TaskResult:
+        made = simulate(task)
         row = _first_row_with(made.daily, "newly_locked")
         made.daily.loc[made.daily.index[row], "newly_locked"] += 1
         return made
 
-    monkeypatch.setattr(simlock.runner, "run", run_with_a_bug)
+    monkeypatch.setattr(simlock.runner, "run_task", task_with_a_bug)
     out = tmp_path / "run"
     result = invoke("run", SMALL, "-o", out, *FAST)
     assert result.exit_code == 3
