@@ -128,8 +128,6 @@ def describe_changes(policy: Policy, baseline: Policy, scenario: Scenario) -> li
     words = describe_policy(policy, scenario)
     base = describe_policy(baseline, scenario)
     changed = [text for key, text in words.items() if text != base[key]]
-    if policy.coverage != baseline.coverage and policy.windows:
-        changed.append(f"Coverage {policy.coverage:.0%} where no window applies.")
     return changed or ["The same policy as the baseline."]
 
 

@@ -154,7 +154,7 @@ def _explain(err: Any, at: _Place) -> tuple[str, str | None]:
         message = "not in the expected form"
     if at.loc[:1] == ("variants",) and len(at.loc) == 2 and kind == "dict_type":
         message = "a variant is a mapping of policy fields to override"
-        allowed = "e.g. {lift: null} or {coverage: 0.5}"
+        allowed = "e.g. {lift: null} or {warning: {grace_days: 3}}"
     return f"{message}; got {_shown(err.get('input'))}", allowed
 
 

@@ -645,6 +645,12 @@ class Scenario(_Model):
                     f"{where}.banned: {', '.join(missing)} is banned but no region has that id "
                     "(only detection errors can point there)"
                 )
+        for name, override in self.variants.items():
+            if "coverage" in override and self.variant(name).windows:
+                out.append(
+                    f"variants.{name}.coverage: ignored, the policy has enforcement windows "
+                    "(each has its own coverage: override windows instead)"
+                )
         return out
 
 

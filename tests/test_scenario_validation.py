@@ -322,3 +322,12 @@ def test_the_order_windows_are_written_in_does_not_change_the_scenario() -> None
     reversed_ = simlock.load_scenario(doc)
     assert [w.name for w in reversed_.policy.windows] == ["trickle", "surge"]
     assert reversed_ == written
+
+
+def test_a_variant_overriding_coverage_under_windows_is_warned_as_ignored() -> None:
+    """`coverage` applies only without windows; a variant changing it alone changes nothing."""
+    doc = small_doc()
+    doc["variants"] = {"half": {"coverage": 0.5}, "no-windows": {"windows": [], "coverage": 0.5}}
+    warnings = simlock.load_scenario(doc).warnings()
+    assert any(w.startswith("variants.half.coverage: ignored") for w in warnings), warnings
+    assert not any("no-windows" in w for w in warnings)
