@@ -16,26 +16,16 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from .metrics import DEFINITIONS
+
 DASH = "—"
 """Shown for a value that is undefined (a median of no locks, a share of no activations)."""
 
-DATE_METRICS = ("peak_locked_day", "peak_new_locks_day")
-"""Metrics whose value is a day number from the scenario start."""
-
 
 def metric_unit(metric: str) -> str:
-    """The unit of a metric: devices, appeals, device-days, days, share or date."""
-    if metric in DATE_METRICS:
-        return "date"
-    if metric.startswith("share_") or metric.endswith("_share_of_locked"):
-        return "share"
-    if metric == "lock_days":
-        return "device-days"
-    if metric.startswith(("days_to_lock", "lock_duration", "appeal_wait")):
-        return "days"
-    if metric.startswith("appeals_"):
-        return "appeals"
-    return "devices"
+    """The unit of a metric (`simlock.metrics.DEFINITIONS`): devices, appeals, device-days,
+    days, share or date."""
+    return DEFINITIONS[metric].unit if metric in DEFINITIONS else "devices"
 
 
 def _signed(text: str, value: float, signed: bool) -> str:

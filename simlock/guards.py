@@ -194,6 +194,15 @@ def check_consistency(results: Results) -> None:
         bad_unlock = devices["unlocked"].notna() & ~(devices["unlocked"] >= devices["locked"])
         if bad_unlock.any():
             problems.append(f"{int(bad_unlock.sum())} device(s) unlocked without or before a lock")
+        locked = devices[devices["locked"].notna()]
+        for variant, rows in locked.groupby("variant", observed=True):
+            banned = results.scenario.variant(str(variant)).banned
+            undetected = ~rows["detected"].astype(str).isin(banned)
+            if undetected.any():
+                problems.append(
+                    f"{int(undetected.sum())} device(s) locked under {variant} without being "
+                    "detected in a banned territory"
+                )
     if problems:
         manifest = results.manifest
         raise ConsistencyError(

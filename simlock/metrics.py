@@ -13,6 +13,8 @@ territories locked because of a detection error.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -25,41 +27,67 @@ from .scenario import BASELINE
 GREY = "grey_import"
 TRAVELLER = "traveller"
 
-METRICS: dict[str, str] = {
-    "activations": "devices activated",
-    "banned_activations": "devices activated in a banned territory",
-    "users_affected": "devices locked at least once",
-    "share_banned_locked": "share of banned-territory activations locked",
-    "lock_days": "device-days spent locked (censored at the end of the run)",
-    "days_to_lock_median": "median days from activation to lock",
-    "days_to_lock_p90": "90th percentile of days from activation to lock",
-    "lock_duration_median": "median days locked (censored at the end of the run)",
-    "lock_duration_mean": "mean days locked (censored at the end of the run)",
-    "targeted_locks": "locks of grey imports in banned territories",
-    "collateral_locks": "locks of anyone else (travellers, official devices, detection errors)",
-    "collateral_travellers": "locks of travellers",
-    "collateral_outside_banned": "locks of devices activated outside banned territories",
-    "locks_without_detection": "locks of devices not detected in a banned territory (always 0)",
-    "grey_market_locked": "locks of grey-market imports",
-    "grey_market_share_of_locked": "share of locked devices that are grey-market imports",
-    "warned": "devices warned before a lock",
-    "resolved_after_warning": "warned users who resolved and were not locked",
-    "locks_cancelled_by_lift": "lock decisions cancelled by the lift before taking effect",
-    "unlocked_by_lift": "devices unlocked after the lift",
-    "unlocked_by_appeal": "devices unlocked after an approved appeal",
-    "locked_at_end": "devices still locked at the end of the run",
-    "appeals_filed": "appeals filed",
-    "appeals_served": "appeals whose service started before the lift and the end",
-    "appeals_approved": "appeals approved",
-    "appeal_wait_median": "median days an appeal waited for the desk",
-    "appeal_wait_mean": "mean days an appeal waited for the desk",
-    "peak_locked": "most devices locked at once (end of day)",
-    "peak_locked_day": "day of the peak (days from the start)",
-    "peak_new_locks_day": "day with the most new locks (days from the start)",
-}
-"""Every metric `replicate_metrics` reports, with what it means (units in the words)."""
 
-OVERALL_ONLY = {"peak_locked_day", "peak_new_locks_day"}
+@dataclass(frozen=True)
+class Metric:
+    """What a metric means and its unit: devices, appeals, device-days, days, share, or date (a
+    day number from the scenario start); `overall_only` metrics have no per-group value."""
+
+    description: str
+    unit: str
+    overall_only: bool = False
+
+
+DEFINITIONS: dict[str, Metric] = {
+    "activations": Metric("devices activated", "devices"),
+    "banned_activations": Metric("devices activated in a banned territory", "devices"),
+    "users_affected": Metric("devices locked at least once", "devices"),
+    "share_banned_locked": Metric("share of banned-territory activations locked", "share"),
+    "lock_days": Metric("device-days spent locked (censored at the end of the run)", "device-days"),
+    "days_to_lock_median": Metric("median days from activation to lock", "days"),
+    "days_to_lock_p90": Metric("90th percentile of days from activation to lock", "days"),
+    "lock_duration_median": Metric("median days locked (censored at the end of the run)", "days"),
+    "lock_duration_mean": Metric("mean days locked (censored at the end of the run)", "days"),
+    "targeted_locks": Metric("locks of grey imports in banned territories", "devices"),
+    "collateral_locks": Metric(
+        "locks of anyone else (travellers, official devices, detection errors)", "devices"
+    ),
+    "collateral_travellers": Metric("locks of travellers", "devices"),
+    "collateral_outside_banned": Metric(
+        "locks of devices activated outside banned territories (detection errors)", "devices"
+    ),
+    "share_locked_outside_banned": Metric(
+        "share of locked devices activated outside banned territories", "share"
+    ),
+    "grey_market_locked": Metric("locks of grey-market imports", "devices"),
+    "grey_market_share_of_locked": Metric(
+        "share of locked devices that are grey-market imports", "share"
+    ),
+    "warned": Metric("devices warned (then locked, resolved, or spared by the lift)", "devices"),
+    "resolved_after_warning": Metric("warned users who resolved and were not locked", "devices"),
+    "locks_cancelled_by_lift": Metric(
+        "lock decisions cancelled by the lift before taking effect", "devices"
+    ),
+    "unlocked_by_lift": Metric("devices unlocked after the lift", "devices"),
+    "unlocked_by_appeal": Metric("devices unlocked after an approved appeal", "devices"),
+    "locked_at_end": Metric("devices still locked at the end of the run", "devices"),
+    "appeals_filed": Metric("appeals filed", "appeals"),
+    "appeals_served": Metric(
+        "appeals whose service started before the lift and the end", "appeals"
+    ),
+    "appeals_approved": Metric("appeals approved", "appeals"),
+    "appeal_wait_median": Metric("median days an appeal waited for the desk", "days"),
+    "appeal_wait_mean": Metric("mean days an appeal waited for the desk", "days"),
+    "peak_locked": Metric("most devices locked at once (end of day)", "devices"),
+    "peak_locked_day": Metric("day of the peak", "date", overall_only=True),
+    "peak_new_locks_day": Metric("day with the most new locks", "date", overall_only=True),
+}
+"""Every metric `replicate_metrics` reports: what it means and its unit, in one place."""
+
+METRICS: dict[str, str] = {name: metric.description for name, metric in DEFINITIONS.items()}
+"""Metric name -> what it means, in report order."""
+
+OVERALL_ONLY = {name for name, metric in DEFINITIONS.items() if metric.overall_only}
 
 
 def replicate_metrics(
@@ -103,7 +131,6 @@ def replicate_metrics(
     grey_code = book.channels.index(GREY) if GREY in book.channels else -1
     traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
     lk_in_banned = region_banned[population.region[lk]]
-    lk_detected_banned = np.isin(result.detected[lk], banned_codes)
     targeted = lk_in_banned & (channel_lk == grey_code)
     # Flags over the considered devices are rare (a few percent are ever decided): keep where
     # they hold, so each grouping counts a few rows instead of every considered device.
@@ -126,7 +153,6 @@ def replicate_metrics(
         "collateral_travellers": (channel_lk == traveller_code) & ~targeted,
         "collateral_outside_banned": ~lk_in_banned,
         "grey_market_locked": channel_lk == grey_code,
-        "locks_without_detection": ~lk_detected_banned,
     }
     unlock_cause_lk = result.unlock_cause[locked]
     unlocks_lk = {
@@ -176,6 +202,9 @@ def replicate_metrics(
             per_group["share_banned_locked"] = banned_locked / per_group["banned_activations"]
             per_group["grey_market_share_of_locked"] = (
                 per_group["grey_market_locked"] / per_group["users_affected"]
+            )
+            per_group["share_locked_outside_banned"] = (
+                per_group["collateral_outside_banned"] / per_group["users_affected"]
             )
         to_lock_groups = to_lock_sorted.by_group(codes_lk, g)
         per_group["days_to_lock_median"] = to_lock_groups.quantile(0.5)

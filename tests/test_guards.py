@@ -221,6 +221,7 @@ def _first_row_with(frame: pd.DataFrame, column: str) -> int:
         ("unlock_without_lock", "more unlocks than locks"),
         ("locked_before_activation", "device(s) locked before activation"),
         ("unlocked_before_lock", "device(s) unlocked without or before a lock"),
+        ("locked_undetected", "locked under baseline without being detected"),
     ],
 )
 def test_a_contradiction_is_a_consistency_error_with_the_scenario_hash(
@@ -239,9 +240,13 @@ def test_a_contradiction_is_a_consistency_error_with_the_scenario_hash(
     elif break_it == "locked_before_activation":
         row = devices.index[devices["locked"].notna()][0]
         devices.loc[row, "locked"] = devices.loc[row, "activated"] - 1
-    else:
+    elif break_it == "unlocked_before_lock":
         row = devices.index[devices["locked"].notna()][0]
         devices.loc[row, "unlocked"] = devices.loc[row, "locked"] - 0.5
+    else:
+        row = devices.index[devices["locked"].notna() & (devices["variant"] == "baseline")][0]
+        devices["detected"] = devices["detected"].astype(str)
+        devices.loc[row, "detected"] = "RU"
     with pytest.raises(ConsistencyError) as caught:
         guards.check_consistency(doctored(results, daily=daily, devices=devices))
     message = str(caught.value)
