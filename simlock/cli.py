@@ -22,6 +22,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import ConsistencyError, ScenarioError, SimlockError
+from .expectations import FAIL, NOT_EVALUATED
 from .loader import load_scenario
 from .scenario import Scenario, slug
 
@@ -219,11 +220,14 @@ def run(
     if not quiet:
         _print_summary(results, expectations)
     out.print(f"wrote {destination}")
-    if check and expectations is not None and not bool(expectations["passed"].all()):
-        failed = expectations.loc[~expectations["passed"], "name"].tolist()
-        raise _fail(f"{len(failed)} expectation(s) failed: {', '.join(failed)}", EXIT_CHECK_FAILED)
-    if check and expectations is None:
+    if not check:
+        return
+    if expectations is None:
         err.print("[yellow]--check: the scenario declares no expectations[/]")
+        return
+    failed = expectations.loc[expectations["verdict"] == FAIL, "name"].tolist()
+    if failed:
+        raise _fail(f"{len(failed)} expectation(s) failed: {', '.join(failed)}", EXIT_CHECK_FAILED)
 
 
 @app.command()
@@ -377,10 +381,10 @@ def _print_summary(results, expectations) -> None:
     for column in ("expectation", "simulated; expected", "verdict"):
         checks.add_column(column)
     for _, row in expectations.iterrows():
-        verdict = "[green]pass[/]" if row["passed"] else "[bold red]FAIL[/]"
+        style = {FAIL: "bold red", NOT_EVALUATED: "yellow"}.get(row["verdict"], "green")
         name = row["name"] if row["variant"] == "baseline" else f"{row['name']} ({row['variant']})"
-        detail = str(row["detail"]).removesuffix(": pass").removesuffix(": FAIL")
-        checks.add_row(escape(str(name)), escape(detail), verdict)
+        verdict = f"[{style}]{escape(str(row['verdict']))}[/]"
+        checks.add_row(escape(str(name)), escape(str(row["detail"])), verdict)
     out.print(checks)
 
 

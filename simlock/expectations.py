@@ -11,7 +11,7 @@ expectations:
     min: 2
     max: 7
   - name: Daily new locks peak in early September
-    metric: peak_new_locks_date
+    metric: peak_new_locks_day
     min: 2021-09-01
     max: 2021-09-13
 ```
@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ._format import format_bounds, format_value, metric_unit
-from .metrics import METRICS, t_interval
+from .metrics import DEFINITIONS, METRICS, t_interval
 from .scenario import Expectation, Scenario
 
 if TYPE_CHECKING:
@@ -54,9 +54,17 @@ class Check:
     description: str
     unit: str
     params: dict[str, str]
-    """Parameter name -> kind: "date", "region", "metric", "days"; all required."""
+    """Required parameter name -> kind (see `_param_problem`: date, region, metric, ...)."""
     compute: Callable[[Results, str, dict[str, Any]], np.ndarray]
-    optional: tuple[str, ...] = ()
+    optional: dict[str, str] = field(default_factory=dict)
+    """Optional parameter name -> kind."""
+
+
+PLAIN_METRIC_PARAMS = {"group": "group", "key": "key"}
+"""A plain metric is read overall, or for one region or channel: `group` and its `key`."""
+
+COUNT_UNITS = ("devices", "appeals", "device-days")
+"""Units whose values add up across regions (a share of a median means nothing)."""
 
 
 def _per_day(results: Results, variant: str, column: str) -> pd.DataFrame:
@@ -83,13 +91,6 @@ def _share_of_locks_before(results: Results, variant: str, params: dict[str, Any
 def _new_locks_from(results: Results, variant: str, params: dict[str, Any]) -> np.ndarray:
     new = _per_day(results, variant, "newly_locked")
     return new.iloc[max(0, _day(results, params["date"])) :].sum().to_numpy(dtype=float)
-
-
-def _peak_day(results: Results, variant: str, column: str) -> np.ndarray:
-    table = _per_day(results, variant, column)
-    peak = table.to_numpy(dtype=float).argmax(axis=0).astype(float)
-    peak[table.max().to_numpy() <= 0] = np.nan
-    return peak
 
 
 def _first_lock_day(results: Results, variant: str, params: dict[str, Any]) -> np.ndarray:
@@ -155,18 +156,6 @@ CHECKS: dict[str, Check] = {
         {},
         _first_lock_day,
     ),
-    "peak_new_locks_date": Check(
-        "date with the most new locks",
-        "date",
-        {},
-        lambda results, variant, params: _peak_day(results, variant, "newly_locked"),
-    ),
-    "peak_locked_date": Check(
-        "date with the most devices locked at once",
-        "date",
-        {},
-        lambda results, variant, params: _peak_day(results, variant, "locked"),
-    ),
     "locked_share_of_peak": Check(
         "devices locked at the end of `date` as a share of the peak",
         "share",
@@ -178,19 +167,17 @@ CHECKS: dict[str, Check] = {
         "rank",
         {"region": "region"},
         _region_rank,
-        optional=("metric",),
+        optional={"metric": "metric"},
     ),
     "region_share": Check(
         "share of `metric` (default users_affected) that falls in `region`",
         "share",
         {"region": "region"},
         _region_share,
-        optional=("metric",),
+        optional={"metric": "count metric"},
     ),
 }
 """Checks beyond the plain metrics, by name."""
-
-PARAM_KINDS = {"date": "date", "region": "region", "metric": "metric", "group": "group"}
 
 
 def known_checks() -> list[str]:
@@ -205,7 +192,6 @@ def problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
     other field: by `simlock validate`, and before a run starts rather than after.
     """
     found: list[tuple[Loc, str, str | None]] = []
-    regions = [r.id for r in scenario.regions]
     for i, exp in enumerate(scenario.expectations):
         at: Loc = ("expectations", i)
         if exp.variant not in scenario.variant_names:
@@ -219,19 +205,22 @@ def problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
                 ((*at, "metric"), f"unknown check {exp.metric!r}", ", ".join(known_checks()))
             )
             continue
-        required, optional = _param_names(exp.metric)
+        required, optional = _param_kinds(exp.metric)
         for name in required:
             if name not in exp.params:
                 found.append(((*at, "params"), f"{exp.metric} needs the parameter {name!r}", None))
+        kinds = {**required, **optional}
         for name, value in exp.params.items():
             where: Loc = (*at, "params", name)
-            if name not in required and name not in optional:
-                allowed = ", ".join([*required, *optional]) or "none"
+            if name not in kinds:
+                allowed = ", ".join(kinds) or "none"
                 found.append((where, f"{exp.metric} takes no parameter {name!r}", allowed))
                 continue
-            message = _param_problem(PARAM_KINDS[name], value, scenario, regions)
+            message = _param_problem(kinds[name], value, scenario, exp.params)
             if message is not None:
                 found.append((where, message[0], message[1]))
+        if exp.metric in DEFINITIONS:
+            found.extend(_group_problems(exp.metric, exp.params, at))
         unit = check_unit(exp.metric)
         for bound in ("min", "max"):
             value = getattr(exp, bound)
@@ -244,16 +233,18 @@ def problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
     return found
 
 
-def _param_names(check: str) -> tuple[list[str], list[str]]:
+def _param_kinds(check: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(required, optional) parameter kinds of a check or plain metric."""
     if check in CHECKS:
-        spec = CHECKS[check]
-        return list(spec.params), list(spec.optional)
-    return [], ["group", "key"]
+        return CHECKS[check].params, CHECKS[check].optional
+    return {}, PLAIN_METRIC_PARAMS
 
 
 def _param_problem(
-    kind: str, value: Any, scenario: Scenario, regions: list[str]
+    kind: str, value: Any, scenario: Scenario, params: dict[str, Any]
 ) -> tuple[str, str | None] | None:
+    """What is wrong with one parameter value of the given kind, or None."""
+    regions = [r.id for r in scenario.regions]
     if kind == "date":
         if not isinstance(value, dt.date):
             return f"a date (YYYY-MM-DD) is needed, got {value!r}", None
@@ -263,9 +254,40 @@ def _param_problem(
         return f"no region {value!r}", ", ".join(regions)
     elif kind == "metric" and value not in METRICS:
         return f"unknown metric {value!r}", ", ".join(METRICS)
+    elif kind == "count metric":
+        counts = [m for m, d in DEFINITIONS.items() if d.unit in COUNT_UNITS]
+        if value not in counts:
+            return f"{value!r} is not a count that adds up across regions", ", ".join(counts)
     elif kind == "group" and value not in GROUPS:
         return f"unknown group {value!r}", ", ".join(GROUPS)
+    elif kind == "key":
+        keys = _keys(scenario, str(params.get("group", "all")))
+        if value not in keys:
+            return f"no {params.get('group', 'all')} {value!r}", ", ".join(keys)
     return None
+
+
+def _keys(scenario: Scenario, group: str) -> list[str]:
+    """The keys a group has: every region id, every channel any region has, or 'all'."""
+    if group == "region":
+        return [r.id for r in scenario.regions]
+    if group == "channel":
+        return list(dict.fromkeys(c for r in scenario.regions for c in r.channels))
+    return ["all"]
+
+
+def _group_problems(
+    metric: str, params: dict[str, Any], at: Loc
+) -> list[tuple[Loc, str, str | None]]:
+    """A plain metric read for a region or channel needs its key, and has one at all."""
+    group = params.get("group", "all")
+    if group == "all":
+        return []
+    if DEFINITIONS[metric].overall_only:
+        return [((*at, "params", "group"), f"{metric} exists only overall", "all")]
+    if "key" not in params:
+        return [((*at, "params"), f"group {group} needs a key (which {group})", None)]
+    return []
 
 
 def check_unit(name: str) -> str:
@@ -304,9 +326,18 @@ COLUMNS = [
     "strict",
     "passed",
     "interval_within",
+    "verdict",
     "unit",
     "detail",
 ]
+
+PASS, PASS_UNSURE, FAIL, NOT_EVALUATED = (
+    "pass",
+    "pass (the 95% interval crosses a bound)",
+    "FAIL",
+    "not evaluated",
+)
+"""The verdicts `evaluate` gives; only FAIL makes `simlock run --check` exit 1."""
 
 
 def evaluate(results: Results) -> pd.DataFrame | None:
@@ -314,8 +345,10 @@ def evaluate(results: Results) -> pd.DataFrame | None:
 
     Columns: name, source, variant, metric, value (mean across replications), ci_low, ci_high
     (95% t-interval, NaN with one replication), n, min, max, strict, passed (the mean is within
-    the bounds), interval_within (the whole interval is), unit, detail (one line for people).
-    Date-valued checks hold day numbers from the scenario start; bounds are converted likewise.
+    the bounds), interval_within (the whole interval is), verdict (`PASS`, `PASS_UNSURE`, `FAIL`,
+    or `NOT_EVALUATED` when the expectation's variant was not run), unit, and detail (the value
+    and what was expected, one line for people). Date-valued checks hold day numbers from the
+    scenario start; bounds are converted likewise.
     """
     scenario = results.scenario
     if not scenario.expectations:
@@ -336,11 +369,11 @@ def evaluate(results: Results) -> pd.DataFrame | None:
         )
         detail = _detail(scenario, unit, mean, ci_low, ci_high, n, low, high, exp.strict)
         if exp.variant not in ran:
-            detail = f"variant {exp.variant} was not run: not evaluated"
+            verdict, detail = NOT_EVALUATED, f"variant {exp.variant} was not run"
+        elif not passed:
+            verdict = FAIL
         else:
-            detail += ": pass" if passed else ": FAIL"
-            if passed and n > 1 and not interval_within:
-                detail += " (the 95% interval crosses a bound)"
+            verdict = PASS if n < 2 or interval_within else PASS_UNSURE
         rows.append(
             {
                 "name": exp.name,
@@ -356,6 +389,7 @@ def evaluate(results: Results) -> pd.DataFrame | None:
                 "strict": exp.strict,
                 "passed": passed,
                 "interval_within": interval_within,
+                "verdict": verdict,
                 "unit": unit,
                 "detail": detail,
             }

@@ -287,9 +287,11 @@ def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
         locked = np.bincount(day_of_row, weights=locked_rows, minlength=days.size)
         new = np.bincount(day_of_row, weights=daily["newly_locked"].to_numpy(), minlength=days.size)
         out["peak_locked"]["all"] = float(locked.max()) if locked.size else 0.0
-        has_locks = locked.size and locked.max() > 0
-        out["peak_locked_day"] = {"all": float(days[locked.argmax()]) if has_locks else np.nan}
-        out["peak_new_locks_day"] = {"all": float(days[new.argmax()]) if has_locks else np.nan}
+        # Undefined without locks; a lock undone within its day still has a day of new locks.
+        has_locked = locked.size and locked.max() > 0
+        has_new = new.size and new.max() > 0
+        out["peak_locked_day"] = {"all": float(days[locked.argmax()]) if has_locked else np.nan}
+        out["peak_new_locks_day"] = {"all": float(days[new.argmax()]) if has_new else np.nan}
         return out
     groups = daily[column]
     present, group_of_row = np.unique(groups.cat.codes.to_numpy(), return_inverse=True)

@@ -48,6 +48,7 @@ from ._format import (
     metric_unit,
 )
 from ._report_tables import differences_table, expectations_table, manifest_table, metrics_table
+from .expectations import FAIL, NOT_EVALUATED, PASS, PASS_UNSURE
 from .metrics import METRICS
 from .results import Results
 from .scenario import BASELINE, Scenario
@@ -209,9 +210,8 @@ def _summary(results: Results, expectations: pd.DataFrame | None) -> list[Block]
     for variant in variants(results):
         blocks.append(Paragraph(_variant_words(results, variant, overall)))
     if expectations is not None and len(expectations):
-        passed = int(expectations["passed"].astype(bool).sum())
-        failed = [str(x) for x in expectations.loc[~expectations["passed"].astype(bool), "name"]]
-        text = f"Expectations: {passed} of {len(expectations)} pass"
+        text = "Expectations: " + _tally(expectations)
+        failed = [str(x) for x in expectations.loc[expectations["verdict"] == FAIL, "name"]]
         text += f"; failing: {'; '.join(failed)}." if failed else "."
         blocks.append(Paragraph([text], css="fail" if failed else "pass"))
     return blocks
@@ -320,16 +320,24 @@ def _differences_section(results: Results) -> list[Block]:
     ]
 
 
+def _tally(expectations: pd.DataFrame) -> str:
+    """'11 of 12 pass' (and how many were not evaluated, when some were not)."""
+    verdicts = expectations["verdict"]
+    passed = int(verdicts.isin([PASS, PASS_UNSURE]).sum())
+    skipped = int((verdicts == NOT_EVALUATED).sum())
+    text = f"{passed} of {len(expectations)} pass"
+    return text + (f", {skipped} not evaluated (variant not run)" if skipped else "")
+
+
 def _expectations_section(scenario: Scenario, expectations: pd.DataFrame) -> list[Block]:
     blocks: list[Block] = [Heading("Expectations", 2, "expectations")]
     if expectations.empty:
         return [*blocks, Paragraph(["The scenario declares no expectations."])]
-    passed = int(expectations["passed"].astype(bool).sum())
     blocks.append(
         Paragraph(
             [
-                f"{passed} of {len(expectations)} expectations pass. Each is checked on the mean "
-                "across replications; the interval shows how sure that is."
+                f"{_tally(expectations)}. Each is checked on the mean across replications; the "
+                "interval shows how sure that is."
             ]
         )
     )

@@ -106,6 +106,7 @@ def expectations_frame(results: Results) -> pd.DataFrame:
             "max": high,
             "strict": False,
             "passed": bool(passed),
+            "verdict": "pass" if passed else "FAIL",
             "unit": unit,
             "detail": "",
         }

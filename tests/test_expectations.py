@@ -17,8 +17,15 @@ from typer.testing import CliRunner
 
 import simlock
 from simlock.cli import app
-from simlock.expectations import COLUMNS, evaluate, known_checks, per_replication
-from simlock.metrics import summarize
+from simlock.expectations import (
+    COLUMNS,
+    FAIL,
+    PASS_UNSURE,
+    evaluate,
+    known_checks,
+    per_replication,
+)
+from simlock.metrics import _peaks, summarize
 from simlock.scenario import Expectation
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
@@ -106,10 +113,19 @@ def test_new_locks_from_a_date_count_that_day_and_after(two_replications):
 
 def test_first_lock_and_peak_dates_are_day_numbers(two_replications):
     assert values(two_replications, "first_lock_date") == [2.0, 3.0]
-    assert values(two_replications, "peak_new_locks_date") == [5.0, 6.0]
+    daily = two_replications.daily
+    peaks = [_peaks(daily[daily["replication"] == r], "all") for r in (0, 1)]
+    assert [p["peak_new_locks_day"]["all"] for p in peaks] == [5.0, 6.0]
     # locked at the end of the day: rep 0 peaks at 4 on days 5-6, rep 1 at 8 on days 6-8;
     # the first day of the peak counts
-    assert values(two_replications, "peak_locked_date") == [5.0, 6.0]
+    assert [p["peak_locked_day"]["all"] for p in peaks] == [5.0, 6.0]
+
+
+def test_a_lock_undone_within_its_day_still_has_a_day_of_new_locks():
+    results = synthetic_results(scenario_with([]), new_locks=[[0, 0, 3]], unlocks=[[0, 0, 3]])
+    peaks = _peaks(results.daily, "all")
+    assert peaks["peak_new_locks_day"]["all"] == 2.0
+    assert np.isnan(peaks["peak_locked_day"]["all"])
 
 
 def test_locked_share_of_peak_reads_the_end_of_the_given_day(two_replications):
@@ -131,7 +147,7 @@ def test_a_plain_metric_is_read_from_the_replicates(two_replications):
 def test_a_run_without_locks_has_undefined_dates_and_shares():
     scenario = scenario_with([])
     results = synthetic_results(scenario, new_locks=[[0], [0]], unlocks=[[0], [0]])
-    assert np.isnan(values(results, "peak_new_locks_date")).all()
+    assert np.isnan(_peaks(results.daily, "all")["peak_new_locks_day"]["all"])
     assert np.isnan(values(results, "first_lock_date")).all()
     date = START + dt.timedelta(days=3)
     assert np.isnan(values(results, "share_of_locks_before", date=date)).all()
@@ -164,8 +180,9 @@ def test_the_mean_across_replications_is_checked_with_its_t_interval(two_replica
     assert row["ci_high"] == pytest.approx(4.0 + 12.7062047, rel=1e-6)
     assert row["passed"] and not row["interval_within"]
     assert row["unit"] == "days"
-    assert "the 95% interval crosses a bound" in row["detail"]
+    assert row["verdict"] == PASS_UNSURE == "pass (the 95% interval crosses a bound)"
     assert row["detail"].startswith("4.00 [")
+    assert row["detail"].endswith("expected in [2.00, 7.00] days")
 
 
 def test_bounds_are_inclusive_unless_strict(two_replications):
@@ -175,26 +192,26 @@ def test_bounds_are_inclusive_unless_strict(two_replications):
     ]
     assert not evaluated(two_replications, metric="days_to_lock_median", min=4.5)["passed"]
     failed = evaluated(two_replications, metric="days_to_lock_median", min=4.5)
-    assert failed["detail"].endswith(": FAIL")
+    assert failed["verdict"] == FAIL
 
 
 def test_date_checks_take_dates_as_bounds_and_show_dates(two_replications):
     row = evaluated(
         two_replications,
-        metric="peak_new_locks_date",
-        min=START + dt.timedelta(days=5),
-        max=START + dt.timedelta(days=6),
+        metric="first_lock_date",
+        min=START + dt.timedelta(days=2),
+        max=START + dt.timedelta(days=3),
     )
     assert row["passed"] and row["unit"] == "date"
-    assert row["min"] == 5.0 and row["max"] == 6.0
-    assert "~2021-06-07" in row["detail"] or "~2021-06-06" in row["detail"]
-    assert "expected in [2021-06-06, 2021-06-07]" in row["detail"]
+    assert row["min"] == 2.0 and row["max"] == 3.0
+    assert row["detail"].startswith("~2021-06-04") or row["detail"].startswith("~2021-06-03")
+    assert "expected in [2021-06-03, 2021-06-04]" in row["detail"]
 
 
 def test_an_undefined_value_fails(two_replications):
     empty = synthetic_results(two_replications.scenario, [[0], [0]], [[0], [0]])
-    row = evaluated(empty, metric="peak_new_locks_date", max=START + dt.timedelta(days=9))
-    assert not row["passed"] and "undefined" in row["detail"]
+    row = evaluated(empty, metric="first_lock_date", max=START + dt.timedelta(days=9))
+    assert not row["passed"] and row["verdict"] == FAIL and "undefined" in row["detail"]
 
 
 def test_one_replication_says_there_is_no_interval():
@@ -238,8 +255,8 @@ def problems_of(expectation: dict[str, Any]) -> list[str]:
         ),
         ({"metric": "users_affected"}, "expectations[0]: give min, max or both"),
         (
-            {"metric": "peak_new_locks_date", "max": 3},
-            "expectations[0].max: peak_new_locks_date is a date",
+            {"metric": "peak_new_locks_day", "max": 3},
+            "expectations[0].max: peak_new_locks_day is a date",
         ),
         (
             {"metric": "users_affected", "min": dt.date(2021, 7, 1)},
@@ -250,10 +267,73 @@ def problems_of(expectation: dict[str, Any]) -> list[str]:
             {"metric": "users_affected", "max": 1, "params": {"group": "planet"}},
             "unknown group 'planet'",
         ),
+        (
+            {"metric": "users_affected", "max": 1, "params": {"group": "region", "key": "XX"}},
+            "expectations[0].params.key: no region 'XX'",
+        ),
+        (
+            {"metric": "users_affected", "max": 1, "params": {"group": "channel", "key": "CU"}},
+            "expectations[0].params.key: no channel 'CU'",
+        ),
+        (
+            {"metric": "users_affected", "max": 1, "params": {"group": "region"}},
+            "expectations[0].params: group region needs a key",
+        ),
+        (
+            {"metric": "peak_locked_day", "max": "2021-09-01", "params": {"group": "region"}},
+            "expectations[0].params.group: peak_locked_day exists only overall",
+        ),
+        (
+            {
+                "metric": "region_share",
+                "max": 1,
+                "params": {"region": "CU", "metric": "days_to_lock_median"},
+            },
+            "'days_to_lock_median' is not a count that adds up across regions",
+        ),
     ],
 )
 def test_a_bad_expectation_is_reported_with_its_field_path(expectation, problem):
     assert any(problem in text for text in problems_of(expectation)), problems_of(expectation)
+
+
+def test_a_metric_for_one_region_or_channel_is_checked_on_its_rows(two_replications):
+    """The README's form `params: {group: region, key: CU}` goes through the loader and reads
+    the region's rows."""
+    scenario = scenario_with(
+        [
+            {
+                "name": "Cuba",
+                "metric": "users_affected",
+                "params": {"group": "region", "key": "CU"},
+                "min": 30,
+            },
+            {
+                "name": "travellers",
+                "metric": "users_affected",
+                "params": {"group": "channel", "key": "traveller"},
+                "min": 0,
+            },
+        ]
+    )
+    expectation = scenario.expectations[0]
+    assert per_replication(two_replications, expectation).tolist() == [30.0, 31.0]
+
+
+def test_check_ignores_an_expectation_whose_variant_was_not_run(tmp_path: Path):
+    doc = copy.deepcopy(SMALL_DOC)
+    doc["expectations"] = [
+        {"name": "warned some", "metric": "warned", "variant": "warn", "min": 1},
+        {"name": "easy", "metric": "days_to_lock_median", "min": 0},
+    ]
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "run"
+    args = ["run", str(path), "-o", str(out), "--scale", "0.1", "--workers", "1", "--no-report"]
+    result = CliRunner().invoke(app, [*args, "--check", "--quiet", "--variant", "no-lift"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "expectations.csv")
+    assert table["verdict"].tolist() == ["not evaluated", "pass"]
 
 
 def test_bad_expectations_in_a_file_name_the_line(tmp_path: Path):
@@ -271,7 +351,7 @@ def test_bad_expectations_in_a_file_name_the_line(tmp_path: Path):
 
 def test_every_check_is_documented_and_validated():
     checks = known_checks()
-    assert "peak_new_locks_date" in checks and "users_affected" in checks
+    assert "first_lock_date" in checks and "peak_new_locks_day" in checks
     assert len(checks) == len(set(checks))
 
 
