@@ -23,7 +23,7 @@ from rich.table import Table
 from . import __version__
 from .errors import ConsistencyError, ScenarioError, SimlockError
 from .expectations import FAIL, NOT_EVALUATED
-from .loader import load_scenario
+from .loader import load_with_warnings
 from .scenario import Scenario, slug
 
 app = typer.Typer(
@@ -65,12 +65,6 @@ def _main(
     """Simulate a phone vendor's remote-activation lock policy and report who it affects."""
 
 
-def load_checked(path: Path) -> tuple[Scenario, list[str]]:
-    """Load a scenario (expectations included) and the warnings worth printing."""
-    scenario = load_scenario(path)
-    return scenario, scenario.warnings()
-
-
 @app.command()
 def validate(
     files: Annotated[
@@ -81,7 +75,7 @@ def validate(
     failed = False
     for path in files:
         try:
-            scenario, warnings = load_checked(path)
+            scenario, warnings = load_with_warnings(path)
         except ScenarioError as exc:
             failed = True
             for problem in exc.problems:
@@ -157,7 +151,7 @@ def run(
     manifest_text = ""
     with outputs.interruptible():
         try:
-            scenario, warnings = load_checked(file)
+            scenario, warnings = load_with_warnings(file)
             for warning in warnings:
                 err.print(f"[yellow]{escape(f'{file}: warning: {warning}')}[/]", soft_wrap=True)
             if replications is not None or seed is not None:

@@ -23,17 +23,7 @@ from pydantic.fields import FieldInfo
 from ._yamlio import LineMap, line_for, read_yaml
 from .errors import Problem, ScenarioError, field_path
 from .expectations import problems as expectation_problems
-from .scenario import (
-    BASELINE,
-    NAME_PATTERN,
-    REGION_PATTERN,
-    RULE,
-    Policy,
-    Scenario,
-    deep_merge,
-    policy_date_problems,
-    raise_rules,
-)
+from .scenario import BASELINE, NAME_PATTERN, REGION_PATTERN, RULE, Policy, Scenario
 
 Loc = tuple[str | int, ...]
 
@@ -86,14 +76,11 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(_problems(exc, Scenario, (), file, lines)) from None
     problems: list[Problem] = []
-    base = scenario.policy.model_dump(by_alias=True)
-    for name, override in scenario.variants.items():
-        prefix: Loc = ("variants", name)
+    for name in scenario.variants:
         try:
-            policy = Policy.model_validate(deep_merge(base, override))
-            raise_rules("Policy", policy_date_problems(policy, scenario.start, scenario.end), None)
+            scenario.variant(name)
         except ValidationError as exc:
-            problems.extend(_problems(exc, Policy, prefix, file, lines))
+            problems.extend(_problems(exc, Policy, ("variants", name), file, lines))
     for loc, message, allowed in expectation_problems(scenario):
         problems.append(
             Problem(

@@ -390,7 +390,7 @@ def test_an_unexpected_error_is_one_paragraph_and_exit_code_3(
     def broken(path: Path) -> None:
         raise RuntimeError("something simlock did not foresee")
 
-    monkeypatch.setattr(cli, "load_checked", broken)
+    monkeypatch.setattr(cli, "load_with_warnings", broken)
     monkeypatch.setattr(sys, "argv", ["simlock", "validate", str(SMALL)])
     monkeypatch.delenv("SIMLOCK_DEBUG", raising=False)
     with pytest.raises(SystemExit) as caught:
