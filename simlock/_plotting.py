@@ -18,9 +18,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from scipy import stats
 
 from ._contents import replications, variant_order, variants
+from .metrics import half_width
 from .results import Results
 
 # ---------------------------------------------------------------------------------------------
@@ -199,16 +199,14 @@ def count_axis(ax: Axes) -> None:
 def t_band(wide: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval across the columns (replications) of each row.
 
-    The interval of `simlock.metrics.t_interval`, vectorised; low and high are NaN with fewer
-    than two replications.
+    The interval of `simlock.metrics.t_interval` (`half_width`) for every row at once; low and
+    high are NaN with fewer than two replications.
     """
     values = wide.to_numpy(dtype=float)
     n = values.shape[1]
     mean = values.mean(axis=1) if n else np.full(len(wide), np.nan)
-    if n >= 2:
-        half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
-    else:
-        half = np.full(len(wide), np.nan)
+    std = values.std(axis=1, ddof=1) if n >= 2 else np.full(len(wide), np.nan)
+    half = half_width(std, n)
     return pd.DataFrame(
         {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}, index=wide.index
     )

@@ -93,14 +93,12 @@ OVERALL_ONLY = {name for name, metric in DEFINITIONS.items() if metric.overall_o
 def replicate_metrics(
     population: Population,
     result: VariantResult,
-    banned_codes: np.ndarray,
     horizon: float,
     daily: pd.DataFrame,
 ) -> pd.DataFrame:
     """Metrics of one (variant, replication), overall and by region and channel (long frame)."""
     book = population.codebook
-    region_territory = np.array([book.territory_code(r) for r in book.regions])
-    region_banned = np.isin(region_territory, banned_codes)
+    region_banned = np.isin(book.region_territories, result.banned)
     # Only activation counts need every device; region x channel counts give them for every
     # grouping, and everything else concerns the few devices the policy considered.
     n_channels = len(book.channels)
@@ -305,6 +303,15 @@ def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def half_width(std: np.ndarray | float, n: np.ndarray | int, level: float = 0.95) -> np.ndarray:
+    """Half width of the Student-t interval of a mean of `n` values whose sample standard
+    deviation is `std` (elementwise); NaN where fewer than two values."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * np.asarray(std, dtype=float) / np.sqrt(n)
+    return np.where(n >= 2, half, np.nan)
+
+
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
     """(mean, low, high, n) of a Student-t interval; low/high are NaN with fewer than 2 values."""
     values = values[~np.isnan(values)]
@@ -312,38 +319,45 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     if n == 0:
         return np.nan, np.nan, np.nan, 0
     mean = float(values.mean())
-    if n < 2:
-        return mean, np.nan, np.nan, n
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    std = float(values.std(ddof=1)) if n > 1 else np.nan
+    half = float(half_width(std, n, level))
     return mean, mean - half, mean + half, n
+
+
+def _intervals(grouped: pd.core.groupby.SeriesGroupBy, name: str) -> pd.DataFrame:
+    """Mean (as `name`), 95% interval and count of non-missing values per group, at once."""
+    moments = grouped.agg(["mean", "std", "count"])
+    half = half_width(moments["std"].to_numpy(), moments["count"].to_numpy())
+    mean = moments["mean"].to_numpy()
+    return pd.DataFrame(
+        {name: mean, "ci_low": mean - half, "ci_high": mean + half, "n": moments["count"]},
+        index=moments.index,
+    )
+
+
+SUMMARY_KEYS = ["variant", "group", "key", "metric"]
 
 
 def summarize(replicates: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval across replications, per variant, group, key and metric."""
+    columns = [*SUMMARY_KEYS, "mean", "ci_low", "ci_high", "n"]
     if replicates.empty:
-        return pd.DataFrame(
-            columns=["variant", "group", "key", "metric", "mean", "ci_low", "ci_high", "n"]
-        )
-    grouped = replicates.groupby(["variant", "group", "key", "metric"], observed=True, sort=False)[
-        "value"
-    ]
-    rows = [(*key, *t_interval(values.to_numpy())) for key, values in grouped]
-    return pd.DataFrame(
-        rows, columns=["variant", "group", "key", "metric", "mean", "ci_low", "ci_high", "n"]
-    )
+        return pd.DataFrame(columns=columns)
+    grouped = replicates.groupby(SUMMARY_KEYS, observed=True, sort=False)["value"]
+    return _intervals(grouped, "mean").reset_index()[columns]
 
 
 def compare(replicates: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
     """Each variant minus the baseline, paired by replication, with a 95% t-interval."""
+    columns = [*SUMMARY_KEYS, "difference", "ci_low", "ci_high", "n"]
     keys = ["group", "key", "metric", "replication"]
     base = replicates[replicates["variant"] == baseline].set_index(keys)["value"]
-    rows = []
-    for variant, part in replicates[replicates["variant"] != baseline].groupby(
-        "variant", sort=False
-    ):
-        diff = part.set_index(keys)["value"] - base.reindex(part.set_index(keys).index)
-        for key, values in diff.groupby(level=["group", "key", "metric"], sort=False):
-            rows.append((variant, *key, *t_interval(values.to_numpy())))
-    return pd.DataFrame(
-        rows, columns=["variant", "group", "key", "metric", "difference", "ci_low", "ci_high", "n"]
-    )
+    others = replicates[replicates["variant"] != baseline].set_index(keys)
+    if others.empty:
+        return pd.DataFrame(columns=columns)
+    paired = others["value"] - base.reindex(others.index).to_numpy()
+    frame = pd.DataFrame({"variant": others["variant"].to_numpy(), "difference": paired.to_numpy()})
+    for level in ("group", "key", "metric"):
+        frame[level] = others.index.get_level_values(level)
+    grouped = frame.groupby(SUMMARY_KEYS, observed=True, sort=False)["difference"]
+    return _intervals(grouped, "difference").reset_index()[columns]
