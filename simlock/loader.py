@@ -74,13 +74,13 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_problems(exc, Scenario, (), file, lines)) from None
+        raise ScenarioError(_problems(exc, Scenario, data, (), file, lines)) from None
     problems: list[Problem] = []
-    for name in scenario.variants:
+    for name, override in scenario.variants.items():
         try:
             scenario.variant(name)
         except ValidationError as exc:
-            problems.extend(_problems(exc, Policy, ("variants", name), file, lines))
+            problems.extend(_problems(exc, Policy, override, ("variants", name), file, lines))
     for loc, message, allowed in expectation_problems(scenario):
         problems.append(
             Problem(
@@ -96,13 +96,19 @@ _KINDS = {list: "a list", str: "text", int: "a number", float: "a number", bool:
 
 
 def _problems(
-    exc: ValidationError, model: type[BaseModel], prefix: Loc, file: str | None, lines: LineMap
+    exc: ValidationError,
+    model: type[BaseModel],
+    written: Any,
+    prefix: Loc,
+    file: str | None,
+    lines: LineMap,
 ) -> list[Problem]:
     """One `Problem` per field path: pydantic's errors in the file's own terms, with what is
-    allowed there. A value that fits no member of a union gives one problem, not one per member."""
+    allowed there. A value that fits no member of a union gives one problem, not one per member.
+    `written` is the document `model` validated, as written (for list items named by a rule)."""
     found: dict[str, Problem] = {}
     for err in exc.errors(include_url=False):
-        at = _walk(model, tuple(err["loc"]))
+        at = _walk(model, _as_written(tuple(err["loc"]), written))
         full = (*prefix, *at.loc)
         path = field_path(full)
         message, allowed = _explain(err, at)
@@ -113,6 +119,36 @@ def _problems(
             message, path=path, file=file, line=line_for(lines, full), allowed=allowed
         )
     return list(found.values())
+
+
+def _as_written(loc: Loc, written: Any) -> Loc:
+    """`loc` with a list item given by its name (a rule names a window: the validator sorts
+    windows by start) turned into the item's index in the list as written."""
+    out: list[str | int] = []
+    node = written
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, str):
+            part = _index_of(node, part)
+        out.append(part)
+        node = _child(node, part)
+    return tuple(out)
+
+
+def _index_of(items: list[Any], name: str) -> str | int:
+    """The index of the item called `name` in a written list (`name` itself if none is)."""
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == name:
+            return i
+    return name
+
+
+def _child(node: Any, part: str | int) -> Any:
+    """The part of a written document at `part`, or None where the document has nothing there."""
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
 
 
 def _explain(err: Any, at: _Place) -> tuple[str, str | None]:

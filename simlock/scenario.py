@@ -23,7 +23,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -366,14 +365,6 @@ class Window(_Model):
     end: dt.date = Field(description="first day no longer in the window")
     coverage: Share = Field(1.0, description="share of eligible devices decided in this window")
     lookback_days: NonNegDays = 0.0
-    _position: int = PrivateAttr(default=-1)
-    """Index in the list as written (windows are sorted by start), so problems name its line."""
-
-    def __eq__(self, other: object) -> bool:
-        """Equal fields make equal windows: where a window was written is not part of it."""
-        if not isinstance(other, Window):
-            return NotImplemented
-        return type(self) is type(other) and self.__dict__ == other.__dict__
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -468,8 +459,6 @@ class Policy(_Model):
             ],
             names,
         )
-        for position, window in enumerate(windows):
-            window._position = position
         return sorted(windows, key=lambda w: w.start)
 
 
@@ -656,12 +645,13 @@ class Scenario(_Model):
 
 def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[RuleProblem]:
     """Rules that tie a policy to the run's dates: windows inside the run, the lift inside the run
-    and after the first window opens. Paths are relative to the policy; a window's index is its
-    place in the list as written."""
+    and after the first window opens. Paths are relative to the policy; a window is named by its
+    name, not its index: windows are sorted by start, and the loader, which has the file, maps the
+    name to the window's place as written."""
     problems: list[RuleProblem] = []
     inside = f"a date from {start} to {end}"
-    for i, window in enumerate(policy.windows):
-        where: Loc = ("windows", window._position if window._position >= 0 else i)
+    for window in policy.windows:
+        where: Loc = ("windows", window.name)
         if window.start < start:
             problems.append(
                 RuleProblem(

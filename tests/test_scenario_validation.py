@@ -331,3 +331,16 @@ def test_a_variant_overriding_coverage_under_windows_is_warned_as_ignored() -> N
     warnings = simlock.load_scenario(doc).warnings()
     assert any(w.startswith("variants.half.coverage: ignored") for w in warnings), warnings
     assert not any("no-windows" in w for w in warnings)
+
+
+def test_a_variant_window_outside_the_run_is_named_by_its_place_as_written(tmp_path: Path) -> None:
+    """Windows are sorted by start once validated; a problem still points at the item written."""
+    doc = small_doc()
+    surge, trickle = reversed(doc["policy"]["windows"])
+    doc["variants"] = {"early": {"windows": [surge, {**trickle, "start": dt.date(2021, 5, 15)}]}}
+    file = write_yaml(tmp_path / "early.yaml", doc)
+    (problem,) = problems_of(file)
+    assert problem.path == "variants.early.windows[1].start"
+    assert problem.message.startswith("window trickle opens on 2021-05-15")
+    written = file.read_text(encoding="utf-8").splitlines()
+    assert "2021-05-15" in written[problem.line - 1]  # type: ignore[operator]
