@@ -25,9 +25,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ._plain import slug
 from .errors import ScenarioError, SimlockError
 from .outputs import raise_if_interrupted
-from .scenario import slug
 
 if TYPE_CHECKING:
     from .sweep import SweepProgress

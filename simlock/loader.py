@@ -20,12 +20,11 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from ._rules import RULE, Loc
 from ._yamlio import LineMap, line_for, read_yaml
 from .errors import Problem, ScenarioError, field_path
 from .expectations import problems as expectation_problems
-from .scenario import BASELINE, NAME_PATTERN, REGION_PATTERN, RULE, Policy, Scenario
-
-Loc = tuple[str | int, ...]
+from .scenario import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
 
 
 def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:

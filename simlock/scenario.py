@@ -11,23 +11,17 @@ Dates in files are calendar dates (YYYY-MM-DD); the engine measures time in days
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import itertools
 import math
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._plain import deep_merge
+from ._plain import slug as slug  # re-exported: simlock.cli imports it from here
+from ._rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
 
 BASELINE = "baseline"
 """Name under which the scenario's own `policy` appears among the variants."""
@@ -50,40 +44,6 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 SIGNALS = ("sim", "ip", "gps")
 CHANNEL_TRAVELLER = "traveller"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-RULE = "scenario_rule"
-"""pydantic error type of the format's own rules; its context says what would be allowed."""
-
-Loc = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class RuleProblem:
-    """A broken rule of the format at a field path relative to the model that checks it."""
-
-    loc: Loc
-    message: str
-    allowed: str | None = None
-
-
-def rule_error(message: str, allowed: str | None = None) -> PydanticCustomError:
-    """A pydantic error for one of the format's own rules, carrying what would be allowed."""
-    context = {"message": message} if allowed is None else {"message": message, "allowed": allowed}
-    return PydanticCustomError(RULE, "{message}", context)
-
-
-def raise_rules(title: str, problems: list[RuleProblem], value: Any) -> None:
-    """Raise every broken rule at once, each at its own field path (pydantic prefixes the path of
-    the model or field being validated), so a file gets one message per problem and its line."""
-    if problems:
-        raise ValidationError.from_exception_data(
-            title,
-            [
-                InitErrorDetails(type=rule_error(p.message, p.allowed), loc=p.loc, input=value)
-                for p in problems
-            ],
-        )
 
 
 def _day_before(day: dt.date) -> dt.date:
@@ -137,17 +97,11 @@ class Signals(_Model):
     @model_validator(mode="after")
     def _otherwise_needed(self) -> Signals:
         if self.local_sim_share < 1.0 and self.sim_otherwise is None:
-            raise_rules(
-                "Signals",
-                [
-                    RuleProblem(
-                        ("sim_otherwise",),
-                        f"required when local_sim_share ({self.local_sim_share:g}) is below 1: "
-                        "the country the other SIMs report",
-                        "a country code such as RU, or local_sim_share: 1",
-                    )
-                ],
-                None,
+            raise_rule(
+                ("sim_otherwise",),
+                f"required when local_sim_share ({self.local_sim_share:g}) is below 1: "
+                "the country the other SIMs report",
+                "a country code such as RU, or local_sim_share: 1",
             )
         return self
 
@@ -207,17 +161,10 @@ class Region(_Model):
     @model_validator(mode="after")
     def _travellers_have_a_home(self) -> Region:
         if self.channels.get(CHANNEL_TRAVELLER, 0.0) > 0 and self.travellers_from is None:
-            raise_rules(
-                "Region",
-                [
-                    RuleProblem(
-                        ("travellers_from",),
-                        "required when the traveller channel has a share: the travellers' home "
-                        "country",
-                        "a country code such as US",
-                    )
-                ],
-                None,
+            raise_rule(
+                ("travellers_from",),
+                "required when the traveller channel has a share: the travellers' home country",
+                "a country code such as US",
             )
         return self
 
@@ -242,16 +189,11 @@ class CheckIn(_Model):
     @model_validator(mode="after")
     def _jitter_keeps_order(self) -> CheckIn:
         if self.model == "periodic" and self.jitter_days * 2 >= self.interval_days:
-            raise_rules(
-                "CheckIn",
-                [
-                    RuleProblem(
-                        ("jitter_days",),
-                        f"jitter_days ({self.jitter_days:g}) must be less than half of "
-                        f"interval_days ({self.interval_days:g}), so check-ins stay in order",
-                        f"0 to less than {self.interval_days / 2:g} days",
-                    )
-                ],
+            raise_rule(
+                ("jitter_days",),
+                f"jitter_days ({self.jitter_days:g}) must be less than half of "
+                f"interval_days ({self.interval_days:g}), so check-ins stay in order",
+                f"0 to less than {self.interval_days / 2:g} days",
                 self.jitter_days,
             )
         return self
@@ -270,15 +212,10 @@ class UniformDelay(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> UniformDelay:
         if self.high_days < self.low_days:
-            raise_rules(
-                "UniformDelay",
-                [
-                    RuleProblem(
-                        ("high_days",),
-                        f"high_days ({self.high_days:g}) is below low_days ({self.low_days:g})",
-                        f"at least low_days ({self.low_days:g})",
-                    )
-                ],
+            raise_rule(
+                ("high_days",),
+                f"high_days ({self.high_days:g}) is below low_days ({self.low_days:g})",
+                f"at least low_days ({self.low_days:g})",
                 self.high_days,
             )
         return self
@@ -303,15 +240,10 @@ class EmpiricalDelay(_Model):
     @model_validator(mode="after")
     def _weights_match(self) -> EmpiricalDelay:
         if self.weights is not None and len(self.weights) != len(self.values_days):
-            raise_rules(
-                "EmpiricalDelay",
-                [
-                    RuleProblem(
-                        ("weights",),
-                        f"{len(self.weights)} weight(s) for {len(self.values_days)} value(s)",
-                        "one positive weight per value in values_days, or no weights",
-                    )
-                ],
+            raise_rule(
+                ("weights",),
+                f"{len(self.weights)} weight(s) for {len(self.values_days)} value(s)",
+                "one positive weight per value in values_days, or no weights",
                 self.weights,
             )
         return self
@@ -369,15 +301,10 @@ class Window(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if self.end <= self.start:
-            raise_rules(
-                "Window",
-                [
-                    RuleProblem(
-                        ("end",),
-                        f"window end {self.end} must come after its start {self.start}",
-                        f"a date after {self.start} (end is the first day no longer in the window)",
-                    )
-                ],
+            raise_rule(
+                ("end",),
+                f"window end {self.end} must come after its start {self.start}",
+                f"a date after {self.start} (end is the first day no longer in the window)",
                 self.end,
             )
         return self
@@ -690,35 +617,3 @@ def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[R
                 )
             )
     return problems
-
-
-_TAGS = ("distribution",)
-"""Keys that say which kind of mapping a field holds: a different kind replaces, never merges."""
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge `override` into a copy of `base`: mappings merge key by key, anything else replaces.
-
-    A mapping of another kind (a lognormal delay overridden by a fixed one) replaces the base
-    mapping whole: merging would mix the fields of two distributions.
-    """
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        current = merged.get(key)
-        if isinstance(value, dict) and isinstance(current, dict) and _same_kind(current, value):
-            merged[key] = deep_merge(current, value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _same_kind(base: dict[str, Any], override: dict[str, Any]) -> bool:
-    return all(tag not in override or override[tag] == base.get(tag) for tag in _TAGS)
-
-
-_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def slug(text: str) -> str:
-    """A file-name-safe version of a scenario or variant name."""
-    return _SLUG.sub("-", text.lower()).strip("-") or "scenario"
