@@ -65,15 +65,14 @@ def measure(devices: int) -> dict[str, float]:
     )
     phases: dict[str, float] = {}
     clock = time.perf_counter()
-    banned = np.array([pop.codebook.territory_code(b) for b in policy.banned], dtype=np.int16)
     daily = tables.daily_frame(scenario, pop, result)
     phases["daily_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    replicates = metrics.replicate_metrics(pop, result, banned, scenario.days, daily)
+    replicates = metrics.replicate_metrics(pop, result, scenario.days, daily)
     summary = metrics.summarize(replicates)
     phases["metrics_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    devices_frame = tables.devices_frame(scenario, pop, result, banned)
+    devices_frame = tables.devices_frame(scenario, pop, result)
     phases["devices_frame_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     events_frame = tables.events_frame(scenario, result)

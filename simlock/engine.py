@@ -68,14 +68,16 @@ class UnlockCause(IntEnum):
 class VariantResult:
     """The fate of every device under one variant of one replication.
 
-    `outcome` and `detected` cover all devices; the time columns cover only the `considered`
-    devices (detected in a banned territory and not exempt), indexed by `considered`, with
-    `inf` for what never happened before the end of the run.
+    `banned` holds the variant's banned territory codes (`Codebook.codes`). `outcome` and
+    `detected` cover all devices; the time columns cover only the `considered` devices (detected
+    in a banned territory and not exempt), indexed by `considered`, with `inf` for what never
+    happened before the end of the run.
     """
 
     variant: str
     replication: int
     window_names: tuple[str, ...]
+    banned: np.ndarray
     detected: np.ndarray
     outcome: np.ndarray
     considered: np.ndarray
@@ -119,8 +121,7 @@ class _VariantRun:
     def __init__(self, scenario: Scenario, population: Population, policy: Policy) -> None:
         self.scenario, self.population, self.policy = scenario, population, policy
         self.horizon = scenario.days
-        book = population.codebook
-        banned = np.array([book.territory_code(b) for b in policy.banned], dtype=np.int16)
+        self.banned = banned = population.codebook.codes(policy.banned)
         inference = cached_inference(population, policy.detection, banned)
         self.detected = inference.detected
         hits = inference.hits
@@ -217,6 +218,7 @@ class _VariantRun:
             variant=variant,
             replication=replication,
             window_names=tuple(w.name for w in self.windows),
+            banned=self.banned,
             detected=self.detected,
             outcome=self.outcome,
             considered=self.considered,

@@ -12,8 +12,9 @@ geolocate) and GPS (the true region when location services are on, otherwise una
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 import numpy as np
@@ -63,6 +64,19 @@ class Codebook:
 
     def territory_code(self, name: str) -> int:
         return self.territories.index(name)
+
+    def codes(self, names: Iterable[str]) -> np.ndarray:
+        """The territory codes of `names`, in their order (int16, as in the signal columns): a
+        policy's banned list as the engine, detection and tables compare it with devices."""
+        return np.array([self.territory_code(name) for name in names], dtype=np.int16)
+
+    @cached_property
+    def region_territories(self) -> np.ndarray:
+        """The territory code of each region, indexed by region code (read-only): where a
+        device was activated, as a territory."""
+        codes = self.codes(self.regions)
+        codes.flags.writeable = False
+        return codes
 
 
 @dataclass

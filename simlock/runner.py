@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from . import metrics, population, tables
@@ -58,23 +57,18 @@ def run_task(task: Task) -> TaskResult:
     devices = population.generate(scenario, task.replication, task.scale)
     timings["population"] = time.perf_counter() - clock
     daily_parts, metric_parts, event_parts = [], [], []
-    detailed: list[tuple[VariantResult, np.ndarray]] = []
+    detailed: list[VariantResult] = []
     for name in task.variants:
         policy = scenario.variant(name)
         clock = time.perf_counter()
         result = simulate_variant(scenario, devices, policy, name, task.replication)
         timings["simulate"] = timings.get("simulate", 0.0) + time.perf_counter() - clock
         clock = time.perf_counter()
-        banned = np.array(
-            [devices.codebook.territory_code(b) for b in policy.banned], dtype=np.int16
-        )
         daily = tables.daily_frame(scenario, devices, result)
         daily_parts.append(daily)
-        metric_parts.append(
-            metrics.replicate_metrics(devices, result, banned, scenario.days, daily)
-        )
+        metric_parts.append(metrics.replicate_metrics(devices, result, scenario.days, daily))
         if task.detail:
-            detailed.append((result, banned))
+            detailed.append(result)
             event_parts.append(tables.events_frame(scenario, result))
         timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - clock
     clock = time.perf_counter()

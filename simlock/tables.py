@@ -107,20 +107,17 @@ def _count_per_day(times: np.ndarray, group: np.ndarray, days: int, groups: int)
     return np.bincount(cell, minlength=days * groups).reshape(days, groups)
 
 
-def concerned_devices(
-    population: Population, result: VariantResult, banned_codes: np.ndarray
-) -> np.ndarray:
+def concerned_devices(population: Population, result: VariantResult) -> np.ndarray:
     """Indices of devices activated in, or detected in, a banned territory (ascending).
 
     Variants that share a banned list and a detection (the engine's shared, read-only belief)
     share their concerned devices: computed once per replication, kept with the population.
     """
-    banned = tuple(sorted({int(code) for code in banned_codes}))
+    banned = tuple(sorted({int(code) for code in result.banned}))
     book = population.codebook
 
     def activated_in_banned() -> np.ndarray:
-        region_territory = np.array([book.territory_code(r) for r in book.regions])
-        mask = np.isin(region_territory, banned)[population.region]
+        mask = np.isin(book.region_territories, banned)[population.region]
         mask.flags.writeable = False
         return mask
 
@@ -154,19 +151,17 @@ _TIMES = ("warned", "locked", "unlocked", "appealed", "appeal_started", "appeal_
 
 
 def devices_frame(
-    scenario: Scenario, population: Population, result: VariantResult, banned_codes: np.ndarray
+    scenario: Scenario, population: Population, result: VariantResult
 ) -> pd.DataFrame:
     """One row per concerned device: truth, belief, and the times (days) of what happened."""
-    return devices_frames(scenario, population, [(result, banned_codes)])
+    return devices_frames(scenario, population, [result])
 
 
 def devices_frames(
-    scenario: Scenario,
-    population: Population,
-    variants: Sequence[tuple[VariantResult, np.ndarray]],
+    scenario: Scenario, population: Population, variants: Sequence[VariantResult]
 ) -> pd.DataFrame:
-    """`devices_frame` of several variants of one replication (each with its banned codes), one
-    after the other: the frame `pd.concat(..., ignore_index=True)` of theirs would give.
+    """`devices_frame` of several variants of one replication, one after the other: the frame
+    `pd.concat(..., ignore_index=True)` of theirs would give.
 
     At realistic scale a replication has millions of such rows; writing every variant straight
     into the joined columns avoids building, then copying, a frame per variant.
@@ -175,7 +170,7 @@ def devices_frames(
         raise ValueError("devices_frames needs at least one variant")
     book = population.codebook
     territories = [*book.territories, "none"]
-    rows_of = [concerned_devices(population, result, banned) for result, banned in variants]
+    rows_of = [concerned_devices(population, result) for result in variants]
     total = sum(rows.size for rows in rows_of)
     device = np.empty(total, dtype=np.int64)
     replication = np.empty(total, dtype=np.int32)
@@ -189,7 +184,7 @@ def devices_frames(
     labels: list[pd.Series] = []
     lock_causes: list[pd.Series] = []
     offset = 0
-    for (result, _), rows in zip(variants, rows_of, strict=True):
+    for result, rows in zip(variants, rows_of, strict=True):
         size = rows.size
         part = slice(offset, offset + size)
         offset += size

@@ -135,8 +135,7 @@ class _Reference:
         self.horizon = scenario.days
         sequence = np.random.SeedSequence(scenario.seed, spawn_key=(replication, REFERENCE_STREAM))
         self.rng = np.random.Generator(np.random.PCG64(sequence))
-        book = population.codebook
-        banned = np.array([book.territory_code(b) for b in policy.banned], dtype=np.int16)
+        banned = population.codebook.codes(policy.banned)
         self.detected, hit = infer_territory(population, policy.detection, banned)
         self.exempted = exempt(population, policy, banned) & hit
         self.considered = np.flatnonzero(hit & ~self.exempted)

@@ -172,10 +172,6 @@ SETTINGS = settings(
 )
 
 
-def _banned(population: Population, policy: Policy) -> np.ndarray:
-    return np.array([population.codebook.territory_code(b) for b in policy.banned])
-
-
 def _lift_day(scenario: Scenario, policy: Policy) -> float:
     return float((policy.lift.date - scenario.start).days) if policy.lift else np.inf
 
@@ -222,7 +218,8 @@ def _check_times(scenario: Scenario, population: Population, policy: Policy, r: 
     ends = np.array([w[1] for w in windows])[by]
     assert ((r.decided[decided] >= starts) & (r.decided[decided] < ends)).all()
 
-    banned = _banned(population, policy)
+    banned = population.codebook.codes(policy.banned)
+    assert r.banned.tolist() == banned.tolist(), "the result names other banned territories"
     rows = r.considered[locked]
     assert np.isin(r.detected[rows], banned).all(), "locked but not detected in a banned place"
     exempt_channels = [
@@ -244,7 +241,7 @@ def _check_outcomes(scenario: Scenario, population: Population, policy: Policy, 
     assert (np.isin(outcome, list(outside)) == ~considered).all()
     # `detected` names a banned territory for every device the rule found in one (with `all`
     # and `majority` it may name one for others too: the first available signal).
-    targeted = np.isin(r.detected, _banned(population, policy))
+    targeted = np.isin(r.detected, population.codebook.codes(policy.banned))
     assert targeted[r.considered].all() and targeted[outcome == Outcome.EXEMPT].all()
 
     o = outcome[r.considered]
