@@ -71,15 +71,15 @@ def sweep_command(
     (sweep.parquet) and, for Sobol designs, sensitivity indices and their figure."""
     from .executors import make_executor
     from .guards import check_fits
-    from .loader import load_scenario
+    from .loader import load_file
     from .outputs import interrupted_exit_code, interruptible
-    from .sweep import SENSITIVITY_FILE, SWEEP_FILE, run_sweep
+    from .sweep import SENSITIVITY_FILE, SWEEP_FILE, finished_tasks, run_loaded_sweep
 
     destination = output
     bar = _SweepProgress(enabled=not quiet and _err.is_terminal)
     with interruptible():
         try:
-            scenario = load_scenario(file)
+            scenario, lines = load_file(file)
             destination = output or Path("runs") / f"{slug(scenario.name)}-sweep"
             executor = make_executor(workers, scheduler)
             if executor.name != "dask":  # a cluster's memory is its workers', not this machine's
@@ -87,9 +87,11 @@ def sweep_command(
                     scenario, 1.0, executor.workers, 0, len(scenario.variant_names), command="sweep"
                 )
             with bar:
-                frame = run_sweep(
-                    file,
+                frame = run_loaded_sweep(
+                    scenario,
                     destination,
+                    file=str(file),
+                    lines=lines,
                     resume=resume,
                     replications=replications,
                     progress=bar.update,
@@ -104,9 +106,8 @@ def sweep_command(
                 raise _fail(
                     "interrupted; nothing was written", interrupted_exit_code(exc)
                 ) from None
-            _remove_partial_files(destination)
-            raise _fail(
-                f"interrupted; {_saved_parts(destination)} finished task(s) are saved in "
+            raise _fail(  # counted on disk: the signal may land between a write and its report
+                f"interrupted; {len(finished_tasks(destination))} finished task(s) are saved in "
                 f"{destination}; continue with: simlock sweep {file} -o {destination} --resume",
                 interrupted_exit_code(exc),
             ) from None
@@ -202,22 +203,3 @@ def _print_sensitivity(path: Path) -> None:
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     _err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True)
     return typer.Exit(code)
-
-
-def _saved_parts(destination: Path) -> int:
-    """Finished tasks on disk (counted there: the signal may land between a part's write and the
-    progress report)."""
-    from .sweep import PARTS_DIR
-
-    return sum(1 for _ in (destination / PARTS_DIR).glob("point-*-rep-*.parquet"))
-
-
-def _remove_partial_files(destination: Path) -> None:
-    """Delete the temporary files of writes the interruption cut short (`.NAME.partial.EXT`):
-    finished parts are complete files and stay for --resume."""
-    from .sweep import PARTS_DIR
-
-    for folder in (destination, destination / PARTS_DIR):
-        if folder.is_dir():
-            for partial in folder.glob(".*.partial*"):
-                partial.unlink(missing_ok=True)

@@ -35,9 +35,14 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
     """
     if isinstance(source, Mapping):
         return _validate(dict(source), file=None, lines={})
-    path = Path(source)
+    return load_file(Path(source))[0]
+
+
+def load_file(path: Path) -> tuple[Scenario, LineMap]:
+    """`load_scenario` of a file, with the line of each field path in it: a caller that finds
+    problems of its own later (a sweep's parameters) names their lines without reading it again."""
     data, lines = read_yaml(path)
-    return _validate(data, file=str(path), lines=lines)
+    return _validate(data, file=str(path), lines=lines), lines
 
 
 def load_with_warnings(source: str | Path | Mapping[str, Any]) -> tuple[Scenario, list[str]]:

@@ -49,9 +49,10 @@ import numpy as np
 import pandas as pd
 
 from . import fieldpaths
+from ._yamlio import LineMap
 from .errors import OutputError, Problem, ScenarioError, SimlockError
 from .executors import Executor, make_executor
-from .loader import load_scenario
+from .loader import load_file, load_scenario
 from .metrics import METRICS
 from .runner import Task, run_task
 from .scenario import Scenario, Sweep
@@ -129,8 +130,37 @@ def run_sweep(
     `sensitivity.png` are written too. Raises `ScenarioError` for a bad sweep and `OutputError`
     for a folder that holds something else.
     """
+    loaded, file, lines = _load(scenario)
+    return run_loaded_sweep(
+        loaded,
+        out_dir,
+        file=file,
+        lines=lines,
+        resume=resume,
+        workers=workers,
+        scheduler=scheduler,
+        replications=replications,
+        progress=progress,
+        executor=executor,
+    )
+
+
+def run_loaded_sweep(
+    scenario: Scenario,
+    out_dir: str | Path,
+    *,
+    file: str | None = None,
+    lines: LineMap | None = None,
+    resume: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    replications: int | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+    executor: Executor | None = None,
+) -> pd.DataFrame:
+    """`run_sweep` of a scenario already loaded from `file`, whose `lines` (field path -> line)
+    place the sweep's own problems: the command loads its file once for every use."""
     started = time.perf_counter()
-    scenario, file, lines = _load(scenario)
     sweep = _sweep_of(scenario, file)
     if replications is not None and replications < 1:
         raise SimlockError(f"replications must be at least 1, got {replications}")
@@ -477,14 +507,11 @@ def _tidy_column(column: pd.Series) -> pd.Series:
 # -- folder, parts and progress ----------------------------------------------------------------
 
 
-def _load(source: Scenario | str | Path) -> tuple[Scenario, str | None, dict[Any, int]]:
+def _load(source: Scenario | str | Path) -> tuple[Scenario, str | None, LineMap]:
     if isinstance(source, Scenario):
         return source, None, {}
-    from ._yamlio import read_yaml
-
     path = Path(source)
-    scenario = load_scenario(path)
-    _, lines = read_yaml(path)
+    scenario, lines = load_file(path)
     return scenario, str(path), lines
 
 
@@ -552,18 +579,25 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], resume: bool) -> set[tu
         parts.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write here ({exc.strerror})") from None
-    for folder in (out, parts):
+    for folder in (out, parts):  # left by a sweep killed outright (SIGKILL, power cut)
         for stale in folder.glob(".*.partial*"):
             stale.unlink()
     _write_json(previous, manifest)
-    done = set()
-    for part in parts.iterdir():
-        match = _PART.match(part.name)
-        if match:
-            point, replication = int(match[1]), int(match[2])
-            if point < manifest["points"] and replication < manifest["replications"]:
-                done.add((point, replication))
-    return done
+    return {
+        (point, replication)
+        for point, replication in finished_tasks(out)
+        if point < manifest["points"] and replication < manifest["replications"]
+    }
+
+
+def finished_tasks(out_dir: str | Path) -> set[tuple[int, int]]:
+    """The (point, replication) tasks whose part is in a sweep folder. A part is written under a
+    temporary name and renamed when complete, so every part found is a finished task."""
+    parts = Path(out_dir) / PARTS_DIR
+    if not parts.is_dir():
+        return set()
+    found = (_PART.match(part.name) for part in parts.iterdir())
+    return {(int(match[1]), int(match[2])) for match in found if match}
 
 
 def _part_name(point: int, replication: int) -> str:
@@ -631,6 +665,7 @@ __all__ = [
     "PointTask",
     "SweepProgress",
     "collect",
+    "finished_tasks",
     "load_sweep",
     "make_design",
     "make_tasks",

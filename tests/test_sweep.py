@@ -425,6 +425,23 @@ def test_bad_sweeps_are_a_message_and_exit_code_2(
     assert not (tmp_path / "out").exists()
 
 
+def test_the_sweep_command_names_the_file_and_line_of_a_bad_path(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from simlock.cli import app
+
+    sweep = grid(
+        {"path": "policy.coverage", "values": [1]}, {"path": "policy.covrage", "values": [1]}
+    )
+    file = _write(tmp_path, {**copy.deepcopy(TINY), "sweep": sweep})
+    line = next(n for n, text in enumerate(file.read_text().splitlines(), 1) if "covrage" in text)
+    result = CliRunner().invoke(app, ["sweep", str(file), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"{file}:{line}: sweep.parameters[1].path: 'policy.covrage': no field" in (
+        " ".join(result.output.split())
+    )
+
+
 def test_a_path_swept_twice_is_refused() -> None:
     parameter = {"path": "policy.windows.surge.coverage", "values": [0.5]}
     with pytest.raises(ScenarioError, match="swept twice"):
