@@ -68,16 +68,19 @@ class UnlockCause(IntEnum):
 class VariantResult:
     """The fate of every device under one variant of one replication.
 
-    `banned` holds the variant's banned territory codes (`Codebook.codes`). `outcome` and
-    `detected` cover all devices; the time columns cover only the `considered` devices (detected
-    in a banned territory and not exempt), indexed by `considered`, with `inf` for what never
-    happened before the end of the run.
+    `banned` holds the variant's banned territory codes (`Codebook.codes`) and `belief` names its
+    detection among the population's memos (`detection.Inference.key`): variants with the same
+    belief share `detected` and what the tables derive from it. `outcome` and `detected` cover
+    all devices; the time columns cover only the `considered` devices (detected in a banned
+    territory and not exempt), indexed by `considered`, with `inf` for what never happened
+    before the end of the run.
     """
 
     variant: str
     replication: int
     window_names: tuple[str, ...]
     banned: np.ndarray
+    belief: tuple[object, ...]
     detected: np.ndarray
     outcome: np.ndarray
     considered: np.ndarray
@@ -123,6 +126,7 @@ class _VariantRun:
         self.horizon = scenario.days
         self.banned = banned = population.codebook.codes(policy.banned)
         inference = cached_inference(population, policy.detection, banned)
+        self.belief = inference.key
         self.detected = inference.detected
         hits = inference.hits
         exempted = exempt_among(population, policy, banned, hits)
@@ -136,7 +140,7 @@ class _VariantRun:
             lambda: _read_only(population.key[hits], population.activated[hits]),
         )
         u_coverage, delay = population.memo(
-            ("personal draws", inference.key, policy.lock_delay.model_dump_json(), personal_draws),
+            ("personal draws", inference.key, policy.lock_delay.model_dump_json()),
             lambda: _read_only(*personal_draws(hit_keys, policy)),
         )
 
@@ -219,6 +223,7 @@ class _VariantRun:
             replication=replication,
             window_names=tuple(w.name for w in self.windows),
             banned=self.banned,
+            belief=self.belief,
             detected=self.detected,
             outcome=self.outcome,
             considered=self.considered,

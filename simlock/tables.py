@@ -110,7 +110,7 @@ def _count_per_day(times: np.ndarray, group: np.ndarray, days: int, groups: int)
 def concerned_devices(population: Population, result: VariantResult) -> np.ndarray:
     """Indices of devices activated in, or detected in, a banned territory (ascending).
 
-    Variants that share a banned list and a detection (the engine's shared, read-only belief)
+    Variants that share a banned list and a belief (the engine's shared, read-only detection)
     share their concerned devices: computed once per replication, kept with the population.
     """
     banned = tuple(sorted({int(code) for code in result.banned}))
@@ -129,16 +129,7 @@ def concerned_devices(population: Population, result: VariantResult) -> np.ndarr
         rows.flags.writeable = False
         return rows
 
-    detected = result.detected
-    if detected.flags.writeable:  # a belief of its own, which could still change: no memo
-        return compute()
-    per_belief: dict[int, tuple[np.ndarray, np.ndarray]] = population.memo(
-        ("concerned devices", banned), dict
-    )
-    known = per_belief.get(id(detected))
-    if known is None or known[0] is not detected:
-        known = per_belief[id(detected)] = (detected, compute())
-    return known[1]
+    return population.memo(("concerned devices", banned, result.belief), compute)
 
 
 def _label(value: str, size: int) -> pd.Categorical:

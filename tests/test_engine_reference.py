@@ -34,7 +34,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from simlock import engine as engine_module
 from simlock.population import generate
 from simlock.scenario import Scenario
 from tests.engine_helpers import counts, engine_frame, make_scenario
@@ -274,15 +273,16 @@ def test_engine_and_reference_consider_the_same_devices() -> None:
     assert (engine.loc[outside, "outcome"] == "exempt").sum() > 0
 
 
-def test_a_wrong_engine_fails_the_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Power: an engine whose lock delays are half a day longer is caught."""
-    right = engine_module.personal_draws
+def test_a_wrong_engine_fails_the_comparison() -> None:
+    """Power: an engine whose lock delays are half a day longer is caught (the engine given every
+    empirical lock delay half a day longer than the reference's)."""
 
-    def half_a_day_late(keys, policy):
-        coverage, delay = right(keys, policy)
-        return coverage, delay + 0.5
+    def half_a_day_late(scenario: Scenario, replication: int) -> pd.DataFrame:
+        delay = scenario.policy.lock_delay
+        late = delay.model_copy(update={"values_days": [v + 0.5 for v in delay.values_days]})
+        policy = scenario.policy.model_copy(update={"lock_delay": late})
+        return engine_frame(scenario, policy, replication)
 
-    monkeypatch.setattr(engine_module, "personal_draws", half_a_day_late)
-    problems = compare(WINDOWS_AND_LIFT)
+    problems = compare(CONGESTED_DESK, engine=half_a_day_late)
     assert any(p.startswith("days_to_lock: KS") for p in problems), problems
     assert any(p.startswith("mean_days_to_lock") for p in problems), problems
