@@ -21,8 +21,10 @@ from .loader import load_scenario
 from .metrics import compare as _compare
 from .scenario import Scenario
 
-FORMAT_VERSION = 1
-"""Bumped when the saved layout changes incompatibly; `Results.load` refuses other versions."""
+FORMAT_VERSION = 2
+"""Bumped when the saved layout changes incompatibly; `Results.load` refuses other versions.
+2: `variant`, `lock_cause` and `cause` in `devices` and `events` are always categories (were
+text for `variant`, and for causes when variants had different windows)."""
 
 FRAMES = ("summary", "replicates", "daily", "devices", "events")
 CSV_FRAMES = ("summary", "replicates", "daily")

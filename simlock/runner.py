@@ -19,7 +19,6 @@ from . import metrics, population, tables
 from .engine import VariantResult, simulate_variant
 from .executors import Executor, make_executor
 from .scenario import Scenario
-from .tables import concat_frames
 
 if TYPE_CHECKING:
     from .results import Results
@@ -56,7 +55,7 @@ def run_task(task: Task) -> TaskResult:
     scenario = task.scenario
     devices = population.generate(scenario, task.replication, task.scale)
     timings["population"] = time.perf_counter() - clock
-    daily_parts, metric_parts, event_parts = [], [], []
+    daily_parts, metric_parts = [], []
     detailed: list[VariantResult] = []
     for name in task.variants:
         policy = scenario.variant(name)
@@ -69,16 +68,15 @@ def run_task(task: Task) -> TaskResult:
         metric_parts.append(metrics.replicate_metrics(devices, result, scenario.days, daily))
         if task.detail:
             detailed.append(result)
-            event_parts.append(tables.events_frame(scenario, result))
         timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - clock
     clock = time.perf_counter()
     done = TaskResult(
         replication=task.replication,
-        daily=concat_frames(daily_parts),
-        replicates=concat_frames(metric_parts),
-        # Every variant's device rows at once, straight into the joined columns.
+        daily=pd.concat(daily_parts, ignore_index=True),
+        replicates=pd.concat(metric_parts, ignore_index=True),
+        # Every variant's rows at once, straight into the joined columns.
         devices=tables.devices_frames(scenario, devices, detailed) if detailed else None,
-        events=concat_frames(event_parts) if event_parts else None,
+        events=tables.events_frames(scenario, detailed) if detailed else None,
         devices_simulated=len(devices),
         timings=timings,
     )
@@ -147,9 +145,9 @@ def run(
     results.sort(key=lambda r: r.replication)
 
     clock = time.perf_counter()
-    replicates = concat_frames([r.replicates for r in results])
+    replicates = pd.concat([r.replicates for r in results], ignore_index=True)
     summary = metrics.summarize(replicates)
-    daily = concat_frames([r.daily for r in results])
+    daily = pd.concat([r.daily for r in results], ignore_index=True)
     devices = _concat_or_empty([r.devices for r in results])
     events = _concat_or_empty([r.events for r in results])
     phases: dict[str, float] = {}
@@ -202,4 +200,4 @@ def _variant_list(scenario: Scenario, variants: Iterable[str] | None) -> tuple[s
 
 def _concat_or_empty(parts: list[pd.DataFrame | None]) -> pd.DataFrame:
     kept = [p for p in parts if p is not None]
-    return concat_frames(kept) if kept else pd.DataFrame()
+    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()

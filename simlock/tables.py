@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -132,11 +133,6 @@ def concerned_devices(population: Population, result: VariantResult) -> np.ndarr
     return population.memo(("concerned devices", banned, result.belief), compute)
 
 
-def _label(value: str, size: int) -> pd.Categorical:
-    """A constant text column as a one-category Categorical (cheap to build, store and group)."""
-    return pd.Categorical.from_codes(np.zeros(size, dtype=np.int8), [value])
-
-
 _TIMES = ("warned", "locked", "unlocked", "appealed", "appeal_started", "appeal_closed")
 """Time columns of `devices`, days; NaN for what never happened."""
 
@@ -151,18 +147,20 @@ def devices_frame(
 def devices_frames(
     scenario: Scenario, population: Population, variants: Sequence[VariantResult]
 ) -> pd.DataFrame:
-    """`devices_frame` of several variants of one replication, one after the other: the frame
-    `pd.concat(..., ignore_index=True)` of theirs would give.
+    """`devices_frame` of several variants of one replication, one after the other.
 
     At realistic scale a replication has millions of such rows; writing every variant straight
-    into the joined columns avoids building, then copying, a frame per variant.
+    into the joined columns avoids building, then copying, a frame per variant. `variant` and
+    `lock_cause` are categories over every variant's name and window (`_Labels`).
     """
     if not variants:
         raise ValueError("devices_frames needs at least one variant")
     book = population.codebook
+    labels = _Labels.of(variants)
     territories = [*book.territories, "none"]
     rows_of = [concerned_devices(population, result) for result in variants]
     total = sum(rows.size for rows in rows_of)
+    variant = np.empty(total, dtype=np.int16)
     device = np.empty(total, dtype=np.int64)
     replication = np.empty(total, dtype=np.int32)
     region = np.empty(total, dtype=population.region.dtype)
@@ -170,17 +168,17 @@ def devices_frames(
     detected = np.empty(total, dtype=np.int16)
     activated = np.empty(total)
     times = {name: np.full(total, np.nan) for name in _TIMES}
+    lock_cause = np.full(total, -1, dtype=np.int16)
     unlock_cause = np.zeros(total, dtype=np.int8)
     outcome = np.empty(total, dtype=np.int8)
-    labels: list[pd.Series] = []
-    lock_causes: list[pd.Series] = []
     offset = 0
     for result, rows in zip(variants, rows_of, strict=True):
         size = rows.size
         part = slice(offset, offset + size)
         offset += size
         # Considered devices are detected in a banned territory, hence all among the rows.
-        at = np.searchsorted(rows, result.considered)
+        at = offset - size + np.searchsorted(rows, result.considered)
+        variant[part] = labels.variant_code(result)
         device[part] = rows
         replication[part] = result.replication
         region[part] = population.region[rows]
@@ -191,19 +189,14 @@ def devices_frames(
         for name in _TIMES:
             values = getattr(result, name)
             happened = np.isfinite(values)
-            times[name][offset - size + at[happened]] = values[happened]
-        unlock_cause[offset - size + at] = result.unlock_cause
-        outcome[part] = result.outcome[rows]
+            times[name][at[happened]] = values[happened]
         locked = np.isfinite(result.locked)
-        lock_cause = np.full(size, -1, dtype=np.int16)
-        lock_cause[at[locked]] = result.decided_by[locked]
-        lock_causes.append(
-            pd.Series(pd.Categorical.from_codes(lock_cause, list(result.window_names)))
-        )
-        labels.append(pd.Series(_label(result.variant, size)))
+        lock_cause[at[locked]] = labels.window_codes(result, none=-1)[result.decided_by[locked]]
+        unlock_cause[at] = result.unlock_cause
+        outcome[part] = result.outcome[rows]
     return pd.DataFrame(
         {
-            "variant": concat_column(labels),
+            "variant": pd.Categorical.from_codes(variant, labels.variants),
             "replication": replication,
             "device": device,
             "region": pd.Categorical.from_codes(region, book.regions),
@@ -213,7 +206,7 @@ def devices_frames(
             "warned": times["warned"],
             "locked": times["locked"],
             "unlocked": times["unlocked"],
-            "lock_cause": concat_column(lock_causes),
+            "lock_cause": pd.Categorical.from_codes(lock_cause, labels.windows),
             "unlock_cause": pd.Categorical.from_codes(
                 unlock_cause, [c.name.lower() for c in UnlockCause]
             ),
@@ -226,122 +219,100 @@ def devices_frames(
     )
 
 
-def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """`pd.concat(frames, ignore_index=True)`, the same frame, built column by column.
+@dataclass(frozen=True)
+class _Labels:
+    """Categories of the label columns of a task's detail tables: every variant's name, and every
+    window's name (in order of first appearance). Each task of a run has the same variants, so
+    its tables have the same categorical dtypes and a plain `pd.concat` joins their codes."""
 
-    A task's device rows are millions (every concerned device, once per variant); pandas'
-    concatenation spends seconds there, mostly turning the per-variant one-category `variant`
-    columns into text one row at a time. Here each column is joined directly (numpy arrays,
-    categorical codes, or an Arrow dictionary decoded at once) into the dtype `pd.concat` gives;
-    any other column, or frames whose columns differ, go through `pd.concat` itself.
-    """
-    if not frames:
-        return pd.concat(frames, ignore_index=True)  # raises as pd.concat does
-    columns = frames[0].columns
-    if len(frames) == 1 or any(not frame.columns.equals(columns) for frame in frames):
-        return pd.concat(frames, ignore_index=True)
-    joined = {name: concat_column([frame[name] for frame in frames]) for name in columns}
-    out = pd.DataFrame(joined, copy=False)
-    out.columns = columns
-    return out
+    variants: list[str]
+    windows: list[str]
 
+    @classmethod
+    def of(cls, results: Sequence[VariantResult]) -> _Labels:
+        variants = list(dict.fromkeys(result.variant for result in results))
+        windows = [name for result in results for name in result.window_names]
+        return cls(variants, list(dict.fromkeys(windows)))
 
-def concat_column(parts: list[pd.Series]) -> pd.Series | np.ndarray | pd.Categorical:
-    """Series joined end to end, in the dtype `pd.concat` would give them."""
-    target = pd.concat([part.iloc[:1] for part in parts], ignore_index=True).dtype
-    first = parts[0].dtype
-    if isinstance(first, np.dtype) and target == first and all(p.dtype == first for p in parts):
-        return np.concatenate([part.to_numpy() for part in parts])
-    if isinstance(first, pd.CategoricalDtype) and all(
-        isinstance(p.dtype, pd.CategoricalDtype) for p in parts
-    ):
-        if target == first and all(p.dtype == first for p in parts):
-            codes = np.concatenate([part.cat.codes.to_numpy() for part in parts])
-            return pd.Categorical.from_codes(codes, dtype=first)
-        if isinstance(target, pd.StringDtype) and target.storage == "pyarrow":
-            return _categories_as_text(parts, target)
-    return pd.concat(parts, ignore_index=True)
+    def variant_code(self, result: VariantResult) -> int:
+        return self.variants.index(result.variant)
+
+    def window_codes(self, result: VariantResult, none: int) -> np.ndarray:
+        """The code of each of the result's windows, then `none`: indexed by `decided_by` (where
+        -1, no window, gives `none`)."""
+        codes = [self.windows.index(name) for name in result.window_names]
+        return np.array([*codes, none], dtype=np.int16)
 
 
-def _categories_as_text(parts: list[pd.Series], target: pd.StringDtype) -> pd.Series:
-    """Categorical parts with different categories (one variant's label each) as one text
-    column. When every part is a run of one string (a `_label`), Arrow's buffers are written
-    directly (offsets and bytes); otherwise the codes are decoded through a dictionary."""
-    import pyarrow as pa
-
-    runs = [
-        (str(part.cat.categories[0]).encode(), part.size)
-        for part in parts
-        if len(part.cat.categories) == 1 and not (part.cat.codes.to_numpy() < 0).any()
-    ]
-    if len(runs) == len(parts):
-        lengths = np.repeat([len(text) for text, _ in runs], [size for _, size in runs])
-        offsets = np.zeros(lengths.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        data = b"".join(text * size for text, size in runs)
-        joined = pa.LargeStringArray.from_buffers(
-            lengths.size, pa.py_buffer(offsets), pa.py_buffer(data)
-        )
-        return pd.Series(pd.array(joined, dtype=target))
-    names: dict[object, int] = {}
-    codes = []
-    for part in parts:
-        remap = np.array(
-            [names.setdefault(c, len(names)) for c in part.cat.categories], dtype=np.int32
-        )
-        local = part.cat.codes.to_numpy()
-        codes.append(np.where(local >= 0, remap[np.maximum(local, 0)], -1).astype(np.int32))
-    code = np.concatenate(codes)
-    indices = pa.array(code, mask=code < 0)
-    dictionary = pa.array([str(name) for name in names], type=pa.large_string())
-    decoded = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
-    return pd.Series(pd.array(decoded, dtype=target))
+EVENT_CAUSES = ("none", "lift", "appeal", "approved", "rejected")
+"""Causes of events besides the windows (which come first among the categories of `cause`)."""
 
 
 def events_frame(scenario: Scenario, result: VariantResult) -> pd.DataFrame:
-    """The event log: every warning, lock, cancellation, unlock and appeal, with its cause.
+    """The event log: every warning, lock, cancellation, unlock and appeal, with its cause."""
+    return events_frames(scenario, [result])
 
-    Built from code arrays and sorted once (by time, then device), since at scale it has millions
-    of rows and pandas-level concatenation of many small frames is the slow part.
+
+def events_frames(scenario: Scenario, variants: Sequence[VariantResult]) -> pd.DataFrame:
+    """`events_frame` of several variants of one replication, one after the other.
+
+    Built from code arrays, each variant sorted once (by time, then device), since at scale it
+    has millions of rows and pandas-level concatenation of many small frames is the slow part.
+    `variant` and `cause` are categories over every variant's name and window (`_Labels`).
     """
-    idx = result.considered
-    causes = [*result.window_names, "none", "lift", "appeal", "approved", "rejected"]
-    window_cause = np.where(result.decided_by >= 0, result.decided_by, len(result.window_names))
+    if not variants:
+        raise ValueError("events_frames needs at least one variant")
+    labels = _Labels.of(variants)
+    causes = [*labels.windows, *EVENT_CAUSES]
     code = {name: i for i, name in enumerate(causes)}
-    unlock_cause = np.where(result.unlock_cause == UnlockCause.APPEAL, code["appeal"], code["lift"])
-    verdict = np.where(result.appeal_approved, code["approved"], code["rejected"])
-    cancelled = result.outcome[idx] == Outcome.CANCELLED_BY_LIFT
-    lift_day = _lift_day(scenario, result)
-    cancel_time = np.where(cancelled & np.isfinite(lift_day), lift_day, np.inf)
-    columns = [
-        ("warned", result.warned, window_cause),
-        ("locked", result.locked, window_cause),
-        ("lock_cancelled", cancel_time, np.full(idx.size, code["lift"])),
-        ("unlocked", result.unlocked, unlock_cause),
-        ("appeal_filed", result.appealed, np.full(idx.size, code["appeal"])),
-        ("appeal_closed", result.appeal_closed, verdict),
-    ]
-    devices, times, kinds, cause_codes = [], [], [], []
-    for kind, column, cause in columns:
-        keep = np.isfinite(column)
-        devices.append(idx[keep])
-        times.append(column[keep])
-        kinds.append(np.full(int(keep.sum()), EVENT_KINDS.index(kind), dtype=np.int8))
-        cause_codes.append(cause[keep].astype(np.int16))
-    device = np.concatenate(devices)
-    t = np.concatenate(times)
-    order = np.lexsort((device, t))
-    size = order.size
+    parts: dict[str, list[np.ndarray]] = {
+        name: [] for name in ("variant", "replication", "device", "t", "kind", "cause")
+    }
+    for result in variants:
+        idx = result.considered
+        window_cause = labels.window_codes(result, none=code["none"])[result.decided_by]
+        unlock_cause = np.where(
+            result.unlock_cause == UnlockCause.APPEAL, code["appeal"], code["lift"]
+        )
+        verdict = np.where(result.appeal_approved, code["approved"], code["rejected"])
+        cancelled = result.outcome[idx] == Outcome.CANCELLED_BY_LIFT
+        lift_day = _lift_day(scenario, result)
+        cancel_time = np.where(cancelled & np.isfinite(lift_day), lift_day, np.inf)
+        columns = [
+            ("warned", result.warned, window_cause),
+            ("locked", result.locked, window_cause),
+            ("lock_cancelled", cancel_time, np.full(idx.size, code["lift"])),
+            ("unlocked", result.unlocked, unlock_cause),
+            ("appeal_filed", result.appealed, np.full(idx.size, code["appeal"])),
+            ("appeal_closed", result.appeal_closed, verdict),
+        ]
+        devices, times, kinds, cause_codes = [], [], [], []
+        for kind, column, cause in columns:
+            keep = np.isfinite(column)
+            devices.append(idx[keep])
+            times.append(column[keep])
+            kinds.append(np.full(int(keep.sum()), EVENT_KINDS.index(kind), dtype=np.int8))
+            cause_codes.append(cause[keep].astype(np.int16))
+        device = np.concatenate(devices)
+        t = np.concatenate(times)
+        order = np.lexsort((device, t))
+        parts["variant"].append(np.full(order.size, labels.variant_code(result), dtype=np.int16))
+        parts["replication"].append(np.full(order.size, result.replication, dtype=np.int32))
+        parts["device"].append(device[order].astype(np.int64))
+        parts["t"].append(t[order])
+        parts["kind"].append(np.concatenate(kinds)[order])
+        parts["cause"].append(np.concatenate(cause_codes)[order])
+    joined = {name: np.concatenate(arrays) for name, arrays in parts.items()}
     return pd.DataFrame(
         {
-            "variant": _label(result.variant, size),
-            "replication": np.full(size, result.replication, dtype=np.int32),
-            "device": device[order].astype(np.int64),
-            "t": t[order],
+            "variant": pd.Categorical.from_codes(joined["variant"], labels.variants),
+            "replication": joined["replication"],
+            "device": joined["device"],
+            "t": joined["t"],
             "date": np.datetime64(scenario.start, "D")
-            + np.floor(t[order]).astype("timedelta64[D]"),
-            "kind": pd.Categorical.from_codes(np.concatenate(kinds)[order], EVENT_KINDS),
-            "cause": pd.Categorical.from_codes(np.concatenate(cause_codes)[order], causes),
+            + np.floor(joined["t"]).astype("timedelta64[D]"),
+            "kind": pd.Categorical.from_codes(joined["kind"], EVENT_KINDS),
+            "cause": pd.Categorical.from_codes(joined["cause"], causes),
         }
     )
 

@@ -2,7 +2,8 @@
 
 Detection only looks at devices with a banned signal, variants share memoised work through their
 population, the population's signal rows are drawn one at a time (skipping useless ones), the
-detail tables are joined without pandas' concatenation, and quantiles sort each quantity once.
+detail tables of all variants are written into joined columns, and quantiles sort each quantity
+once.
 Each test compares a shortcut with the straightforward computation it replaces.
 """
 
@@ -21,7 +22,7 @@ from simlock.metrics import _SortedValues
 from simlock.population import NO_SIGNAL, Codebook, Population, generate
 from simlock.runner import Task, run_task
 from simlock.scenario import Detection
-from simlock.tables import _label, concat_frames, devices_frame, devices_frames
+from simlock.tables import devices_frame, devices_frames, events_frame, events_frames
 from tests.engine_helpers import BASE, make_scenario
 
 TERRITORIES = ("CU", "IR", "RU", "US", "NL", "TR")
@@ -98,6 +99,9 @@ VARIANTS = {
     "exempt": {"exemptions": {"allowed_sim": True, "channels": ["traveller"]}},
     "any-ip": {"detection": {"signals": ["ip", "gps"], "rule": "any"}},
     "fixed": {"lock_delay": {"distribution": "fixed", "days": 1}},
+    "one-window": {
+        "windows": [{"name": "c", "start": "2021-06-10", "end": "2021-07-10", "coverage": 0.5}]
+    },
 }
 
 
@@ -139,45 +143,51 @@ def test_a_variant_gives_the_same_frames_alone_as_among_variants_sharing_its_dev
         for frame in ("daily", "replicates", "devices", "events"):
             joined = getattr(together, frame)
             part = joined[joined["variant"] == name].reset_index(drop=True)
-            mine = getattr(alone, frame).astype({"variant": part["variant"].dtype})
+            mine = getattr(alone, frame)  # labelled with this variant's names only
+            mine = mine.astype({c: part[c].dtype for c in LABELS if c in mine})
             pd.testing.assert_frame_equal(part, mine, check_exact=True, obj=f"{name} {frame}")
 
 
+LABELS = ("variant", "lock_cause", "cause")
+"""Columns of the detail tables that name a variant or one of its windows."""
+
+
 def test_the_detail_tables_of_all_variants_equal_their_frames_concatenated() -> None:
+    """Every variant's rows are written straight into the joined columns, labelled with every
+    variant's name and window (which differ here: one variant has windows of its own)."""
     scenario = _scenario()
     population = generate(scenario, 0)
-    parts, each = [], []
-    for name in scenario.variant_names:
-        policy = scenario.variant(name)
-        result = simulate_variant(scenario, population, policy, name, 0)
-        parts.append(result)
-        each.append(devices_frame(scenario, population, result))
-    expected = pd.concat(each, ignore_index=True)
-    pd.testing.assert_frame_equal(devices_frames(scenario, population, parts), expected)
-    pd.testing.assert_frame_equal(concat_frames(each), expected, check_exact=True)
-
-
-def test_concat_frames_equals_pandas_on_every_kind_of_column() -> None:
-    def frame(label: str, categories: list[str], codes: list[int], n: int) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "variant": _label(label, n),
-                "number": np.arange(n, dtype=np.int32),
-                "time": np.linspace(0, 1, n),
-                "shared": pd.Categorical.from_codes(np.arange(n) % 2, ["x", "y"]),
-                "mixed": pd.Categorical.from_codes(codes, categories),
-                "text": [f"t{i}" for i in range(n)],
-            }
-        )
-
-    frames = [
-        frame("baseline", ["a", "b"], [0, 1, -1], 3),
-        frame("warn", ["b", "c"], [1, 1], 2),
-        frame("no-lift", ["a", "b"], [], 0),
+    results = [
+        simulate_variant(scenario, population, scenario.variant(name), name, 0)
+        for name in scenario.variant_names
     ]
-    expected = pd.concat(frames, ignore_index=True)
-    pd.testing.assert_frame_equal(concat_frames(frames), expected, check_exact=True)
-    pd.testing.assert_frame_equal(concat_frames(frames[:1]), frames[0], check_exact=True)
+    for joined, each in (
+        (
+            devices_frames(scenario, population, results),
+            [devices_frame(scenario, population, result) for result in results],
+        ),
+        (events_frames(scenario, results), [events_frame(scenario, result) for result in results]),
+    ):
+        expected = pd.concat(each, ignore_index=True)
+        expected = expected.astype({c: joined[c].dtype for c in LABELS if c in joined})
+        pd.testing.assert_frame_equal(joined, expected, check_exact=True)
+
+
+def test_the_detail_tables_of_every_task_have_the_same_dtypes() -> None:
+    """So a run joins its tasks' tables with a plain `pd.concat` and keeps them categorical."""
+    scenario = _scenario()
+    first, second = (
+        run_task(Task(scenario, r, tuple(scenario.variant_names), detail=True)) for r in (0, 1)
+    )
+    for frame in ("devices", "events"):
+        mine, theirs = getattr(first, frame), getattr(second, frame)
+        assert mine.dtypes.equals(theirs.dtypes), frame
+        joined = pd.concat([mine, theirs], ignore_index=True)
+        assert joined.dtypes.equals(mine.dtypes), frame
+        for column in LABELS:
+            if column in mine:
+                assert isinstance(mine[column].dtype, pd.CategoricalDtype), (frame, column)
+        assert list(mine["variant"].cat.categories) == scenario.variant_names
 
 
 def _signals_by_one_draw(scenario, region, book, is_traveller, replication):
