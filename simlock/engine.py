@@ -37,6 +37,7 @@ from .policy import (
     delay_quantile,
     exempt_among,
     fcfs_desk_start,
+    lift_day,
     personal_draws,
     windows_in_days,
 )
@@ -70,8 +71,9 @@ class VariantResult:
 
     `banned` holds the variant's banned territory codes (`Codebook.codes`) and `belief` names its
     detection among the population's memos (`detection.Inference.key`): variants with the same
-    belief share `detected` and what the tables derive from it. `outcome` and `detected` cover
-    all devices; the time columns cover only the `considered` devices (detected in a banned
+    belief share `detected` and what the tables derive from it. `lift_day` is the day of the
+    policy's lift (`policy.lift_day`: infinity without one). `outcome` and `detected` cover all
+    devices; the time columns cover only the `considered` devices (detected in a banned
     territory and not exempt), indexed by `considered`, with `inf` for what never happened
     before the end of the run.
     """
@@ -81,6 +83,7 @@ class VariantResult:
     window_names: tuple[str, ...]
     banned: np.ndarray
     belief: tuple[object, ...]
+    lift_day: float
     detected: np.ndarray
     outcome: np.ndarray
     considered: np.ndarray
@@ -156,9 +159,8 @@ class _VariantRun:
         self.decided = np.full(size, np.inf)
         self.decided_by = np.full(size, -1, dtype=np.int8)
         self.settled = False
-        lift = policy.lift
-        self.lift_time = float((lift.date - scenario.start).days) if lift is not None else np.inf
-        self.unlock_on_lift = lift is not None and lift.unlock
+        self.lift_time = lift_day(policy, scenario)
+        self.unlock_on_lift = policy.lift is not None and policy.lift.unlock
 
     def open_window(self, env: simpy.Environment, index: int, window):
         """At the opening, decide every device this window covers (its sweep included)."""
@@ -224,6 +226,7 @@ class _VariantRun:
             window_names=tuple(w.name for w in self.windows),
             banned=self.banned,
             belief=self.belief,
+            lift_day=self.lift_time,
             detected=self.detected,
             outcome=self.outcome,
             considered=self.considered,

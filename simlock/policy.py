@@ -85,6 +85,13 @@ def windows_in_days(policy: Policy, scenario: Scenario) -> list[EnforcementWindo
     ]
 
 
+def lift_day(policy: Policy, scenario: Scenario) -> float:
+    """The day of the policy's lift (days from the start), or infinity when it never lifts."""
+    if policy.lift is None:
+        return np.inf
+    return float((policy.lift.date - scenario.start).days)
+
+
 def decide_in_window(
     window: EnforcementWindow, activated: np.ndarray, due: np.ndarray, u_coverage: np.ndarray
 ) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ._random import Kind, generator
-from .scenario import CHANNEL_TRAVELLER, Scenario
+from .scenario import CHANNEL_TRAVELLER, Policy, Scenario
 
 _T = TypeVar("_T")
 
@@ -37,8 +37,12 @@ class Codebook:
     channels: tuple[str, ...]
 
     @classmethod
-    def for_scenario(cls, scenario: Scenario) -> Codebook:
-        """Every territory any signal, region or policy can name, in a fixed order."""
+    def for_scenario(cls, scenario: Scenario, policies: Iterable[Policy] | None = None) -> Codebook:
+        """Every territory any signal, region or policy can name, in a fixed order.
+
+        `policies` are every variant's resolved policy (`Scenario.policies()`, resolved here when
+        not given): all of them, so that the codes do not depend on which variants run.
+        """
         names: list[str] = []
 
         def add(code: str | None) -> None:
@@ -52,7 +56,7 @@ class Codebook:
             add(region.signals.vpn_exit)
             add(region.signals.ip_reports)
             add(region.travellers_from)
-        for policy in scenario.policies().values():
+        for policy in scenario.policies().values() if policies is None else policies:
             for code in policy.banned:
                 add(code)
         channels: list[str] = []
@@ -147,15 +151,20 @@ def _segments(scenario: Scenario, activations: list) -> list[tuple[float, float,
     ]
 
 
-def generate(scenario: Scenario, replication: int, scale: float = 1.0) -> Population:
+def generate(
+    scenario: Scenario,
+    replication: int,
+    scale: float = 1.0,
+    policies: Iterable[Policy] | None = None,
+) -> Population:
     """Draw the devices of one replication; the same (scenario, seed, replication) gives the same
-    devices whatever else runs.
+    devices whatever else runs. `policies`: as `Codebook.for_scenario` takes them.
 
     Each region's draws are written straight into its slice of the population's columns (no
     per-region arrays to concatenate): at millions of devices, fresh memory is a large part of
     the cost.
     """
-    book = Codebook.for_scenario(scenario)
+    book = Codebook.for_scenario(scenario, policies)
     times = [_arrival_times(scenario, region, replication, scale) for region in scenario.regions]
     counts = [sum(part.size for part in region_times) for region_times in times]
     total = sum(counts)

@@ -9,7 +9,7 @@ order, so results are identical for any number of workers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ import pandas as pd
 from . import metrics, population, tables
 from .engine import VariantResult, simulate_variant
 from .executors import Executor, make_executor
-from .scenario import Scenario
+from .scenario import Policy, Scenario
 
 if TYPE_CHECKING:
     from .results import Results
@@ -26,13 +26,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Task:
-    """One replication of a scenario under a list of variants."""
+    """One replication of a scenario under a list of variants.
+
+    `policies` holds every variant's resolved policy (`Scenario.policies()`), resolved once per
+    run by `run`; a task without them resolves them itself.
+    """
 
     scenario: Scenario
     replication: int
     variants: tuple[str, ...]
     scale: float = 1.0
     detail: bool = False
+    policies: Mapping[str, Policy] | None = None
 
 
 @dataclass
@@ -53,14 +58,14 @@ def run_task(task: Task) -> TaskResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     scenario = task.scenario
-    devices = population.generate(scenario, task.replication, task.scale)
+    policies = task.policies if task.policies is not None else scenario.policies()
+    devices = population.generate(scenario, task.replication, task.scale, policies.values())
     timings["population"] = time.perf_counter() - clock
     daily_parts, metric_parts = [], []
     detailed: list[VariantResult] = []
     for name in task.variants:
-        policy = scenario.variant(name)
         clock = time.perf_counter()
-        result = simulate_variant(scenario, devices, policy, name, task.replication)
+        result = simulate_variant(scenario, devices, policies[name], name, task.replication)
         timings["simulate"] = timings.get("simulate", 0.0) + time.perf_counter() - clock
         clock = time.perf_counter()
         daily = tables.daily_frame(scenario, devices, result)
@@ -90,9 +95,13 @@ def make_tasks(
     variants: tuple[str, ...],
     scale: float,
     detail: int,
+    policies: Mapping[str, Policy] | None = None,
 ) -> list[Task]:
     """One task per replication; the first `detail` replications keep device-level tables."""
-    return [Task(scenario, r, variants, scale, detail=r < detail) for r in replications]
+    return [
+        Task(scenario, r, variants, scale, detail=r < detail, policies=policies)
+        for r in replications
+    ]
 
 
 def run(
@@ -114,8 +123,10 @@ def run(
     the first `detail_replications` keep device-level tables (`devices`, `events`).
 
     Raises `TooBigError` before allocating anything when the run would need more memory than
-    this machine has (with the `scale` that would fit), `KeyError` for an unknown variant, and
-    `ConsistencyError` when the results break an invariant (a simlock bug).
+    this machine has (with the `scale` that would fit), `KeyError` for an unknown variant, the
+    validation error of a bad variant (in a scenario built by hand: `load_scenario` has checked a
+    file's) before any task starts, and `ConsistencyError` when the results break an invariant
+    (a simlock bug).
     """
     from . import __version__, guards
     from .results import Results, scenario_hash
@@ -130,7 +141,12 @@ def run(
     if updates:
         scenario = scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})
     names = _variant_list(scenario, variants)
-    tasks = make_tasks(scenario, range(scenario.replications), names, scale, detail_replications)
+    # Every variant's policy, resolved and validated once, here: a hand-built scenario with a bad
+    # variant fails before any worker starts, and no task resolves them again.
+    policies = scenario.policies()
+    tasks = make_tasks(
+        scenario, range(scenario.replications), names, scale, detail_replications, policies
+    )
     runner = executor or make_executor(workers)
     if runner.name != "dask":  # a cluster's memory is its workers', not this machine's
         guards.check_fits(scenario, scale, runner.workers, detail_replications, len(names))

@@ -276,8 +276,7 @@ def events_frames(scenario: Scenario, variants: Sequence[VariantResult]) -> pd.D
         )
         verdict = np.where(result.appeal_approved, code["approved"], code["rejected"])
         cancelled = result.outcome[idx] == Outcome.CANCELLED_BY_LIFT
-        lift_day = _lift_day(scenario, result)
-        cancel_time = np.where(cancelled & np.isfinite(lift_day), lift_day, np.inf)
+        cancel_time = np.where(cancelled, result.lift_day, np.inf)
         columns = [
             ("warned", result.warned, window_cause),
             ("locked", result.locked, window_cause),
@@ -315,13 +314,6 @@ def events_frames(scenario: Scenario, variants: Sequence[VariantResult]) -> pd.D
             "cause": pd.Categorical.from_codes(joined["cause"], causes),
         }
     )
-
-
-def _lift_day(scenario: Scenario, result: VariantResult) -> float:
-    policy = scenario.variant(result.variant)
-    if policy.lift is None:
-        return np.nan
-    return float((policy.lift.date - scenario.start).days)
 
 
 def to_date(scenario: Scenario, day: float) -> dt.date | None:

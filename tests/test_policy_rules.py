@@ -6,18 +6,22 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
+import pydantic
 import pytest
 from scipy import stats
 
+import simlock
 from simlock._random import Purpose, exponential, uniform
 from simlock.checkins import next_contact, next_scheduled, scheduled_checkin
 from simlock.detection import infer_territory
+from simlock.executors import SequentialExecutor
 from simlock.policy import (
     EnforcementWindow,
     decide_in_window,
     delay_quantile,
     exempt,
     fcfs_desk_start,
+    lift_day,
     windows_in_days,
 )
 from simlock.population import NO_SIGNAL, Codebook, Population
@@ -163,6 +167,37 @@ def test_windows_in_days_and_the_implicit_whole_run_window() -> None:
         EnforcementWindow("a", 1.0, 4.0, 1.0, 4.0),
         EnforcementWindow("b", 10.0, 20.0, 0.5, 0.0),
     ]
+
+
+def test_the_lift_day_counts_days_from_the_start_and_is_never_without_a_lift() -> None:
+    scenario = make_scenario()  # starts on 2021-06-01
+    assert lift_day(_policy(lift={"date": "2021-06-11"}), scenario) == 10.0
+    assert lift_day(_policy(lift={"date": "2021-06-01", "unlock": False}), scenario) == 0.0
+    assert lift_day(_policy(), scenario) == np.inf
+
+
+class _CountingExecutor(SequentialExecutor):
+    """Runs tasks here, counting how many it was given."""
+
+    def __init__(self) -> None:
+        self.tasks = 0
+
+    def map(self, fn, tasks):
+        self.tasks += len(tasks)
+        return super().map(fn, tasks)
+
+
+def test_a_bad_variant_of_a_hand_built_scenario_fails_before_any_task_runs() -> None:
+    """Policies are resolved once per run, before the executor gets a task, even when the bad
+    variant is not among those asked for (the territory codes name every variant's)."""
+    good = make_scenario({"variants": {"later": {"lift": {"date": "2021-07-20"}}}})
+    bad = good.model_copy(update={"variants": {"later": {"lift": {"date": "2030-01-01"}}}})
+    executor = _CountingExecutor()
+    assert len(simlock.run(good, variants=["baseline"], executor=executor).daily) > 0
+    assert executor.tasks == 1
+    with pytest.raises(pydantic.ValidationError, match="outside the run"):
+        simlock.run(bad, variants=["baseline"], executor=executor)
+    assert executor.tasks == 1
 
 
 def test_a_window_decides_covered_devices_whose_delay_expires_inside_it() -> None:
