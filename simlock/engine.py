@@ -42,7 +42,7 @@ from .policy import (
     windows_in_days,
 )
 from .population import Population
-from .scenario import Policy, Scenario
+from .scenario import CheckIn, Policy, Scenario
 
 
 class Outcome(IntEnum):
@@ -103,30 +103,35 @@ def simulate_variant(
     scenario: Scenario, population: Population, policy: Policy, variant: str, replication: int
 ) -> VariantResult:
     """Apply one policy to one replication's devices (see the module docstring for the order)."""
-    run = _VariantRun(scenario, population, policy)
+    run = _VariantRun(scenario, population, policy, variant, replication)
     env = simpy.Environment()
     for index, window in enumerate(run.windows):
         env.process(run.open_window(env, index, window))
-    lift_time = run.lift_time
-    if np.isfinite(lift_time):
-        env.process(run.lift(env, lift_time))
+    if np.isfinite(run.lift_time):
+        env.process(run.lift(env, run.lift_time))
     env.run(until=scenario.days)
-    if not run.settled:
-        run.settle(lift_time=np.inf)
-    return run.result(variant, replication)
+    return run.result if run.result is not None else run.settle(lift_time=np.inf)
 
 
 class _VariantRun:
-    """The mutable state of one variant's run: columns over the considered devices.
+    """The mutable state of one variant's run: columns over the considered devices, until
+    `settle` turns them into the `result`.
 
     What does not depend on the variant's policy beyond its detection (the considered devices'
     keys, activation times and personal draws) is kept with the population and shared by the
     variants that detect alike; the settlement works only on the devices a window decided.
     """
 
-    def __init__(self, scenario: Scenario, population: Population, policy: Policy) -> None:
-        self.scenario, self.population, self.policy = scenario, population, policy
-        self.horizon = scenario.days
+    def __init__(
+        self,
+        scenario: Scenario,
+        population: Population,
+        policy: Policy,
+        variant: str,
+        replication: int,
+    ) -> None:
+        self.scenario, self.policy = scenario, policy
+        self.variant, self.replication = variant, replication
         self.banned = banned = population.codebook.codes(policy.banned)
         inference = cached_inference(population, policy.detection, banned)
         self.belief = inference.key
@@ -158,14 +163,13 @@ class _VariantRun:
         size = self.considered.size
         self.decided = np.full(size, np.inf)
         self.decided_by = np.full(size, -1, dtype=np.int8)
-        self.settled = False
         self.lift_time = lift_day(policy, scenario)
-        self.unlock_on_lift = policy.lift is not None and policy.lift.unlock
+        self.result: VariantResult | None = None
 
     def open_window(self, env: simpy.Environment, index: int, window):
         """At the opening, decide every device this window covers (its sweep included)."""
         yield env.timeout(window.start)
-        if self.settled:  # the lift has ended the policy; later windows decide nothing
+        if self.result is not None:  # the lift has ended the policy; later windows decide nothing
             return
         # Uncovered devices get no decision from this window: look at the covered ones only.
         covered = np.flatnonzero(self.u_coverage < window.coverage)
@@ -181,48 +185,34 @@ class _VariantRun:
         yield env.timeout(at)
         self.settle(lift_time=at)
 
-    def settle(self, lift_time: float) -> None:
-        """Deliver warnings and locks (those before `lift_time`), then appeals and unlocks.
+    def settle(self, lift_time: float) -> VariantResult:
+        """Deliver warnings and locks (those before `lift_time`), then appeals and unlocks: the
+        variant's `result`.
 
         A device without a decision before `lift_time` is never warned, locked, appealed or
         unlocked, so the settlement runs on the decided devices only and the considered devices'
         columns are `inf` (never) elsewhere.
         """
-        self.settled = True
-        size = self.considered.size
         # Decisions due at or after the lift never happen: the policy is over, nothing is pending.
         active = np.flatnonzero(self.decided < lift_time)
-        decided = np.full(size, np.inf)
-        decided[active] = self.decided[active]
-        decided_by = np.full(size, -1, dtype=np.int8)
-        decided_by[active] = self.decided_by[active]
-        self.decided, self.decided_by = decided, decided_by
         fate = _Fate(
-            keys=self.keys[active],
-            activated=self.activated[active],
-            devices=self.considered[active],
+            self.keys[active],
+            self.activated[active],
+            self.considered[active],
+            self.scenario.checkin,
+            self.scenario.days,
         )
-        fate.settle(self, decided[active], lift_time)
+        fate.settle(self.policy, self.decided[active], lift_time)
+        self.outcome[fate.devices] = fate.outcome
 
-        def spread(values: np.ndarray, fill: float | bool | int, dtype: type) -> np.ndarray:
-            column = np.full(size, fill, dtype=dtype)
+        def spread(values: np.ndarray, fill: float | bool | int = np.inf) -> np.ndarray:
+            column = np.full(self.considered.size, fill, dtype=values.dtype)
             column[active] = values
             return column
 
-        self.warned = spread(fate.warned, np.inf, np.float64)
-        self.locked = spread(fate.locked, np.inf, np.float64)
-        self.unlocked = spread(fate.unlocked, np.inf, np.float64)
-        self.unlock_cause = spread(fate.unlock_cause, UnlockCause.NONE, np.int8)
-        self.appealed = spread(fate.appealed, np.inf, np.float64)
-        self.appeal_started = spread(fate.appeal_started, np.inf, np.float64)
-        self.appeal_closed = spread(fate.appeal_closed, np.inf, np.float64)
-        self.appeal_approved = spread(fate.appeal_approved, False, np.bool_)
-        self.outcome[fate.devices] = fate.outcome
-
-    def result(self, variant: str, replication: int) -> VariantResult:
-        return VariantResult(
-            variant=variant,
-            replication=replication,
+        self.result = VariantResult(
+            variant=self.variant,
+            replication=self.replication,
             window_names=tuple(w.name for w in self.windows),
             banned=self.banned,
             belief=self.belief,
@@ -230,31 +220,39 @@ class _VariantRun:
             detected=self.detected,
             outcome=self.outcome,
             considered=self.considered,
-            decided=self.decided,
-            decided_by=self.decided_by,
-            warned=self.warned,
-            locked=self.locked,
-            unlocked=self.unlocked,
-            unlock_cause=self.unlock_cause,
-            appealed=self.appealed,
-            appeal_started=self.appeal_started,
-            appeal_closed=self.appeal_closed,
-            appeal_approved=self.appeal_approved,
+            decided=spread(self.decided[active]),
+            decided_by=spread(self.decided_by[active], -1),
+            warned=spread(fate.warned),
+            locked=spread(fate.locked),
+            unlocked=spread(fate.unlocked),
+            unlock_cause=spread(fate.unlock_cause, UnlockCause.NONE),
+            appealed=spread(fate.appealed),
+            appeal_started=spread(fate.appeal_started),
+            appeal_closed=spread(fate.appeal_closed),
+            appeal_approved=spread(fate.appeal_approved, False),
         )
+        return self.result
 
 
 class _Fate:
     """What happens to the decided devices of one variant after their decision: columns over
-    those devices (`devices`: their indices in the population, ascending)."""
+    those devices (`devices`: their indices in the population, ascending), until `horizon`
+    (days)."""
 
-    def __init__(self, keys: np.ndarray, activated: np.ndarray, devices: np.ndarray) -> None:
+    def __init__(
+        self,
+        keys: np.ndarray,
+        activated: np.ndarray,
+        devices: np.ndarray,
+        checkin: CheckIn,
+        horizon: float,
+    ) -> None:
         self.keys, self.activated, self.devices = keys, activated, devices
+        self.checkin, self.horizon = checkin, horizon
 
-    def settle(self, run: _VariantRun, decided: np.ndarray, lift_time: float) -> None:
+    def settle(self, policy: Policy, decided: np.ndarray, lift_time: float) -> None:
         """See `_VariantRun.settle`; `decided` is each device's decision time (before the lift)."""
-        horizon = run.horizon
-        self.scenario = run.scenario
-        self.horizon = horizon
+        horizon = self.horizon
         # A lift inside the run cancels every decision not in effect by then, however late the
         # device would have received it (even after the end of the run).
         cancelled = np.zeros(decided.size, dtype=bool)
@@ -263,7 +261,7 @@ class _Fate:
         command = decided
         self.warned = np.full(decided.size, np.inf)
         resolved = np.zeros(decided.size, dtype=bool)
-        warning = run.policy.warning
+        warning = policy.warning
         if warning is not None:
             warned = self._contact(decided, online_at, Purpose.WARN_CONTACT)
             delivered = warned < min(lift_time, horizon)
@@ -280,8 +278,9 @@ class _Fate:
         self.locked = np.where(locked < min(lift_time, horizon), locked, np.inf)
         is_locked = np.isfinite(self.locked)
 
-        lift_command = lift_time if run.unlock_on_lift else np.inf
-        appeal_command = self._appeals(run.policy, is_locked, lift_command)
+        unlock_on_lift = policy.lift is not None and policy.lift.unlock
+        lift_command = lift_time if unlock_on_lift else np.inf
+        appeal_command = self._appeals(policy, is_locked, lift_command)
         unlock_command = np.where(is_locked, np.minimum(appeal_command, lift_command), np.inf)
         unlocked = self._contact(
             unlock_command, np.where(is_locked, self.locked, self.activated), Purpose.UNLOCK_CONTACT
@@ -293,8 +292,8 @@ class _Fate:
             UnlockCause.NONE,
         ).astype(np.int8)
 
-        outcome = np.full(decided.size, Outcome.NOT_COVERED, dtype=np.int8)
-        outcome[np.isfinite(decided) | np.isfinite(self.warned)] = Outcome.PENDING_AT_END
+        # Every device here has a decision: what happened after it, the last that applies.
+        outcome = np.full(decided.size, Outcome.PENDING_AT_END, dtype=np.int8)
         outcome[cancelled] = Outcome.CANCELLED_BY_LIFT
         outcome[resolved] = Outcome.RESOLVED_AFTER_WARNING
         outcome[is_locked] = Outcome.LOCKED_AT_END
@@ -308,7 +307,7 @@ class _Fate:
         todo = np.flatnonzero(np.isfinite(t) & (t < self.horizon))
         if todo.size:
             out[todo] = next_contact(
-                self.scenario.checkin,
+                self.checkin,
                 t[todo],
                 online_at[todo],
                 self.activated[todo],

@@ -99,23 +99,15 @@ def replicate_metrics(
     """Metrics of one (variant, replication), overall and by region and channel (long frame)."""
     book = population.codebook
     region_banned = np.isin(book.region_territories, result.banned)
-    # Only activation counts need every device; region x channel counts give them for every
-    # grouping, and everything else concerns the few devices the policy considered.
+    # Only activation counts need every device: the daily counts (kept with the population for
+    # `daily`) hold them per region x channel, which gives them for every grouping (every device
+    # activates inside the run), and everything else concerns the few devices the policy
+    # considered.
     n_channels = len(book.channels)
-
-    def activations_by_region_channel() -> np.ndarray:
-        # Every device activates inside the run, so the daily counts (kept with the population
-        # for `daily`) already hold them; count afresh only if some device is missing there.
-        shape = (len(book.regions), n_channels)
-        if float(horizon).is_integer():
-            counts = tables.daily_activations(population, int(horizon)).sum(axis=0)
-            if counts.sum() == len(population):
-                return counts.reshape(shape)
-        group = population.region.astype(np.int64) * n_channels + population.channel
-        return np.bincount(group, minlength=shape[0] * shape[1]).reshape(shape)
-
-    by_region_channel = population.memo(
-        ("activations by region and channel", horizon), activations_by_region_channel
+    by_region_channel = (
+        tables.daily_activations(population, int(horizon))
+        .sum(axis=0)
+        .reshape(len(book.regions), n_channels)
     )
     banned_by_region_channel = by_region_channel * region_banned[:, None]
     idx = result.considered
