@@ -7,7 +7,6 @@ it needs and gets the same Results object every time it asks.
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
+from cli_helpers import small_doc
 
 import simlock
 from simlock.results import Results
@@ -67,7 +66,7 @@ VARIATIONS = {
 
 def scenario_document(variation: str = "default") -> dict[str, Any]:
     """tests/data/small.yaml as a mapping, with one variation applied."""
-    doc = copy.deepcopy(yaml.safe_load(SMALL.read_text()))
+    doc = small_doc()
     VARIATIONS[variation](doc)
     return doc
 

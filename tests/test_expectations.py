@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from cli_helpers import small_doc
 from typer.testing import CliRunner
 
 import simlock
@@ -28,13 +29,12 @@ from simlock.expectations import (
 from simlock.metrics import _peaks, summarize
 from simlock.scenario import Expectation
 
-SMALL = Path(__file__).parent / "data" / "small.yaml"
-SMALL_DOC: dict[str, Any] = yaml.safe_load(SMALL.read_text())
+SMALL_DOC: dict[str, Any] = small_doc()
 START = dt.date(2021, 6, 1)
 
 
 def scenario_with(expectations: list[dict[str, Any]]) -> simlock.Scenario:
-    doc = copy.deepcopy(SMALL_DOC)
+    doc = small_doc()
     doc["expectations"] = expectations
     return simlock.load_scenario(doc)
 

@@ -39,6 +39,19 @@ def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
 
 
+def simlock_in_limited_memory(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`simlock ARGS --workers 1 -q` as a real process under the `ADDRESS_SPACE` limit."""
+    return subprocess.run(
+        [*simlock_command(), *(str(a) for a in args), "--workers", "1", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=quiet_env(),
+        preexec_fn=_limit_address_space,
+        check=False,
+    )
+
+
 # -- too big to run --------------------------------------------------------------------------------
 
 
@@ -47,15 +60,7 @@ def test_a_run_too_big_for_memory_stops_before_allocating_and_says_what_fits(
 ) -> None:
     file = write_yaml(tmp_path / "huge.yaml", huge_doc())
     out = tmp_path / "run"
-    done = subprocess.run(
-        [*simlock_command(), "run", str(file), "-o", str(out), "--workers", "1", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=quiet_env(),
-        preexec_fn=_limit_address_space,
-        check=False,
-    )
+    done = simlock_in_limited_memory("run", file, "-o", out)
     assert done.returncode == 2, done.stderr
     message = done.stderr.replace("\n", " ")
     found = re.search(
@@ -84,15 +89,7 @@ def test_a_sweep_too_big_for_memory_stops_before_writing_anything(tmp_path: Path
     doc["sweep"] = {"parameters": [{"path": "policy.coverage", "values": [0.5, 1.0]}]}
     file = write_yaml(tmp_path / "huge-sweep.yaml", doc)
     out = tmp_path / "sweep"
-    done = subprocess.run(
-        [*simlock_command(), "sweep", str(file), "-o", str(out), "--workers", "1", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=quiet_env(),
-        preexec_fn=_limit_address_space,
-        check=False,
-    )
+    done = simlock_in_limited_memory("sweep", file, "-o", out)
     assert done.returncode == 2, done.stderr
     message = " ".join(done.stderr.split())
     assert "this sweep needs about" in message

@@ -24,8 +24,16 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
-from cli_helpers import FAST, SMALL, invoke, leftovers, quiet_env, simlock_command, small_doc
+from cli_helpers import (
+    FAST,
+    SMALL,
+    invoke,
+    leftovers,
+    quiet_env,
+    simlock_command,
+    small_doc,
+    write_yaml,
+)
 
 from simlock import outputs
 from simlock.sweep import MANIFEST_FILE, PARTS_DIR, SWEEP_FILE
@@ -147,9 +155,7 @@ def busy_scenario(tmp_path: Path, sweep: dict | None = None) -> Path:
     doc["replications"] = 400
     if sweep is not None:
         doc["sweep"] = sweep
-    file = tmp_path / "busy.yaml"
-    file.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return file
+    return write_yaml(tmp_path / "busy.yaml", doc)
 
 
 @pytest.mark.parametrize(
@@ -232,8 +238,7 @@ def test_an_interrupted_sweep_keeps_finished_parts_and_resumes_without_rerunning
         for segment in region["activations"]:
             segment["rate_per_day"] *= 3
     doc["sweep"] = SWEEP
-    file = tmp_path / "sweep.yaml"
-    file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    file = write_yaml(tmp_path / "sweep.yaml", doc)
     out = tmp_path / "sweep"
     terminal = Terminal(
         [*simlock_command(), "sweep", str(file), "-o", str(out), "--workers", workers], tmp_path

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from cli_helpers import write_yaml
 
 import simlock
 from simlock.errors import OutputError, ScenarioError
@@ -156,8 +156,7 @@ def test_a_bad_path_in_a_file_points_at_its_line(tmp_path: Path) -> None:
     doc = copy.deepcopy(TINY)
     doc["sweep"] = grid({"path": "policy.coverage", "values": [1]}, samples=4)
     doc["sweep"]["parameters"].append({"path": "policy.lock_delay.dayz", "values": [1]})
-    file = tmp_path / "bad.yaml"
-    file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    file = write_yaml(tmp_path / "bad.yaml", doc)
     with pytest.raises(ScenarioError) as caught:
         run_sweep(file, tmp_path / "out", workers=1)
     [problem] = caught.value.problems
@@ -377,9 +376,7 @@ def test_a_sobol_sweep_ranks_the_lever_that_drives_users_affected(tmp_path: Path
 
 
 def _write(tmp_path: Path, doc: dict[str, Any]) -> Path:
-    file = tmp_path / "scenario.yaml"
-    file.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return file
+    return write_yaml(tmp_path / "scenario.yaml", doc)
 
 
 def test_the_sweep_command_writes_the_frame_and_refuses_to_overwrite(tmp_path: Path) -> None:
