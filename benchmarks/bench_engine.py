@@ -4,11 +4,14 @@ and the speed-up over the per-device reference model (tests/reference_model.py) 
     python benchmarks/bench_engine.py                 # 1M and 5M devices, reference at 20k
     python benchmarks/bench_engine.py --sizes 200000 --reference-devices 5000   # quick
 
-Each size runs in a fresh subprocess so its peak resident memory is its own. Targets (issue 3,
-2-core machine): 5M devices, one replication, one variant simulated (population + engine) in
-< 5 s and < 1.5 GB peak; the run's tables built and written in < 5 s; the whole run >= 30x faster
-than the per-device reference on the same scenario. The machine is shared: the load average is
-printed before and after, and timings taken under load are slower than the machine can do.
+Each size is one `run_task` (one replication, one variant) with device-level tables, timed by
+its own phases, then summarised and written; and once more without them for the peak memory of
+the simulation. Each runs in a fresh subprocess so its peak resident memory is its own. Targets
+(issue 3, 2-core machine): 5M devices, one replication, one variant simulated (population +
+engine) in < 5 s and < 1.5 GB peak; the run's tables built and written in < 5 s; the whole run
+>= 30x faster than the per-device reference on the same scenario. The machine is shared: the
+load average is printed before and after, and timings taken under load are slower than the
+machine can do.
 """
 
 from __future__ import annotations
@@ -36,79 +39,63 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(devices: int) -> dict[str, float]:
-    """One size, in this process: population, simulation, frames, writing, peak memory."""
-    import numpy as np
+def measure(devices: int, detail: bool = True) -> dict[str, float]:
+    """One size, in this process: `run_task` (population, simulation, frames; the phases it
+    times), the summary, writing the run folder, and peak memory. Without `detail`, the task
+    keeps no device-level tables (what every replication but the first costs a worker)."""
     from bench_scenario import bench_scenario
 
     import simlock
-    from simlock import metrics, population, tables
-    from simlock.engine import simulate_variant
+    from simlock import metrics
     from simlock.results import Results
+    from simlock.runner import Task, run_task
 
     scenario = simlock.load_scenario(bench_scenario(devices))
-    policy = scenario.policy
     base_mb = _peak_mb()
+    done = run_task(Task(scenario, 0, tuple(scenario.variant_names), detail=detail))
+    timings = done.timings
+    t_population, t_simulate = timings["population"], timings["simulate"]
+    peak_task = _peak_mb()
+    row = {
+        "devices": done.devices_simulated,
+        "population_s": t_population,
+        "simulate_s": t_simulate,
+        "population_plus_simulate_s": t_population + t_simulate,
+        "devices_per_s": done.devices_simulated / (t_population + t_simulate),
+        "peak_mb_task": peak_task,
+        "import_baseline_mb": base_mb,
+    }
+    if not detail:
+        return row
     clock = time.perf_counter()
-    pop = population.generate(scenario, 0)
-    t_population = time.perf_counter() - clock
-    clock = time.perf_counter()
-    result = simulate_variant(scenario, pop, policy, "baseline", 0)
-    t_simulate = time.perf_counter() - clock
-    peak_simulate = _peak_mb()
-    events = int(
-        sum(
-            np.isfinite(c).sum()
-            for c in (result.warned, result.locked, result.unlocked, result.appealed)
-        )
-        + np.isfinite(result.appeal_closed).sum()
-    )
-    phases: dict[str, float] = {}
-    clock = time.perf_counter()
-    daily = tables.daily_frame(scenario, pop, result)
-    phases["daily_s"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    replicates = metrics.replicate_metrics(pop, result, scenario.days, daily)
-    summary = metrics.summarize(replicates)
-    phases["metrics_s"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    devices_frame = tables.devices_frame(scenario, pop, result)
-    phases["devices_frame_s"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    events_frame = tables.events_frame(scenario, result)
-    phases["events_frame_s"] = time.perf_counter() - clock
+    summary = metrics.summarize(done.replicates)
+    t_frames = timings["tables"] + time.perf_counter() - clock
     results = Results(
         scenario=scenario,
         summary=summary,
-        replicates=replicates,
-        daily=daily,
-        devices=devices_frame,
-        events=events_frame,
+        replicates=done.replicates,
+        daily=done.daily,
+        devices=done.devices,
+        events=done.events,
         manifest={},
     )
-    t_frames = sum(phases.values())
     with tempfile.TemporaryDirectory() as folder:
         clock = time.perf_counter()
         results.save(folder)
         t_write = time.perf_counter() - clock
+    # Every event the engine times (cancellations are the lift's, not a device's).
+    events = int((results.events["kind"] != "lock_cancelled").sum())
     return {
-        "devices": len(pop),
+        **row,
         "events": events,
-        "population_s": t_population,
-        "simulate_s": t_simulate,
-        "population_plus_simulate_s": t_population + t_simulate,
-        "devices_per_s": len(pop) / (t_population + t_simulate),
         "events_per_s": events / t_simulate,
-        **phases,
         "frames_s": t_frames,
         "write_tables_s": t_write,
         "tables_s": t_frames + t_write,
-        "device_rows_written": len(devices_frame),
-        "event_rows_written": len(events_frame),
+        "device_rows_written": len(results.devices),
+        "event_rows_written": len(results.events),
         "whole_run_s": t_population + t_simulate + t_frames + t_write,
-        "peak_mb_simulate": peak_simulate,
         "peak_mb_total": _peak_mb(),
-        "import_baseline_mb": base_mb,
     }
 
 
@@ -146,6 +133,14 @@ def measure_reference(devices: int, repeats: int = 3) -> dict[str, float]:
     }
 
 
+def _in_subprocess(*arguments: str) -> dict[str, float]:
+    """This script's measurement for `arguments`, in a fresh process (its own peak memory)."""
+    out = subprocess.run(
+        [sys.executable, __file__, *arguments], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -162,10 +157,11 @@ def main() -> None:
     parser.add_argument("--reference-devices", type=int, default=20_000)
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-detail", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reference-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one)))
+        print(json.dumps(measure(args.one, detail=not args.no_detail)))
         return
     if args.reference_one:
         print(json.dumps(measure_reference(args.reference_one)))
@@ -176,14 +172,10 @@ def main() -> None:
     )
     rows = []
     for size in args.sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(size)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        row = rows[-1]
+        # The simulation's peak is that of a task without device tables, in a process of its own.
+        plain = _in_subprocess("--one", str(size), "--no-detail")
+        row = {**_in_subprocess("--one", str(size)), "peak_mb_simulate": plain["peak_mb_task"]}
+        rows.append(row)
         print(
             f"{row['devices']:>10,} devices | population {row['population_s']:.2f} s + simulate "
             f"{row['simulate_s']:.2f} s = {row['population_plus_simulate_s']:.2f} s | "
@@ -191,21 +183,14 @@ def main() -> None:
             f"{row['events_per_s']:,.0f} events/s | peak {row['peak_mb_simulate']:,.0f} MB"
         )
         print(
-            f"{'':>10} tables {row['tables_s']:.2f} s: daily {row['daily_s']:.2f}, metrics "
-            f"{row['metrics_s']:.2f}, devices {row['devices_frame_s']:.2f}, events "
-            f"{row['events_frame_s']:.2f}, write {row['write_tables_s']:.2f} "
+            f"{'':>10} tables {row['tables_s']:.2f} s: frames {row['frames_s']:.2f} (daily, "
+            f"metrics, devices, events, summary), write {row['write_tables_s']:.2f} "
             f"({row['device_rows_written']:,} device rows, {row['event_rows_written']:,} event "
             f"rows) | peak {row['peak_mb_total']:,.0f} MB with tables"
         )
     ref = None
     if args.reference_devices:
-        out = subprocess.run(
-            [sys.executable, __file__, "--reference-one", str(args.reference_devices)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        ref = json.loads(out.stdout.strip().splitlines()[-1])
+        ref = _in_subprocess("--reference-one", str(args.reference_devices))
         print(
             f"reference at {ref['devices']:,} devices ({ref['considered']:,} simulated check-in "
             f"by check-in): {ref['reference_s']:.2f} s; engine whole run "

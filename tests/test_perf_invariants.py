@@ -82,15 +82,26 @@ def test_detection_of_every_device_matches_the_rule_applied_by_hand(rule, order)
     assert hit.any() and not hit.all()
 
 
-def test_cached_inference_is_shared_only_by_the_same_rule_and_banned_list() -> None:
+def test_a_cached_inference_is_that_of_its_own_rule_and_banned_list() -> None:
+    """Asked in turn for rules and banned lists that share some memos and not others, each
+    answer is what `infer_territory` gives for that rule and list."""
     population = _random_population(500, seed=3)
-    majority = Detection(rule="majority")
-    first = cached_inference(population, majority, np.array([1, 0]))
-    assert cached_inference(population, majority, np.array([0, 1, 1])) is first
-    assert cached_inference(population, Detection(rule="any"), np.array([0, 1])) is not first
-    assert cached_inference(population, majority, np.array([0])) is not first
-    assert not first.detected.flags.writeable and not first.hit.flags.writeable
-    assert np.array_equal(first.hits, np.flatnonzero(first.hit))
+    majority, any_signal = Detection(rule="majority"), Detection(rule="any")
+    answers = []
+    for detection, banned in (
+        (majority, [1, 0]),
+        (majority, [0, 1, 1]),
+        (any_signal, [0, 1]),
+        (majority, [0]),
+    ):
+        cached = cached_inference(population, detection, np.array(banned))
+        detected, hit = infer_territory(population, detection, np.array(banned))
+        assert np.array_equal(cached.detected, detected) and np.array_equal(cached.hit, hit)
+        assert np.array_equal(cached.hits, np.flatnonzero(hit))
+        answers.append(hit)
+    # The cases tell the rules and the lists apart: a memo shared between them would show.
+    assert not np.array_equal(answers[1], answers[2])
+    assert not np.array_equal(answers[1], answers[3])
 
 
 VARIANTS = {
