@@ -393,7 +393,7 @@ class Expectation(_Model):
     """A statement about the results a scenario should reproduce, with its source.
 
     `metric` names a check of `simlock.expectations` (any metric of `simlock.metrics.METRICS`,
-    or a check such as `peak_new_locks_date`); its value (the mean across replications, reported
+    or a check such as `share_of_locks_before`); its value (the mean across replications, reported
     with its 95% interval) must lie within [`min`, `max`] (exclusive with `strict`). Checks whose
     value is a date take dates as bounds.
     """

@@ -4,7 +4,6 @@ them."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from simlock.expectations import (
 from simlock.metrics import _peaks, summarize
 from simlock.scenario import Expectation
 
-SMALL_DOC: dict[str, Any] = small_doc()
 START = dt.date(2021, 6, 1)
 
 
@@ -321,7 +319,7 @@ def test_a_metric_for_one_region_or_channel_is_checked_on_its_rows(two_replicati
 
 
 def test_check_ignores_an_expectation_whose_variant_was_not_run(tmp_path: Path):
-    doc = copy.deepcopy(SMALL_DOC)
+    doc = small_doc()
     doc["expectations"] = [
         {"name": "warned some", "metric": "warned", "variant": "warn", "min": 1},
         {"name": "easy", "metric": "days_to_lock_median", "min": 0},
@@ -337,7 +335,7 @@ def test_check_ignores_an_expectation_whose_variant_was_not_run(tmp_path: Path):
 
 
 def test_bad_expectations_in_a_file_name_the_line(tmp_path: Path):
-    doc = copy.deepcopy(SMALL_DOC)
+    doc = small_doc()
     doc["expectations"] = [{"name": "e", "metric": "region_share", "params": {"region": "XX"}}]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -356,7 +354,7 @@ def test_every_check_is_documented_and_validated():
 
 
 def test_check_exits_1_when_an_expectation_fails_and_still_writes_the_run(tmp_path: Path):
-    doc = copy.deepcopy(SMALL_DOC)
+    doc = small_doc()
     doc["expectations"] = [
         {"name": "impossible", "metric": "days_to_lock_median", "max": 0.01},
         {"name": "easy", "metric": "days_to_lock_median", "min": 0},
