@@ -61,6 +61,7 @@ from ._plotting import (
     variant_styles,
 )
 from ._policy_marks import mark_policy
+from .policy import lift_day
 from .results import Results
 
 TITLES = {
@@ -512,12 +513,9 @@ def support_desk_data(results: Results) -> pd.DataFrame:
     ends = np.arange(1, days + 1, dtype=float)
     parts = []
     for variant in with_desk:
-        lift = results.scenario.variant(variant).lift
-        withdrawn_at = (
-            float((lift.date - results.scenario.start).days)
-            if lift is not None and lift.unlock
-            else np.inf
-        )
+        policy = results.scenario.variant(variant)
+        unlocks = policy.lift is not None and policy.lift.unlock
+        withdrawn_at = lift_day(policy, results.scenario) if unlocks else np.inf
         rows = devices[devices["variant"] == variant]
         filed = rows["appealed"].to_numpy(dtype=float)
         started = rows["appeal_started"].to_numpy(dtype=float)

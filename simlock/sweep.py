@@ -40,7 +40,7 @@ import os
 import re
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +55,7 @@ from .executors import Executor, make_executor
 from .loader import load_file, load_scenario
 from .metrics import METRICS
 from .runner import Task, run_task
-from .scenario import Scenario, Sweep
+from .scenario import Policy, Scenario, Sweep
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -98,6 +98,8 @@ class PointTask:
     replication: int
     variants: tuple[str, ...]
     labels: tuple[tuple[str, Any], ...]
+    policies: Mapping[str, Policy] | None = None
+    """The point's resolved policies, shared by its replications (resolved once per point)."""
 
 
 @dataclass(frozen=True)
@@ -253,11 +255,15 @@ def make_design(
 def make_tasks(design: Design, replications: int, variants: tuple[str, ...]) -> list[PointTask]:
     """One task per (point, replication), points first: early points finish first."""
     records = design.points.to_dict(orient="records")
-    return [
-        PointTask(scenario, point, replication, variants, tuple(records[point].items()))
-        for point, scenario in enumerate(design.scenarios)
-        for replication in range(replications)
-    ]
+    tasks = []
+    for point, scenario in enumerate(design.scenarios):
+        policies = scenario.policies()
+        labels = tuple(records[point].items())
+        tasks.extend(
+            PointTask(scenario, point, replication, variants, labels, policies)
+            for replication in range(replications)
+        )
+    return tasks
 
 
 def run_point(task: PointTask) -> pd.DataFrame:
@@ -265,7 +271,7 @@ def run_point(task: PointTask) -> pd.DataFrame:
 
     Top-level and pure, so any executor can run it; it ships back only summary-level rows.
     """
-    result = run_task(Task(task.scenario, task.replication, task.variants))
+    result = run_task(Task(task.scenario, task.replication, task.variants, policies=task.policies))
     overall = result.replicates[result.replicates["group"] == "all"]
     wide = overall.pivot(index="variant", columns="metric", values="value")
     metric_order = [m for m in METRICS if m in wide.columns]
