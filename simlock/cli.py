@@ -21,10 +21,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
+from ._plain import slug
 from .errors import ConsistencyError, ScenarioError, SimlockError
 from .expectations import FAIL, NOT_EVALUATED
 from .loader import load_with_warnings
-from .scenario import Scenario, slug
+from .scenario import Scenario
 
 app = typer.Typer(
     name="simlock",

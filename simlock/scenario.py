@@ -20,7 +20,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ._plain import deep_merge
-from ._plain import slug as slug  # re-exported: simlock.cli imports it from here
 from ._rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
 
 BASELINE = "baseline"
