@@ -46,9 +46,9 @@ def measure(devices: int, detail: bool = True) -> dict[str, float]:
     from bench_scenario import bench_scenario
 
     import simlock
-    from simlock import metrics
-    from simlock.results import Results
-    from simlock.runner import Task, run_task
+    from simlock.analysis import metrics
+    from simlock.analysis.results import Results
+    from simlock.execution.runner import Task, run_task
 
     scenario = simlock.load_scenario(bench_scenario(devices))
     base_mb = _peak_mb()

@@ -40,7 +40,7 @@ def _load() -> str:
 def measure_replications(count: int, scale: float) -> list[dict[str, float]]:
     """Replications 0..count-1, one after the other in this process, with every variant."""
     import simlock
-    from simlock.runner import Task, run_task
+    from simlock.execution.runner import Task, run_task
 
     scenario = simlock.load_scenario(SCENARIO)
     rows = []
@@ -62,7 +62,7 @@ def measure_default_run(scale: float) -> dict[str, float]:
     """`simlock run` as a user types it, in a fresh process; the manifest's phases."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
-        command = [sys.executable, "-c", "from simlock.cli import main; main()"]
+        command = [sys.executable, "-c", "from simlock.cli.commands import main; main()"]
         command += ["run", str(SCENARIO), "-o", str(out)]
         command += ["--force", "-q", "--scale", str(scale)]
         clock = time.perf_counter()

@@ -59,7 +59,7 @@ def measure_run(devices: int, replications: int, workers: int) -> dict[str, floa
     """Wall time of a summary-only run on the local executor with `workers` workers (the scenario
     is built before the clock starts; worker start-up is inside the measurement)."""
     import simlock
-    from simlock.executors import make_executor
+    from simlock.execution.executors import make_executor
 
     scenario = scenario_with_variants(devices, replications)
     clock = time.perf_counter()
@@ -81,7 +81,7 @@ def measure_run(devices: int, replications: int, workers: int) -> dict[str, floa
 
 def measure_pool_start(workers: int) -> float:
     """Seconds for a fresh local pool to run its first no-op tasks (fork server, imports)."""
-    from simlock.executors import ProcessExecutor
+    from simlock.execution.executors import ProcessExecutor
 
     clock = time.perf_counter()
     with ProcessExecutor(workers) as executor:
@@ -93,8 +93,8 @@ def measure_dask(tasks: int, small_devices: int) -> dict[str, float]:
     """Per-task overhead of Dask on a local cluster: no-op tasks and small real tasks."""
     from distributed import LocalCluster
 
-    from simlock.executors import DaskExecutor, SequentialExecutor
-    from simlock.runner import Task, run_task
+    from simlock.execution.executors import DaskExecutor, SequentialExecutor
+    from simlock.execution.runner import Task, run_task
 
     scenario = scenario_with_variants(small_devices, 1)
     real = [Task(scenario, r, tuple(scenario.variant_names)) for r in range(tasks // 5 or 1)]

@@ -5,14 +5,13 @@ returns `Results` (tidy pandas frames with `save`/`load`), `compare` gives each 
 difference from the baseline.
 """
 
-from .errors import ScenarioError, SimlockError
-from .loader import load_scenario
-from .results import Results
-from .runner import run
-from .scenario import Scenario
-from .sweep import run_sweep
-
-__version__ = "0.1.0"
+from simlock._version import __version__
+from simlock.analysis.results import Results
+from simlock.errors import ScenarioError, SimlockError
+from simlock.execution.runner import run
+from simlock.execution.sweep import run_sweep
+from simlock.scenario.loader import load_scenario
+from simlock.scenario.models import Scenario
 
 
 def compare(results: Results):

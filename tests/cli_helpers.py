@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner, Result
 
-from simlock.cli import app
+from simlock.cli.commands import app
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -40,7 +40,7 @@ def simlock_command() -> list[str]:
     script = Path(sys.executable).parent / "simlock"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from simlock.cli import main; main()"]
+    return [sys.executable, "-c", "from simlock.cli.commands import main; main()"]
 
 
 def run_simlock(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 import simlock
-from simlock._plain import deep_merge
-from simlock.engine import Outcome, simulate_variant
-from simlock.population import Population, generate
-from simlock.scenario import Policy, Scenario
+from simlock.model.engine import Outcome, simulate_variant
+from simlock.model.population import Population, generate
+from simlock.scenario.merge import deep_merge
+from simlock.scenario.models import Policy, Scenario
 
 OUTCOME_NAMES = [o.name.lower() for o in Outcome]
 

@@ -35,7 +35,7 @@ Where the specification leaves a choice open, this model takes the one the READM
 engine's docstrings state, and says so:
 
 * coverage is one draw per device, compared with each window's coverage (a device covered at 5%
-  is covered at 60%: staged rollout), as in `simlock.policy.decide_in_window`;
+  is covered at 60%: staged rollout), as in `simlock.model.policy.decide_in_window`;
 * when several windows would decide a device, the earliest decision counts, and between windows
   deciding at the same time, the one listed first (windows are sorted by start) is the cause;
 * a window only decides devices activated before its end; a sweep needs a positive look-back;
@@ -61,10 +61,10 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simlock.detection import infer_territory
-from simlock.policy import exempt
-from simlock.population import Population, generate
-from simlock.scenario import Delay, Policy, Scenario
+from simlock.model.detection import infer_territory
+from simlock.model.policy import exempt
+from simlock.model.population import Population, generate
+from simlock.scenario.models import Delay, Policy, Scenario
 
 REFERENCE_STREAM = zlib.crc32(b"reference-model")
 """Spawn-key entry that keeps the reference's draws apart from every stream of the engine."""
@@ -393,7 +393,7 @@ def simulate_reference(
 ) -> pd.DataFrame:
     """Simulate one replication of `policy` device by device; one row per device.
 
-    The devices are those of `simlock.population.generate(scenario, replication)` (pass
+    The devices are those of `simlock.model.population.generate(scenario, replication)` (pass
     `population` to reuse them). Times are days from the start, NaN for what never happened
     before the end of the run; `decided_by` and `unlock_cause` name the window and the cause
     (`lift`, `appeal`), `outcome` is one of `OUTCOMES`.

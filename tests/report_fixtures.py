@@ -17,7 +17,7 @@ import pandas as pd
 from cli_helpers import small_doc
 
 import simlock
-from simlock.results import Results
+from simlock.analysis.results import Results
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
 HOSTILE = "Cuba <script>alert('x')</script> $1 & *co* | [a](http://x)"

@@ -13,7 +13,7 @@ import pytest
 from cli_helpers import FAST, SMALL, invoke, leftovers, run_simlock, small_doc, write_yaml
 
 import simlock
-from simlock.results import Results
+from simlock.analysis.results import Results
 
 COMMANDS = ("validate", "schema", "run", "report", "sweep")
 
@@ -373,7 +373,7 @@ def test_report_on_something_that_is_not_a_run_exits_2(tmp_path: Path, kind: str
 
 
 def test_report_rebuilds_the_report_of_a_saved_run(tmp_path: Path) -> None:
-    pytest.importorskip("simlock.report")
+    pytest.importorskip("simlock.report.run_report")
     out = tmp_path / "run"
     assert invoke("run", SMALL, "-o", out, *FAST).exit_code == 0
     assert not (out / "report.html").exists()
@@ -385,7 +385,7 @@ def test_report_rebuilds_the_report_of_a_saved_run(tmp_path: Path) -> None:
 def test_an_unexpected_error_is_one_paragraph_and_exit_code_3(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from simlock import cli
+    from simlock.cli import commands as cli
 
     def broken(path: Path) -> None:
         raise RuntimeError("something simlock did not foresee")

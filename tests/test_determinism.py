@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import SMALL, invoke, run_simlock
 
 import simlock
-from simlock.results import FORMAT_VERSION, FRAMES, scenario_hash
+from simlock.analysis.results import FORMAT_VERSION, FRAMES, scenario_hash
 
 OPTIONS = ["--scale", "0.1", "--detail", "2", "--quiet", "--no-report"]
 

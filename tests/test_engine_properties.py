@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simlock
-from simlock import tables
-from simlock.engine import Outcome, UnlockCause, VariantResult, simulate_variant
-from simlock.population import Population, generate
-from simlock.runner import Task, run_task
-from simlock.scenario import Policy, Scenario
+from simlock.analysis import tables
+from simlock.execution.runner import Task, run_task
+from simlock.model.engine import Outcome, UnlockCause, VariantResult, simulate_variant
+from simlock.model.population import Population, generate
+from simlock.scenario.models import Policy, Scenario
 from tests.engine_helpers import make_scenario
 
 START = dt.date(2021, 6, 1)

@@ -34,8 +34,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from simlock.population import generate
-from simlock.scenario import Scenario
+from simlock.model.population import generate
+from simlock.scenario.models import Scenario
 from tests.engine_helpers import counts, engine_frame, make_scenario
 from tests.reference_model import simulate_reference
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import simlock
-from simlock.executors import (
+from simlock.execution.executors import (
     SCHEDULER_ENV,
     DaskExecutor,
     ExecutorError,

@@ -16,8 +16,7 @@ from cli_helpers import small_doc
 from typer.testing import CliRunner
 
 import simlock
-from simlock.cli import app
-from simlock.expectations import (
+from simlock.analysis.expectations import (
     COLUMNS,
     FAIL,
     PASS_UNSURE,
@@ -25,8 +24,9 @@ from simlock.expectations import (
     known_checks,
     per_replication,
 )
-from simlock.metrics import _peaks, summarize
-from simlock.scenario import Expectation
+from simlock.analysis.metrics import _peaks, summarize
+from simlock.cli.commands import app
+from simlock.scenario.models import Expectation
 
 START = dt.date(2021, 6, 1)
 

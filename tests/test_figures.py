@@ -21,7 +21,7 @@ from matplotlib.text import Text
 from report_fixtures import HOSTILE, small_results
 from scipy import stats
 
-from simlock import figures as figs
+from simlock.report import figures as figs
 
 VARIANTS = ["baseline", "no-lift", "warn", "exempt-travellers"]
 

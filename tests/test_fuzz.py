@@ -25,9 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simlock
-from simlock import guards
-from simlock._yamlio import MAX_DEPTH, MAX_EXPANDED_NODES, MAX_FILE_BYTES
+from simlock.analysis.consistency import check_consistency
 from simlock.errors import ScenarioError
+from simlock.execution import memory as guards
+from simlock.scenario.yamlio import MAX_DEPTH, MAX_EXPANDED_NODES, MAX_FILE_BYTES
 
 TRIED: Counter[str] = Counter()
 """Cases tried, by kind; printed when the module's tests are done."""
@@ -258,7 +259,7 @@ def test_valid_scenarios_found_by_the_fuzzer_also_run(tmp_path: Path) -> None:
         expected = guards.expected_devices(scenario, 1.0)
         scale = min(1.0, 2_000 / expected) if expected > 0 else 1.0
         results = simlock.run(scenario, replications=1, scale=scale, detail_replications=1)
-        guards.check_consistency(results)
+        check_consistency(results)
         TRIED[RAN] += 1
 
     ran = TRIED[RAN]

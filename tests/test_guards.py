@@ -16,10 +16,11 @@ import pytest
 from cli_helpers import FAST, SMALL, invoke, quiet_env, simlock_command, small_doc, write_yaml
 
 import simlock
-import simlock.runner
-from simlock import guards
+import simlock.execution.runner
+from simlock.analysis.consistency import check_consistency
+from simlock.analysis.results import Results, scenario_hash
 from simlock.errors import ConsistencyError, TooBigError
-from simlock.results import Results, scenario_hash
+from simlock.execution import memory as guards
 
 ADDRESS_SPACE = 3 * 1024**3
 """A `ulimit -v` for the child process: a broken guard then fails with MemoryError instead of
@@ -125,7 +126,7 @@ def test_the_python_api_refuses_too_big_a_run_before_allocating(
     def no_population(*args: object) -> None:
         raise AssertionError("devices were drawn before the memory check")
 
-    monkeypatch.setattr(simlock.runner.population, "generate", no_population)
+    monkeypatch.setattr(simlock.execution.runner.population, "generate", no_population)
     with pytest.raises(
         TooBigError, match=r"try --scale 0\.[45]\d* \(from Python: scale=0\.[45]\d*\)"
     ):
@@ -169,7 +170,7 @@ def test_available_memory_counts_an_address_space_limit() -> None:
         [
             sys.executable,
             "-c",
-            "from simlock.guards import available_memory; print(available_memory())",
+            "from simlock.execution.memory import available_memory; print(available_memory())",
         ],
         capture_output=True,
         text=True,
@@ -201,7 +202,7 @@ def doctored(results: Results, **frames: pd.DataFrame) -> Results:
 
 
 def test_a_real_run_is_consistent(results: Results) -> None:
-    guards.check_consistency(results)
+    check_consistency(results)
     assert results.devices["locked"].notna().any()
 
 
@@ -245,7 +246,7 @@ def test_a_contradiction_is_a_consistency_error_with_the_scenario_hash(
         devices["detected"] = devices["detected"].astype(str)
         devices.loc[row, "detected"] = "RU"
     with pytest.raises(ConsistencyError) as caught:
-        guards.check_consistency(doctored(results, daily=daily, devices=devices))
+        check_consistency(doctored(results, daily=daily, devices=devices))
     message = str(caught.value)
     assert says in message
     assert f"scenario hash {scenario_hash(results.scenario)}" in message
@@ -256,15 +257,15 @@ def test_a_contradiction_is_a_consistency_error_with_the_scenario_hash(
 def test_the_command_reports_an_inconsistent_run_as_a_bug_with_exit_code_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    simulate = simlock.runner.run_task
+    simulate = simlock.execution.runner.run_task
 
-    def task_with_a_bug(task: simlock.runner.Task) -> simlock.runner.TaskResult:
+    def task_with_a_bug(task: simlock.execution.runner.Task) -> simlock.execution.runner.TaskResult:
         made = simulate(task)
         row = _first_row_with(made.daily, "newly_locked")
         made.daily.loc[made.daily.index[row], "newly_locked"] += 1
         return made
 
-    monkeypatch.setattr(simlock.runner, "run_task", task_with_a_bug)
+    monkeypatch.setattr(simlock.execution.runner, "run_task", task_with_a_bug)
     out = tmp_path / "run"
     result = invoke("run", SMALL, "-o", out, *FAST)
     assert result.exit_code == 3

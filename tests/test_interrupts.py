@@ -35,8 +35,8 @@ from cli_helpers import (
     write_yaml,
 )
 
-from simlock import outputs
-from simlock.sweep import MANIFEST_FILE, PARTS_DIR, SWEEP_FILE
+from simlock.execution import outputs
+from simlock.execution.sweep import MANIFEST_FILE, PARTS_DIR, SWEEP_FILE
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="POSIX signals and pseudo-terminals"
@@ -45,7 +45,7 @@ pytestmark = pytest.mark.skipif(
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _SLOW_SAVE = """
 import sys, time
-from simlock.results import Results
+from simlock.analysis.results import Results
 save = Results.save
 def slow_save(self, folder):
     written = save(self, folder)
@@ -53,7 +53,7 @@ def slow_save(self, folder):
     time.sleep(60)
     return written
 Results.save = slow_save
-from simlock.cli import main
+from simlock.cli.commands import main
 sys.argv = ["simlock", *sys.argv[1:]]
 main()
 """

@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlock._random import Kind, generator
-from simlock.detection import cached_inference, infer_territory
-from simlock.engine import simulate_variant
-from simlock.metrics import _SortedValues
-from simlock.population import NO_SIGNAL, Codebook, Population, generate
-from simlock.runner import Task, run_task
-from simlock.scenario import Detection
-from simlock.tables import devices_frame, devices_frames, events_frame, events_frames
+from simlock.analysis.metrics import _SortedValues
+from simlock.analysis.tables import devices_frame, devices_frames, events_frame, events_frames
+from simlock.execution.runner import Task, run_task
+from simlock.model.detection import cached_inference, infer_territory
+from simlock.model.engine import simulate_variant
+from simlock.model.population import NO_SIGNAL, Codebook, Population, generate
+from simlock.model.streams import Kind, generator
+from simlock.scenario.models import Detection
 from tests.engine_helpers import BASE, make_scenario
 
 TERRITORIES = ("CU", "IR", "RU", "US", "NL", "TR")

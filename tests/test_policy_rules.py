@@ -11,11 +11,10 @@ import pytest
 from scipy import stats
 
 import simlock
-from simlock._random import Purpose, exponential, uniform
-from simlock.checkins import next_contact, next_scheduled, scheduled_checkin
-from simlock.detection import infer_territory
-from simlock.executors import SequentialExecutor
-from simlock.policy import (
+from simlock.execution.executors import SequentialExecutor
+from simlock.model.checkins import next_contact, next_scheduled, scheduled_checkin
+from simlock.model.detection import infer_territory
+from simlock.model.policy import (
     EnforcementWindow,
     decide_in_window,
     delay_quantile,
@@ -24,8 +23,9 @@ from simlock.policy import (
     lift_day,
     windows_in_days,
 )
-from simlock.population import NO_SIGNAL, Codebook, Population
-from simlock.scenario import CheckIn, Detection, Policy
+from simlock.model.population import NO_SIGNAL, Codebook, Population
+from simlock.model.streams import Purpose, exponential, uniform
+from simlock.scenario.models import CheckIn, Detection, Policy
 from tests.engine_helpers import make_scenario
 
 TERRITORIES = ("CU", "IR", "RU", "US", "NL")

@@ -24,11 +24,11 @@ import pytest
 from report_fixtures import SMALL, expectations_frame, small_results
 from typer.testing import CliRunner
 
-from simlock import figures as figs
-from simlock import report
-from simlock.cli import app
-from simlock.expectations import check_unit
-from simlock.results import Results
+from simlock.analysis.expectations import check_unit
+from simlock.analysis.results import Results
+from simlock.cli.commands import app
+from simlock.report import figures as figs
+from simlock.report import run_report as report
 
 START = dt.date(2021, 6, 1)
 CHROMIUM = Path("/usr/bin/chromium")

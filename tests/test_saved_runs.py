@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from cli_helpers import FAST, SMALL, invoke
 
+from simlock.analysis.results import FORMAT_VERSION, FRAMES, Results
 from simlock.errors import SavedRunError
-from simlock.results import FORMAT_VERSION, FRAMES, Results
 
 
 @pytest.fixture(scope="module")

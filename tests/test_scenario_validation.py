@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 import simlock
 from simlock.errors import Problem, ScenarioError
-from simlock.scenario import Scenario
+from simlock.scenario.models import Scenario
 
 BAD_FILES = sorted(BAD.glob("*.yaml"))
 
@@ -179,7 +179,7 @@ def test_a_banned_territory_no_region_has_is_a_warning_and_exit_0(tmp_path: Path
         f"{file}: warning: policy.banned: KP is banned but no region has that id "
         "(only detection errors can point there)"
     ]
-    scenario, found = simlock.loader.load_with_warnings(file)
+    scenario, found = simlock.scenario.loader.load_with_warnings(file)
     assert len(found) == 1 and "KP" in found[0]
     assert "KP" in scenario.policy.banned
 

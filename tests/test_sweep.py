@@ -15,8 +15,8 @@ from cli_helpers import write_yaml
 
 import simlock
 from simlock.errors import OutputError, ScenarioError
-from simlock.executors import ProcessExecutor
-from simlock.sweep import (
+from simlock.execution.executors import ProcessExecutor
+from simlock.execution.sweep import (
     MANIFEST_FILE,
     PARTS_DIR,
     POINTS_FILE,
@@ -382,7 +382,7 @@ def _write(tmp_path: Path, doc: dict[str, Any]) -> Path:
 def test_the_sweep_command_writes_the_frame_and_refuses_to_overwrite(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from simlock.cli import app
+    from simlock.cli.commands import app
 
     doc = {**copy.deepcopy(TINY), "sweep": COVERAGE_GRID, "replications": 1}
     file = _write(tmp_path, doc)
@@ -412,7 +412,7 @@ def test_bad_sweeps_are_a_message_and_exit_code_2(
 ) -> None:
     from typer.testing import CliRunner
 
-    from simlock.cli import app
+    from simlock.cli.commands import app
 
     file = _write(tmp_path, {**copy.deepcopy(TINY), "sweep": sweep})
     result = CliRunner().invoke(app, ["sweep", str(file), "-o", str(tmp_path / "out")])
@@ -425,7 +425,7 @@ def test_bad_sweeps_are_a_message_and_exit_code_2(
 def test_the_sweep_command_names_the_file_and_line_of_a_bad_path(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from simlock.cli import app
+    from simlock.cli.commands import app
 
     sweep = grid(
         {"path": "policy.coverage", "values": [1]}, {"path": "policy.covrage", "values": [1]}

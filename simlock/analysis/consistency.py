@@ -1,0 +1,59 @@
+"""Cheap invariants that must hold for every run: counts conserved, nothing before activation,
+unlocks after locks. A violation is a simlock bug, reported with the scenario hash."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simlock.errors import ConsistencyError
+
+from .results import Results
+
+
+def check_consistency(results: Results) -> None:
+    """Raise `ConsistencyError` if a run's frames contradict each other."""
+    problems: list[str] = []
+    daily = results.daily
+    if (daily["locked"] < 0).any():
+        problems.append("a day has a negative number of locked devices")
+    sums = ["newly_locked", "activations", "unlocked"]
+    per_task = (
+        daily.groupby(["variant", "replication"], observed=True)[sums].sum().add_prefix("daily_")
+    )
+    overall = results.replicates[results.replicates["group"] == "all"]
+    wide = overall.pivot_table(
+        index=["variant", "replication"], columns="metric", values="value", observed=True
+    )
+    joined = per_task.join(wide, how="outer")
+    if not np.array_equal(joined["daily_newly_locked"], joined["users_affected"]):
+        problems.append("daily new locks do not add up to users affected")
+    if not np.array_equal(joined["daily_activations"], joined["activations"]):
+        problems.append("daily activations do not add up to the activations metric")
+    if (joined["daily_unlocked"] > joined["daily_newly_locked"]).any():
+        problems.append("more unlocks than locks")
+    devices = results.devices
+    if not devices.empty:
+        for column in ("warned", "locked", "unlocked", "appealed"):
+            early = devices[column] < devices["activated"]
+            if early.any():
+                problems.append(f"{int(early.sum())} device(s) {column} before activation")
+        bad_unlock = devices["unlocked"].notna() & ~(devices["unlocked"] >= devices["locked"])
+        if bad_unlock.any():
+            problems.append(f"{int(bad_unlock.sum())} device(s) unlocked without or before a lock")
+        locked = devices[devices["locked"].notna()]
+        for variant, rows in locked.groupby("variant", observed=True):
+            banned = results.scenario.variant(str(variant)).banned
+            undetected = ~rows["detected"].astype(str).isin(banned)
+            if undetected.any():
+                problems.append(
+                    f"{int(undetected.sum())} device(s) locked under {variant} without being "
+                    "detected in a banned territory"
+                )
+    if problems:
+        manifest = results.manifest
+        raise ConsistencyError(
+            "internal consistency check failed (a simlock bug; please report it with the scenario "
+            f"hash {manifest.get('scenario_hash', '?')}, seed {manifest.get('seed', '?')} and "
+            "simlock "
+            f"{manifest.get('simlock_version', '?')}): " + "; ".join(problems)
+        )

@@ -1,0 +1,356 @@
+"""Who is affected, how much and for how long: per replication, then mean and 95% interval.
+
+Each (variant, replication) is reduced to a long frame of metrics, overall and by region and by
+channel (`replicate_metrics`). Across replications they become a mean with a Student-t interval
+(`summarize`), and variants are compared with the baseline pairwise, replication by replication:
+variants share their devices (common random numbers), so the paired difference removes most of the
+noise (`compare`).
+
+Targeted locks are grey imports activated in a banned territory (what the vendor says it aims at);
+every other lock is collateral: travellers, official devices, and devices outside banned
+territories locked because of a detection error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simlock.model.engine import Outcome, UnlockCause, VariantResult
+from simlock.model.population import Population
+from simlock.scenario.models import BASELINE
+
+from . import tables
+
+GREY = "grey_import"
+TRAVELLER = "traveller"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What a metric means and its unit: devices, appeals, device-days, days, share, or date (a
+    day number from the scenario start); `overall_only` metrics have no per-group value."""
+
+    description: str
+    unit: str
+    overall_only: bool = False
+
+
+DEFINITIONS: dict[str, Metric] = {
+    "activations": Metric("devices activated", "devices"),
+    "banned_activations": Metric("devices activated in a banned territory", "devices"),
+    "users_affected": Metric("devices locked at least once", "devices"),
+    "share_banned_locked": Metric("share of banned-territory activations locked", "share"),
+    "lock_days": Metric("device-days spent locked (censored at the end of the run)", "device-days"),
+    "days_to_lock_median": Metric("median days from activation to lock", "days"),
+    "days_to_lock_p90": Metric("90th percentile of days from activation to lock", "days"),
+    "lock_duration_median": Metric("median days locked (censored at the end of the run)", "days"),
+    "lock_duration_mean": Metric("mean days locked (censored at the end of the run)", "days"),
+    "targeted_locks": Metric("locks of grey imports in banned territories", "devices"),
+    "collateral_locks": Metric(
+        "locks of anyone else (travellers, official devices, detection errors)", "devices"
+    ),
+    "collateral_travellers": Metric("locks of travellers", "devices"),
+    "collateral_outside_banned": Metric(
+        "locks of devices activated outside banned territories (detection errors)", "devices"
+    ),
+    "share_locked_outside_banned": Metric(
+        "share of locked devices activated outside banned territories", "share"
+    ),
+    "grey_market_locked": Metric("locks of grey-market imports", "devices"),
+    "grey_market_share_of_locked": Metric(
+        "share of locked devices that are grey-market imports", "share"
+    ),
+    "warned": Metric("devices warned (then locked, resolved, or spared by the lift)", "devices"),
+    "resolved_after_warning": Metric("warned users who resolved and were not locked", "devices"),
+    "locks_cancelled_by_lift": Metric(
+        "lock decisions cancelled by the lift before taking effect", "devices"
+    ),
+    "unlocked_by_lift": Metric("devices unlocked after the lift", "devices"),
+    "unlocked_by_appeal": Metric("devices unlocked after an approved appeal", "devices"),
+    "locked_at_end": Metric("devices still locked at the end of the run", "devices"),
+    "appeals_filed": Metric("appeals filed", "appeals"),
+    "appeals_served": Metric(
+        "appeals whose service started before the lift and the end", "appeals"
+    ),
+    "appeals_approved": Metric("appeals approved", "appeals"),
+    "appeal_wait_median": Metric("median days an appeal waited for the desk", "days"),
+    "appeal_wait_mean": Metric("mean days an appeal waited for the desk", "days"),
+    "peak_locked": Metric("most devices locked at once (end of day)", "devices"),
+    "peak_locked_day": Metric("day of the peak", "date", overall_only=True),
+    "peak_new_locks_day": Metric("day with the most new locks", "date", overall_only=True),
+}
+"""Every metric `replicate_metrics` reports: what it means and its unit, in one place."""
+
+METRICS: dict[str, str] = {name: metric.description for name, metric in DEFINITIONS.items()}
+"""Metric name -> what it means, in report order."""
+
+OVERALL_ONLY = {name for name, metric in DEFINITIONS.items() if metric.overall_only}
+
+
+def replicate_metrics(
+    population: Population,
+    result: VariantResult,
+    horizon: float,
+    daily: pd.DataFrame,
+) -> pd.DataFrame:
+    """Metrics of one (variant, replication), overall and by region and channel (long frame)."""
+    book = population.codebook
+    region_banned = np.isin(book.region_territories, result.banned)
+    # Only activation counts need every device: the daily counts (kept with the population for
+    # `daily`) hold them per region x channel, which gives them for every grouping (every device
+    # activates inside the run), and everything else concerns the few devices the policy
+    # considered.
+    n_channels = len(book.channels)
+    by_region_channel = (
+        tables.daily_activations(population, int(horizon))
+        .sum(axis=0)
+        .reshape(len(book.regions), n_channels)
+    )
+    banned_by_region_channel = by_region_channel * region_banned[:, None]
+    idx = result.considered
+    locked = np.isfinite(result.locked)
+    lk = idx[locked]
+    lock_time = result.locked[locked]
+    unlock_time = np.minimum(result.unlocked[locked], horizon)
+    duration = unlock_time - lock_time
+    to_lock = lock_time - population.activated[lk]
+    channel_lk = population.channel[lk]
+    grey_code = book.channels.index(GREY) if GREY in book.channels else -1
+    traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
+    lk_in_banned = region_banned[population.region[lk]]
+    targeted = lk_in_banned & (channel_lk == grey_code)
+    # Flags over the considered devices are rare (a few percent are ever decided): keep where
+    # they hold, so each grouping counts a few rows instead of every considered device.
+    outcome_idx = result.outcome[idx]
+    filed = np.isfinite(result.appealed)
+    started = np.isfinite(result.appeal_started)
+    wait = result.appeal_started[started] - result.appealed[started]
+    where_idx = {
+        "warned": np.flatnonzero(np.isfinite(result.warned)),
+        "appeals_filed": np.flatnonzero(filed),
+        "appeals_served": np.flatnonzero(started),
+        "appeals_approved": np.flatnonzero(result.appeal_approved),
+        "resolved_after_warning": np.flatnonzero(outcome_idx == Outcome.RESOLVED_AFTER_WARNING),
+        "locks_cancelled_by_lift": np.flatnonzero(outcome_idx == Outcome.CANCELLED_BY_LIFT),
+        "locked_at_end": np.flatnonzero(outcome_idx == Outcome.LOCKED_AT_END),
+    }
+    where_lk = {
+        "targeted_locks": targeted,
+        "collateral_locks": ~targeted,
+        "collateral_travellers": (channel_lk == traveller_code) & ~targeted,
+        "collateral_outside_banned": ~lk_in_banned,
+        "grey_market_locked": channel_lk == grey_code,
+    }
+    unlock_cause_lk = result.unlock_cause[locked]
+    unlocks_lk = {
+        "unlocked_by_lift": unlock_cause_lk == UnlockCause.LIFT,
+        "unlocked_by_appeal": unlock_cause_lk == UnlockCause.APPEAL,
+    }
+    # Sorted once per quantity; each grouping then only regroups the sorted values.
+    to_lock_sorted = _SortedValues(to_lock)
+    duration_sorted = _SortedValues(duration)
+    wait_sorted = _SortedValues(wait)
+
+    rows: list[tuple[str, str, str, float]] = []
+    groupings = {
+        "all": (None, ["all"], lambda counts: counts.sum(keepdims=True).ravel()),
+        "region": (population.region, list(book.regions), lambda counts: counts.sum(axis=1)),
+        "channel": (population.channel, list(book.channels), lambda counts: counts.sum(axis=0)),
+    }
+    for kind, (column, names, collapse) in groupings.items():
+        g = len(names)
+
+        def total(codes: np.ndarray, weights: np.ndarray | None = None, g: int = g) -> np.ndarray:
+            """Sum of `weights` (or count) per group; counts of 0/1 flags are exact integers,
+            equal to the float sums of the flags."""
+            return np.bincount(codes, weights=weights, minlength=g)[:g]
+
+        def codes_of(rows: np.ndarray, column: np.ndarray | None = column) -> np.ndarray:
+            if column is None:
+                return np.zeros(rows.size, dtype=np.int64)
+            return column[rows].astype(np.int64)
+
+        codes_lk = codes_of(lk)
+        codes_started = codes_of(idx[where_idx["appeals_served"]])
+        per_group = {
+            "activations": collapse(by_region_channel).astype(float),
+            "banned_activations": collapse(banned_by_region_channel).astype(float),
+            "users_affected": total(codes_lk),
+            "lock_days": total(codes_lk, duration),
+        }
+        for name, mask in where_lk.items():
+            per_group[name] = total(codes_lk[mask])
+        for name, positions in where_idx.items():
+            per_group[name] = total(codes_of(idx[positions]))
+        for name, mask in unlocks_lk.items():
+            per_group[name] = total(codes_lk[mask])
+        banned_locked = total(codes_lk[lk_in_banned])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_group["share_banned_locked"] = banned_locked / per_group["banned_activations"]
+            per_group["grey_market_share_of_locked"] = (
+                per_group["grey_market_locked"] / per_group["users_affected"]
+            )
+            per_group["share_locked_outside_banned"] = (
+                per_group["collateral_outside_banned"] / per_group["users_affected"]
+            )
+        to_lock_groups = to_lock_sorted.by_group(codes_lk, g)
+        per_group["days_to_lock_median"] = to_lock_groups.quantile(0.5)
+        per_group["days_to_lock_p90"] = to_lock_groups.quantile(0.9)
+        per_group["lock_duration_median"] = duration_sorted.by_group(codes_lk, g).quantile(0.5)
+        per_group["appeal_wait_median"] = wait_sorted.by_group(codes_started, g).quantile(0.5)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_group["lock_duration_mean"] = per_group["lock_days"] / per_group["users_affected"]
+            per_group["appeal_wait_mean"] = total(codes_started, wait) / per_group["appeals_served"]
+        peaks = _peaks(daily, kind)
+        for key, values in peaks.items():
+            per_group.setdefault(key, np.full(g, np.nan))
+            for i, name in enumerate(names):
+                per_group[key][i] = values.get(name, np.nan)
+        for metric, values in per_group.items():
+            if kind != "all" and metric in OVERALL_ONLY:
+                continue
+            for i, name in enumerate(names):
+                if kind != "all" and per_group["activations"][i] == 0:
+                    continue
+                rows.append((kind, name, metric, float(values[i])))
+    frame = pd.DataFrame(rows, columns=["group", "key", "metric", "value"])
+    frame.insert(0, "replication", np.int32(result.replication))
+    frame.insert(0, "variant", result.variant)
+    return frame
+
+
+class _SortedValues:
+    """Values sorted once, to take per-group quantiles for several groupings.
+
+    Regrouping the sorted values by a stable sort of their group codes gives, in each group,
+    exactly the sorted values of that group, so each quantile is that of the group's values
+    (the same float as sorting every group on its own). Which of two equal values comes first
+    does not matter, so the value sort need not be stable; the regrouping must be, and sorts
+    small integer codes (a radix sort).
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.order = np.argsort(values)
+        self.values = values[self.order]
+
+    def by_group(self, codes: np.ndarray, groups: int) -> _GroupedValues:
+        """The values of each group (codes 0..groups-1, one per value), each sorted."""
+        if groups == 1:  # one group: the values are already in order
+            return _GroupedValues(self.values, np.array([0, self.values.size]))
+        code_type = np.int16 if groups <= np.iinfo(np.int16).max else np.int64
+        codes_by_value = codes[self.order].astype(code_type)
+        regroup = np.argsort(codes_by_value, kind="stable")
+        bounds = np.searchsorted(codes_by_value[regroup], np.arange(groups + 1))
+        return _GroupedValues(self.values[regroup], bounds)
+
+
+class _GroupedValues:
+    """Sorted values laid out group after group; group g is `values[bounds[g]:bounds[g+1]]`."""
+
+    def __init__(self, values: np.ndarray, bounds: np.ndarray) -> None:
+        self.values, self.bounds = values, bounds
+
+    def quantile(self, q: float) -> np.ndarray:
+        """The q-quantile of each group (NaN for an empty group)."""
+        out = np.full(self.bounds.size - 1, np.nan)
+        for g in range(out.size):
+            lo, hi = self.bounds[g], self.bounds[g + 1]
+            if hi > lo:
+                out[g] = np.quantile(self.values[lo:hi], q)
+        return out
+
+
+def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
+    """Peak locked (and, overall, the days of the peaks) from the daily frame.
+
+    Sums per day (and group) with numpy: a pandas group-by per variant and grouping cost more
+    than the rest of the metrics. The sums are of counts, exact in float64.
+    """
+    column = {"all": None, "region": "region", "channel": "channel"}[kind]
+    days, day_of_row = np.unique(daily["day"].to_numpy(), return_inverse=True)
+    locked_rows = daily["locked"].to_numpy()
+    out: dict[str, dict[str, float]] = {"peak_locked": {}}
+    if column is None:
+        locked = np.bincount(day_of_row, weights=locked_rows, minlength=days.size)
+        new = np.bincount(day_of_row, weights=daily["newly_locked"].to_numpy(), minlength=days.size)
+        out["peak_locked"]["all"] = float(locked.max()) if locked.size else 0.0
+        # Undefined without locks; a lock undone within its day still has a day of new locks.
+        has_locked = locked.size and locked.max() > 0
+        has_new = new.size and new.max() > 0
+        out["peak_locked_day"] = {"all": float(days[locked.argmax()]) if has_locked else np.nan}
+        out["peak_new_locks_day"] = {"all": float(days[new.argmax()]) if has_new else np.nan}
+        return out
+    groups = daily[column]
+    present, group_of_row = np.unique(groups.cat.codes.to_numpy(), return_inverse=True)
+    per_group_day = np.bincount(
+        group_of_row * days.size + day_of_row,
+        weights=locked_rows,
+        minlength=present.size * days.size,
+    ).reshape(present.size, days.size)
+    for code, values in zip(present, per_group_day, strict=True):
+        out["peak_locked"][str(groups.cat.categories[code])] = float(values.max())
+    return out
+
+
+def half_width(std: np.ndarray | float, n: np.ndarray | int, level: float = 0.95) -> np.ndarray:
+    """Half width of the Student-t interval of a mean of `n` values whose sample standard
+    deviation is `std` (elementwise); NaN where fewer than two values."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * np.asarray(std, dtype=float) / np.sqrt(n)
+    return np.where(n >= 2, half, np.nan)
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
+    """(mean, low, high, n) of a Student-t interval; low/high are NaN with fewer than 2 values."""
+    values = values[~np.isnan(values)]
+    n = values.size
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n > 1 else np.nan
+    half = float(half_width(std, n, level))
+    return mean, mean - half, mean + half, n
+
+
+def _intervals(grouped: pd.core.groupby.SeriesGroupBy, name: str) -> pd.DataFrame:
+    """Mean (as `name`), 95% interval and count of non-missing values per group, at once."""
+    moments = grouped.agg(["mean", "std", "count"])
+    half = half_width(moments["std"].to_numpy(), moments["count"].to_numpy())
+    mean = moments["mean"].to_numpy()
+    return pd.DataFrame(
+        {name: mean, "ci_low": mean - half, "ci_high": mean + half, "n": moments["count"]},
+        index=moments.index,
+    )
+
+
+SUMMARY_KEYS = ["variant", "group", "key", "metric"]
+
+
+def summarize(replicates: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% t-interval across replications, per variant, group, key and metric."""
+    columns = [*SUMMARY_KEYS, "mean", "ci_low", "ci_high", "n"]
+    if replicates.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = replicates.groupby(SUMMARY_KEYS, observed=True, sort=False)["value"]
+    return _intervals(grouped, "mean").reset_index()[columns]
+
+
+def compare(replicates: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Each variant minus the baseline, paired by replication, with a 95% t-interval."""
+    columns = [*SUMMARY_KEYS, "difference", "ci_low", "ci_high", "n"]
+    keys = ["group", "key", "metric", "replication"]
+    base = replicates[replicates["variant"] == baseline].set_index(keys)["value"]
+    others = replicates[replicates["variant"] != baseline].set_index(keys)
+    if others.empty:
+        return pd.DataFrame(columns=columns)
+    paired = others["value"] - base.reindex(others.index).to_numpy()
+    frame = pd.DataFrame({"variant": others["variant"].to_numpy(), "difference": paired.to_numpy()})
+    for level in ("group", "key", "metric"):
+        frame[level] = others.index.get_level_values(level)
+    grouped = frame.groupby(SUMMARY_KEYS, observed=True, sort=False)["difference"]
+    return _intervals(grouped, "difference").reset_index()[columns]

@@ -1,0 +1,323 @@
+"""Turning one variant's run into tidy frames: daily counts, device rows and the event log.
+
+`daily` is kept for every replication (it is small: days x regions x channels). `devices` and
+`events` are per device, so a run keeps them only for its detail replications, and `devices`
+holds the devices the policy concerns: activated in, or detected in, a banned territory. Devices
+elsewhere that the policy never touched are counted in `daily`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simlock.model.engine import Outcome, UnlockCause, VariantResult
+from simlock.model.population import Population
+from simlock.scenario.models import Scenario
+
+OUTCOME_NAMES = [o.name.lower() for o in Outcome]
+EVENT_KINDS = ["warned", "locked", "lock_cancelled", "unlocked", "appeal_filed", "appeal_closed"]
+
+
+def day_index(times: np.ndarray, days: int) -> np.ndarray:
+    """Day number (0 = the start date) of finite times below the horizon."""
+    return np.minimum(np.floor(times).astype(np.int64), days - 1)
+
+
+def dates(scenario: Scenario, days: np.ndarray | pd.Series) -> pd.Series:
+    """Calendar dates of day numbers (as datetime64 at day resolution)."""
+    start = np.datetime64(scenario.start, "D")
+    return pd.Series(start + np.asarray(days, dtype="timedelta64[D]"))
+
+
+def daily_frame(scenario: Scenario, population: Population, result: VariantResult) -> pd.DataFrame:
+    """Per date, region and channel: activations, new locks, unlocks, locked at day's end."""
+    days = int(scenario.days)
+    book = population.codebook
+    n_channels = len(book.channels)
+    considered = result.considered
+    group_considered = population.region[considered].astype(np.int64) * n_channels
+    group_considered += population.channel[considered]
+    activations = daily_activations(population, days)
+    newly_locked = _count_per_day(result.locked, group_considered, days, activations.shape[1])
+    unlocked = _count_per_day(result.unlocked, group_considered, days, activations.shape[1])
+    locked_now = np.cumsum(newly_locked - unlocked, axis=0)
+
+    present = activations.sum(axis=0) > 0
+    cols = np.flatnonzero(present)
+    n_cols = cols.size
+    frame = pd.DataFrame(
+        {
+            "date": np.repeat(np.datetime64(scenario.start, "D") + np.arange(days), n_cols),
+            "day": np.repeat(np.arange(days, dtype=np.int32), n_cols),
+            "variant": result.variant,
+            "replication": np.int32(result.replication),
+            "region": pd.Categorical.from_codes(np.tile(cols // n_channels, days), book.regions),
+            "channel": pd.Categorical.from_codes(np.tile(cols % n_channels, days), book.channels),
+            "activations": activations[:, cols].ravel(),
+            "newly_locked": newly_locked[:, cols].ravel(),
+            "unlocked": unlocked[:, cols].ravel(),
+            "locked": locked_now[:, cols].ravel(),
+        }
+    )
+    return frame
+
+
+def daily_activations(population: Population, days: int) -> np.ndarray:
+    """Activations per day (rows) and region x channel group (columns, region-major).
+
+    The same for every variant of a replication and the only count in `daily` that needs every
+    device, so it is computed once per population (read-only, shared).
+    """
+
+    def compute() -> np.ndarray:
+        n_channels = len(population.codebook.channels)
+        group = population.region.astype(np.int64)
+        group *= n_channels
+        group += population.channel
+        counts = _count_per_day(
+            population.activated, group, days, len(population.codebook.regions) * n_channels
+        )
+        counts.flags.writeable = False
+        return counts
+
+    return population.memo(("daily_activations", days), compute)
+
+
+def _count_per_day(times: np.ndarray, group: np.ndarray, days: int, groups: int) -> np.ndarray:
+    """Counts of finite times below the horizon per day (rows) and group (columns).
+
+    Activations are all finite, non-negative and inside the run, so the common case skips the
+    masking copies and truncates instead of flooring (the same day for a non-negative time): at
+    5M devices this is a few passes over the data instead of a dozen.
+    """
+    ok = np.isfinite(times) & (times < days)
+    if not ok.all():
+        times, group = times[ok], group[ok]
+    if times.size and times.min() >= 0:
+        cell = times.astype(np.int64)
+        np.minimum(cell, days - 1, out=cell)
+    else:
+        cell = day_index(times, days)
+    cell *= groups
+    cell += group
+    return np.bincount(cell, minlength=days * groups).reshape(days, groups)
+
+
+def concerned_devices(population: Population, result: VariantResult) -> np.ndarray:
+    """Indices of devices activated in, or detected in, a banned territory (ascending).
+
+    Variants that share a banned list and a belief (the engine's shared, read-only detection)
+    share their concerned devices: computed once per replication, kept with the population.
+    """
+    banned = tuple(sorted({int(code) for code in result.banned}))
+    book = population.codebook
+
+    def activated_in_banned() -> np.ndarray:
+        mask = np.isin(book.region_territories, banned)[population.region]
+        mask.flags.writeable = False
+        return mask
+
+    def compute() -> np.ndarray:
+        in_banned = population.memo(("activated in banned", banned), activated_in_banned)
+        lookup = np.zeros(len(book.territories) + 1, dtype=bool)  # NO_SIGNAL: trailing False
+        lookup[list(banned)] = True
+        rows = np.flatnonzero(in_banned | lookup[result.detected])
+        rows.flags.writeable = False
+        return rows
+
+    return population.memo(("concerned devices", banned, result.belief), compute)
+
+
+_TIMES = ("warned", "locked", "unlocked", "appealed", "appeal_started", "appeal_closed")
+"""Time columns of `devices`, days; NaN for what never happened."""
+
+
+def devices_frame(
+    scenario: Scenario, population: Population, result: VariantResult
+) -> pd.DataFrame:
+    """One row per concerned device: truth, belief, and the times (days) of what happened."""
+    return devices_frames(scenario, population, [result])
+
+
+def devices_frames(
+    scenario: Scenario, population: Population, variants: Sequence[VariantResult]
+) -> pd.DataFrame:
+    """`devices_frame` of several variants of one replication, one after the other.
+
+    At realistic scale a replication has millions of such rows; writing every variant straight
+    into the joined columns avoids building, then copying, a frame per variant. `variant` and
+    `lock_cause` are categories over every variant's name and window (`_Labels`).
+    """
+    if not variants:
+        raise ValueError("devices_frames needs at least one variant")
+    book = population.codebook
+    labels = _Labels.of(variants)
+    territories = [*book.territories, "none"]
+    rows_of = [concerned_devices(population, result) for result in variants]
+    total = sum(rows.size for rows in rows_of)
+    variant = np.empty(total, dtype=np.int16)
+    device = np.empty(total, dtype=np.int64)
+    replication = np.empty(total, dtype=np.int32)
+    region = np.empty(total, dtype=population.region.dtype)
+    channel = np.empty(total, dtype=population.channel.dtype)
+    detected = np.empty(total, dtype=np.int16)
+    activated = np.empty(total)
+    times = {name: np.full(total, np.nan) for name in _TIMES}
+    lock_cause = np.full(total, -1, dtype=np.int16)
+    unlock_cause = np.zeros(total, dtype=np.int8)
+    outcome = np.empty(total, dtype=np.int8)
+    offset = 0
+    for result, rows in zip(variants, rows_of, strict=True):
+        size = rows.size
+        part = slice(offset, offset + size)
+        offset += size
+        # Considered devices are detected in a banned territory, hence all among the rows.
+        at = offset - size + np.searchsorted(rows, result.considered)
+        variant[part] = labels.variant_code(result)
+        device[part] = rows
+        replication[part] = result.replication
+        region[part] = population.region[rows]
+        channel[part] = population.channel[rows]
+        belief = result.detected[rows]
+        detected[part] = np.where(belief < 0, len(territories) - 1, belief)
+        activated[part] = population.activated[rows]
+        for name in _TIMES:
+            values = getattr(result, name)
+            happened = np.isfinite(values)
+            times[name][at[happened]] = values[happened]
+        locked = np.isfinite(result.locked)
+        lock_cause[at[locked]] = labels.window_codes(result, none=-1)[result.decided_by[locked]]
+        unlock_cause[at] = result.unlock_cause
+        outcome[part] = result.outcome[rows]
+    return pd.DataFrame(
+        {
+            "variant": pd.Categorical.from_codes(variant, labels.variants),
+            "replication": replication,
+            "device": device,
+            "region": pd.Categorical.from_codes(region, book.regions),
+            "channel": pd.Categorical.from_codes(channel, book.channels),
+            "detected": pd.Categorical.from_codes(detected, territories),
+            "activated": activated,
+            "warned": times["warned"],
+            "locked": times["locked"],
+            "unlocked": times["unlocked"],
+            "lock_cause": pd.Categorical.from_codes(lock_cause, labels.windows),
+            "unlock_cause": pd.Categorical.from_codes(
+                unlock_cause, [c.name.lower() for c in UnlockCause]
+            ),
+            "appealed": times["appealed"],
+            "appeal_started": times["appeal_started"],
+            "appeal_closed": times["appeal_closed"],
+            "outcome": pd.Categorical.from_codes(outcome, OUTCOME_NAMES),
+        },
+        copy=False,  # every column is a fresh array: skip consolidating them into 2D blocks
+    )
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """Categories of the label columns of a task's detail tables: every variant's name, and every
+    window's name (in order of first appearance). Each task of a run has the same variants, so
+    its tables have the same categorical dtypes and a plain `pd.concat` joins their codes."""
+
+    variants: list[str]
+    windows: list[str]
+
+    @classmethod
+    def of(cls, results: Sequence[VariantResult]) -> _Labels:
+        variants = list(dict.fromkeys(result.variant for result in results))
+        windows = [name for result in results for name in result.window_names]
+        return cls(variants, list(dict.fromkeys(windows)))
+
+    def variant_code(self, result: VariantResult) -> int:
+        return self.variants.index(result.variant)
+
+    def window_codes(self, result: VariantResult, none: int) -> np.ndarray:
+        """The code of each of the result's windows, then `none`: indexed by `decided_by` (where
+        -1, no window, gives `none`)."""
+        codes = [self.windows.index(name) for name in result.window_names]
+        return np.array([*codes, none], dtype=np.int16)
+
+
+EVENT_CAUSES = ("none", "lift", "appeal", "approved", "rejected")
+"""Causes of events besides the windows (which come first among the categories of `cause`)."""
+
+
+def events_frame(scenario: Scenario, result: VariantResult) -> pd.DataFrame:
+    """The event log: every warning, lock, cancellation, unlock and appeal, with its cause."""
+    return events_frames(scenario, [result])
+
+
+def events_frames(scenario: Scenario, variants: Sequence[VariantResult]) -> pd.DataFrame:
+    """`events_frame` of several variants of one replication, one after the other.
+
+    Built from code arrays, each variant sorted once (by time, then device), since at scale it
+    has millions of rows and pandas-level concatenation of many small frames is the slow part.
+    `variant` and `cause` are categories over every variant's name and window (`_Labels`).
+    """
+    if not variants:
+        raise ValueError("events_frames needs at least one variant")
+    labels = _Labels.of(variants)
+    causes = [*labels.windows, *EVENT_CAUSES]
+    code = {name: i for i, name in enumerate(causes)}
+    parts: dict[str, list[np.ndarray]] = {
+        name: [] for name in ("variant", "replication", "device", "t", "kind", "cause")
+    }
+    for result in variants:
+        idx = result.considered
+        window_cause = labels.window_codes(result, none=code["none"])[result.decided_by]
+        unlock_cause = np.where(
+            result.unlock_cause == UnlockCause.APPEAL, code["appeal"], code["lift"]
+        )
+        verdict = np.where(result.appeal_approved, code["approved"], code["rejected"])
+        cancelled = result.outcome[idx] == Outcome.CANCELLED_BY_LIFT
+        cancel_time = np.where(cancelled, result.lift_day, np.inf)
+        columns = [
+            ("warned", result.warned, window_cause),
+            ("locked", result.locked, window_cause),
+            ("lock_cancelled", cancel_time, np.full(idx.size, code["lift"])),
+            ("unlocked", result.unlocked, unlock_cause),
+            ("appeal_filed", result.appealed, np.full(idx.size, code["appeal"])),
+            ("appeal_closed", result.appeal_closed, verdict),
+        ]
+        devices, times, kinds, cause_codes = [], [], [], []
+        for kind, column, cause in columns:
+            keep = np.isfinite(column)
+            devices.append(idx[keep])
+            times.append(column[keep])
+            kinds.append(np.full(int(keep.sum()), EVENT_KINDS.index(kind), dtype=np.int8))
+            cause_codes.append(cause[keep].astype(np.int16))
+        device = np.concatenate(devices)
+        t = np.concatenate(times)
+        order = np.lexsort((device, t))
+        parts["variant"].append(np.full(order.size, labels.variant_code(result), dtype=np.int16))
+        parts["replication"].append(np.full(order.size, result.replication, dtype=np.int32))
+        parts["device"].append(device[order].astype(np.int64))
+        parts["t"].append(t[order])
+        parts["kind"].append(np.concatenate(kinds)[order])
+        parts["cause"].append(np.concatenate(cause_codes)[order])
+    joined = {name: np.concatenate(arrays) for name, arrays in parts.items()}
+    return pd.DataFrame(
+        {
+            "variant": pd.Categorical.from_codes(joined["variant"], labels.variants),
+            "replication": joined["replication"],
+            "device": joined["device"],
+            "t": joined["t"],
+            "date": np.datetime64(scenario.start, "D")
+            + np.floor(joined["t"]).astype("timedelta64[D]"),
+            "kind": pd.Categorical.from_codes(joined["kind"], EVENT_KINDS),
+            "cause": pd.Categorical.from_codes(joined["cause"], causes),
+        }
+    )
+
+
+def to_date(scenario: Scenario, day: float) -> dt.date | None:
+    """Calendar date of a day number (None for NaN)."""
+    if not np.isfinite(day):
+        return None
+    return scenario.start + dt.timedelta(days=int(np.floor(day)))

@@ -1,0 +1,224 @@
+"""Replications and variants: split a run into tasks, run them on an executor, collect frames.
+
+A task is one replication with every requested variant: the replication's devices are drawn once
+and each variant's policy is applied to the same devices (common random numbers). A task depends
+only on (scenario, seed, replication, variants, scale), never on which worker runs it or in what
+order, so results are identical for any number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from simlock.analysis import metrics, tables
+from simlock.model import population
+from simlock.model.engine import VariantResult, simulate_variant
+from simlock.scenario.models import Policy, Scenario
+
+from .executors import Executor, make_executor
+
+if TYPE_CHECKING:
+    from simlock.analysis.results import Results
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication of a scenario under a list of variants.
+
+    `policies` holds every variant's resolved policy (`Scenario.policies()`), resolved once per
+    run by `run`; a task without them resolves them itself.
+    """
+
+    scenario: Scenario
+    replication: int
+    variants: tuple[str, ...]
+    scale: float = 1.0
+    detail: bool = False
+    policies: Mapping[str, Policy] | None = None
+
+
+@dataclass
+class TaskResult:
+    """The frames one task produced, and how long each phase took (seconds)."""
+
+    replication: int
+    daily: pd.DataFrame
+    replicates: pd.DataFrame
+    devices: pd.DataFrame | None
+    events: pd.DataFrame | None
+    devices_simulated: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_task(task: Task) -> TaskResult:
+    """Simulate one task. Top-level and pure so any executor (processes, Dask) can run it."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    scenario = task.scenario
+    policies = task.policies if task.policies is not None else scenario.policies()
+    devices = population.generate(scenario, task.replication, task.scale, policies.values())
+    timings["population"] = time.perf_counter() - clock
+    daily_parts, metric_parts = [], []
+    detailed: list[VariantResult] = []
+    for name in task.variants:
+        clock = time.perf_counter()
+        result = simulate_variant(scenario, devices, policies[name], name, task.replication)
+        timings["simulate"] = timings.get("simulate", 0.0) + time.perf_counter() - clock
+        clock = time.perf_counter()
+        daily = tables.daily_frame(scenario, devices, result)
+        daily_parts.append(daily)
+        metric_parts.append(metrics.replicate_metrics(devices, result, scenario.days, daily))
+        if task.detail:
+            detailed.append(result)
+        timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - clock
+    clock = time.perf_counter()
+    done = TaskResult(
+        replication=task.replication,
+        daily=pd.concat(daily_parts, ignore_index=True),
+        replicates=pd.concat(metric_parts, ignore_index=True),
+        # Every variant's rows at once, straight into the joined columns.
+        devices=tables.devices_frames(scenario, devices, detailed) if detailed else None,
+        events=tables.events_frames(scenario, detailed) if detailed else None,
+        devices_simulated=len(devices),
+        timings=timings,
+    )
+    timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - clock
+    return done
+
+
+def make_tasks(
+    scenario: Scenario,
+    replications: Iterable[int],
+    variants: tuple[str, ...],
+    scale: float,
+    detail: int,
+    policies: Mapping[str, Policy] | None = None,
+) -> list[Task]:
+    """One task per replication; the first `detail` replications keep device-level tables."""
+    return [
+        Task(scenario, r, variants, scale, detail=r < detail, policies=policies)
+        for r in replications
+    ]
+
+
+def run(
+    scenario: Scenario,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    variants: Iterable[str] | None = None,
+    scale: float = 1.0,
+    workers: int | None = 1,
+    detail_replications: int = 1,
+    executor: Executor | None = None,
+    on_task_done: Callable[[TaskResult], None] | None = None,
+) -> Results:
+    """Simulate every requested variant in every replication and collect the frames.
+
+    `replications` and `seed` override the scenario's; `variants` defaults to all (the baseline
+    always runs, since comparisons are made against it); `scale` multiplies every activation rate;
+    the first `detail_replications` keep device-level tables (`devices`, `events`).
+
+    Raises `TooBigError` before allocating anything when the run would need more memory than
+    this machine has (with the `scale` that would fit), `KeyError` for an unknown variant, the
+    validation error of a bad variant (in a scenario built by hand: `load_scenario` has checked a
+    file's) before any task starts, and `ConsistencyError` when the results break an invariant
+    (a simlock bug).
+    """
+    from simlock._version import __version__
+    from simlock.analysis.consistency import check_consistency
+    from simlock.analysis.results import Results, scenario_hash
+
+    from . import memory
+
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    updates: dict[str, int] = {}
+    if replications is not None:
+        updates["replications"] = replications
+    if seed is not None:
+        updates["seed"] = seed
+    if updates:
+        scenario = scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})
+    names = _variant_list(scenario, variants)
+    # Every variant's policy, resolved and validated once, here: a hand-built scenario with a bad
+    # variant fails before any worker starts, and no task resolves them again.
+    policies = scenario.policies()
+    tasks = make_tasks(
+        scenario, range(scenario.replications), names, scale, detail_replications, policies
+    )
+    runner = executor or make_executor(workers)
+    if runner.name != "dask":  # a cluster's memory is its workers', not this machine's
+        memory.check_fits(scenario, scale, runner.workers, detail_replications, len(names))
+    started = time.perf_counter()
+    results: list[TaskResult] = []
+    with runner:
+        for done in runner.map(run_task, tasks):
+            results.append(done)
+            if on_task_done is not None:
+                on_task_done(done)
+    simulated = time.perf_counter() - started
+    results.sort(key=lambda r: r.replication)
+
+    clock = time.perf_counter()
+    replicates = pd.concat([r.replicates for r in results], ignore_index=True)
+    summary = metrics.summarize(replicates)
+    daily = pd.concat([r.daily for r in results], ignore_index=True)
+    devices = _concat_or_empty([r.devices for r in results])
+    events = _concat_or_empty([r.events for r in results])
+    phases: dict[str, float] = {}
+    for r in results:
+        for phase, seconds in r.timings.items():
+            phases[phase] = phases.get(phase, 0.0) + seconds
+    phases["collect"] = time.perf_counter() - clock
+    manifest = {
+        "simlock_version": __version__,
+        "scenario": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "replication_seeds": [[scenario.seed, r] for r in range(scenario.replications)],
+        "variants": list(names),
+        "scale": scale,
+        "detail_replications": min(detail_replications, scenario.replications),
+        "executor": runner.name,
+        "workers": getattr(runner, "workers", 1),
+        "executor_fallback": getattr(runner, "fallback", None),
+        "devices_simulated": int(sum(r.devices_simulated for r in results)),
+        "wall_seconds": {"simulate_all_tasks": simulated, **phases},
+    }
+    results = Results(
+        scenario=scenario,
+        summary=summary,
+        replicates=replicates,
+        daily=daily,
+        devices=devices,
+        events=events,
+        manifest=manifest,
+    )
+    check_consistency(results)
+    return results
+
+
+def _variant_list(scenario: Scenario, variants: Iterable[str] | None) -> tuple[str, ...]:
+    from simlock.scenario.models import BASELINE
+
+    if variants is None:
+        return tuple(scenario.variant_names)
+    wanted = list(dict.fromkeys(variants))
+    unknown = [v for v in wanted if v not in scenario.variant_names]
+    if unknown:
+        raise KeyError(
+            f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(scenario.variant_names)}"
+        )
+    return tuple([BASELINE] + [v for v in wanted if v != BASELINE])
+
+
+def _concat_or_empty(parts: list[pd.DataFrame | None]) -> pd.DataFrame:
+    kept = [p for p in parts if p is not None]
+    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()

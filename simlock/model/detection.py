@@ -1,0 +1,136 @@
+"""What the server believes: the territory it infers for each activation from the signals.
+
+Ground truth (region, channel) stays in the population; this module only produces the server's
+belief, so the report can count locks caused by detection errors apart from targeted ones.
+
+The inference is the same for every variant that shares a detection rule and a banned list, and
+a device whose signals name no banned territory is never detected in one under any rule (its
+belief is simply its first available signal). So `infer_territory` applies the rule only to the
+devices with at least one banned signal (a few percent of the world at realistic scale), and the
+engine reuses one inference for all the variants of a replication that share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlock.scenario.models import Detection
+
+from .population import NO_SIGNAL, Population
+
+
+def infer_territory(
+    population: Population, detection: Detection, banned_codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (detected territory code per device, detected-in-a-banned-territory mask).
+
+    The detected territory is the banned territory the rule settled on when it found one;
+    otherwise the first available signal in the rule's order that names no banned territory, or
+    NO_SIGNAL when every available signal names one (what the server would log as the place of
+    activation: never a banned territory it did not act on, which would read as a detection).
+    """
+    signals = [_signal(population, name) for name in detection.signals]
+    banned_lookup = np.zeros(len(population.codebook.territories) + 1, dtype=bool)
+    banned_lookup[banned_codes] = True  # NO_SIGNAL (-1) indexes the trailing False
+    detected = _first_available(signals)
+    hit = np.zeros(detected.size, dtype=bool)
+    names_banned = banned_lookup[signals[0]]
+    for column in signals[1:]:
+        names_banned |= banned_lookup[column]
+    candidates = np.flatnonzero(names_banned)
+    if candidates.size:
+        subset = np.stack([column[candidates] for column in signals])
+        detected[candidates], hit[candidates] = _apply_rule(detection.rule, subset, banned_lookup)
+    return detected, hit
+
+
+@dataclass(frozen=True)
+class Inference:
+    """One rule's belief over every device: `detected` and `hit` as `infer_territory` returns
+    them, `hits`, the ascending indices of the devices detected in a banned territory, and the
+    `key` that names the inference among the population's memos."""
+
+    key: tuple[object, ...]
+    detected: np.ndarray
+    hit: np.ndarray
+    hits: np.ndarray
+
+
+def cached_inference(
+    population: Population, detection: Detection, banned_codes: np.ndarray
+) -> Inference:
+    """`infer_territory`, computed once per population, signals, rule and banned set.
+
+    The arrays are shared by every variant that asks for the same inference, so they are made
+    read-only.
+    """
+    key = (
+        "inference",
+        tuple(detection.signals),
+        detection.rule,
+        tuple(sorted({int(c) for c in banned_codes})),
+    )
+
+    def compute() -> Inference:
+        detected, hit = infer_territory(population, detection, banned_codes)
+        hits = np.flatnonzero(hit)
+        for array in (detected, hit, hits):
+            array.flags.writeable = False
+        return Inference(key, detected, hit, hits)
+
+    return population.memo(key, compute)
+
+
+def _apply_rule(
+    rule: str, signals: np.ndarray, banned_lookup: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rule over a (signals x devices) matrix of territory codes: (detected, hit)."""
+    available = signals != NO_SIGNAL
+    is_banned = banned_lookup[signals] & available
+    first_available = _first_where(signals, available)
+    n = signals.shape[1]
+    if rule == "priority":
+        detected = first_available
+        hit = banned_lookup[detected]
+    elif rule == "any":
+        hit = is_banned.any(axis=0)
+        detected = np.where(hit, _first_where(signals, is_banned), first_available)
+    elif rule == "all":
+        same = (signals == first_available) | ~available
+        hit = available.any(axis=0) & same.all(axis=0) & banned_lookup[first_available]
+        detected = first_available
+    else:  # majority: more than half of the available signals name one banned territory
+        n_available = available.sum(axis=0)
+        hit = np.zeros(n, dtype=bool)
+        detected = first_available.copy()
+        for row in signals:
+            agree = ((signals == row) & available).sum(axis=0)
+            wins = (row != NO_SIGNAL) & banned_lookup[row] & (2 * agree > n_available) & ~hit
+            detected[wins] = row[wins]
+            hit |= wins
+    # A device the rule did not act on is logged where an allowed signal places it ("all" and
+    # "majority" can leave a banned first signal unacted on: a Cuban SIM outvoted by a VPN exit).
+    allowed = _first_where(signals, available & ~is_banned)
+    detected = np.where(hit, detected, allowed)
+    return detected.astype(np.int16), hit
+
+
+def _signal(population: Population, name: str) -> np.ndarray:
+    return {"sim": population.sim, "ip": population.ip, "gps": population.gps}[name]
+
+
+def _first_available(signals: list[np.ndarray]) -> np.ndarray:
+    """Per device, the first signal (in rule order) the server gets, else NO_SIGNAL (int16)."""
+    first = signals[-1].astype(np.int16, copy=True)
+    for column in reversed(signals[:-1]):
+        np.copyto(first, column, where=column != NO_SIGNAL)
+    return first
+
+
+def _first_where(signals: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per device, the first signal (in rule order) where `mask` holds, else NO_SIGNAL."""
+    index = mask.argmax(axis=0)
+    picked = np.take_along_axis(signals, index[None, :], axis=0)[0]
+    return np.where(mask.any(axis=0), picked, NO_SIGNAL).astype(np.int16)

@@ -1,0 +1,342 @@
+"""How the report's figures look and are laid out: one style per variant, the figure with its
+title lines, count and date axes, legends, bands of 95% intervals, and labels placed beside
+points.
+
+Colours are Okabe–Ito, and each variant also has its own line style, marker and hatch, so the
+figures survive greyscale printing and colour blindness. Figures are built without pyplot
+(`matplotlib.figure.Figure`), so nothing here touches global state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from simlock.analysis.contents import replications, variant_order, variants
+from simlock.analysis.metrics import half_width
+from simlock.analysis.results import Results
+
+# ---------------------------------------------------------------------------------------------
+# Looks: every variant the same in every figure
+
+# Okabe & Ito (2008), colour-blind safe; their yellow is left out (too pale for lines on white).
+OKABE_ITO = ("#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+LINE_STYLES = ("-", "--", "-.", ":", (0, (6, 2, 1, 2, 1, 2)), (0, (10, 3)), (0, (1, 1)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+HATCHES = ("", "//", "..", "xx", "\\\\", "--", "++")
+
+WIDTH_INCHES = 10.0
+TITLE_SIZE = 14
+TEXT_SIZE = 11
+SMALL_SIZE = 10
+NO_INTERVAL = "1 replication: 95% interval undefined"
+NO_LOCKS = "No device was locked in this run"
+NO_DETAIL = "No device-level tables in this run\n(rerun with --detail 1 or more)"
+NO_APPEALS = "No appeals: no variant in this run has a support desk"
+
+
+@dataclass(frozen=True)
+class VariantStyle:
+    """How one variant looks in every figure (same variant, same look)."""
+
+    colour: str
+    line: str | tuple
+    marker: str
+    hatch: str
+
+    def line_properties(self, every: tuple[int, int]) -> dict[str, Any]:
+        """Keyword arguments of `Axes.plot` and `Axes.step` for this variant's line: colour,
+        dash pattern, a marker every `every` (start, step) points, and one width everywhere."""
+        return {
+            "color": self.colour,
+            "linestyle": self.line,
+            "marker": self.marker,
+            "markevery": every,
+            "markersize": 5,
+            "linewidth": 1.8,
+        }
+
+
+def variant_styles(results: Results) -> dict[str, VariantStyle]:
+    """A distinct colour, line style, marker and hatch per variant, the baseline in black.
+
+    Past seven variants the colours repeat, but never with the same line style and marker.
+    """
+    out = {}
+    k = len(OKABE_ITO)
+    for i, name in enumerate(variants(results)):
+        shift = i // k
+        out[name] = VariantStyle(
+            colour=OKABE_ITO[i % k],
+            line=LINE_STYLES[(i + shift) % len(LINE_STYLES)],
+            marker=MARKERS[(i + 2 * shift) % len(MARKERS)],
+            hatch=HATCHES[(i + 3 * shift) % len(HATCHES)],
+        )
+    return out
+
+
+def markevery(points: int, index: int = 0) -> tuple[int, int]:
+    """About a dozen markers per line, shifted per variant so that lines lying on top of each
+    other still show every variant's markers."""
+    step = max(1, points // 12)
+    return (index * max(1, step // 4)) % step, step
+
+
+def plain(text: str, limit: int = 48) -> str:
+    """Scenario text made safe for matplotlib (no mathtext from '$') and short enough."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def region_label(name: str, region_id: str) -> str:
+    """'Spain (ES)' for a region named 'Spain (an EU market ...)': the name before any
+    parenthesis, and the id."""
+    short = name.split(" (")[0].strip() or name
+    return f"{plain(short, 26)} ({region_id})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout: the figure, its titles, and what an empty panel says
+
+
+def new_figure(
+    height: float, rows: int = 1, cols: int = 1, sharex: bool = False
+) -> tuple[Figure, list[Axes]]:
+    """A figure whose panels sit under a bold title line and a lighter subtitle line.
+
+    The panels live in a subfigure whose own title is the subtitle: constrained layout then
+    keeps room for both lines, which a free text on the figure would not get.
+    """
+    figure = Figure(figsize=(WIDTH_INCHES, height), layout="constrained")
+    body = figure.subfigures(1, 1)
+    axes = body.subplots(rows, cols, sharex=sharex, squeeze=False).ravel()
+    for ax in axes:
+        ax.tick_params(labelsize=SMALL_SIZE)
+        ax.grid(True, color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    return figure, list(axes)
+
+
+def set_titles(figure: Figure, title: str, subtitle: str) -> None:
+    """The bold title line, and the subtitle line (scenario, replications) under it."""
+    figure.suptitle(title, x=0.01, ha="left", fontsize=TITLE_SIZE, fontweight="bold")
+    figure.subfigs[0].suptitle(subtitle, x=0.01, ha="left", fontsize=SMALL_SIZE, color="#333333")
+
+
+def interval_words(n: int, what: str = "95% band") -> str:
+    """What the bands or bars of a figure show, for its subtitle."""
+    return f"mean of {n} replications, {what}" if n >= 2 else NO_INTERVAL
+
+
+def message(ax: Axes, text: str) -> None:
+    """An explanation in the middle of a panel that has nothing (or nothing useful) to show."""
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=TEXT_SIZE,
+        color="#222222",
+        bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f7f7f7", "edgecolor": "#999999"},
+        zorder=10,
+    )
+
+
+def all_zero(values: pd.Series) -> bool:
+    """Whether a panel would draw nothing but zeros (or nothing at all)."""
+    array = values.to_numpy(dtype=float)
+    return not (array.size and np.nanmax(np.abs(array), initial=0) > 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Axes
+
+
+def date_axis(ax: Axes, results: Results) -> None:
+    """Calendar dates over the whole run, labelled as briefly as the ticks allow."""
+    locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlim(
+        np.datetime64(results.scenario.start, "D"), np.datetime64(results.scenario.end, "D")
+    )
+
+
+def thousands(axis) -> None:
+    """Tick labels with thousands separators and no decimals."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
+def count_ticks(axis) -> None:
+    """Whole numbers with thousands separators: counts of devices are never fractional ticks."""
+    thousands(axis)
+    axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+
+
+def count_axis(ax: Axes) -> None:
+    """A y axis of counts from zero, at least 0 to 1 so that an all-zero panel has sane ticks."""
+    count_ticks(ax.yaxis)
+    ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Bands: the mean and 95% interval across replications
+
+
+def t_band(wide: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% t-interval across the columns (replications) of each row.
+
+    The interval of `simlock.metrics.t_interval` (`half_width`) for every row at once; low and
+    high are NaN with fewer than two replications.
+    """
+    values = wide.to_numpy(dtype=float)
+    n = values.shape[1]
+    mean = values.mean(axis=1) if n else np.full(len(wide), np.nan)
+    std = values.std(axis=1, ddof=1) if n >= 2 else np.full(len(wide), np.nan)
+    half = half_width(std, n)
+    return pd.DataFrame(
+        {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}, index=wide.index
+    )
+
+
+BAND_COLUMNS = ["date", "day", "variant", "mean", "ci_low", "ci_high", "n"]
+
+
+def daily_band(results: Results, column: str) -> pd.DataFrame:
+    """Per variant and date: mean and interval across replications of a daily count summed
+    over regions and channels (a replication without rows on a day counts zero)."""
+    daily = results.daily
+    if daily.empty:
+        return pd.DataFrame(columns=BAND_COLUMNS)
+    totals = daily.groupby(["variant", "date", "day", "replication"], observed=True)[column].sum()
+    wide = totals.unstack("replication", fill_value=0)
+    band = t_band(wide).reset_index()
+    band["variant"] = band["variant"].astype(str)
+    band["_order"] = band["variant"].map(variant_order(results))
+    band = band.sort_values(["_order", "date"]).reset_index(drop=True)
+    return band[BAND_COLUMNS]
+
+
+def plot_bands(ax: Axes, band: pd.DataFrame, results: Results, label: bool = True) -> None:
+    """One line per variant (its mean), with the 95% band when there are replications for it."""
+    styles = variant_styles(results)
+    for index, variant in enumerate(variants(results)):
+        part = band[band["variant"] == variant]
+        if part.empty:
+            continue
+        style = styles[variant]
+        n = int(part["n"].max())
+        dates = part["date"].to_numpy()
+        ax.plot(
+            dates,
+            part["mean"].to_numpy(dtype=float),
+            **style.line_properties(markevery(len(part), index)),
+            label=variant if label else None,
+        )
+        if n >= 2:
+            ax.fill_between(
+                dates,
+                part["ci_low"].clip(lower=0).to_numpy(dtype=float),
+                part["ci_high"].to_numpy(dtype=float),
+                color=style.colour,
+                alpha=0.18,
+                linewidth=0,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Legends and labels
+
+
+def legend_below(figure: Figure, handles: list, title: str | None = None) -> None:
+    """One legend under the panels, so the plotting area keeps the full width; as many columns
+    (up to three) as the longest entry leaves room for (its width estimated in points)."""
+    if not handles:
+        return
+    longest = max(len(h.get_label()) for h in handles)
+    column_points = longest * 0.6 * SMALL_SIZE + 45
+    columns = int(figure.get_figwidth() * 72 // column_points)
+    figure.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=max(1, min(3, len(handles), columns)),
+        fontsize=SMALL_SIZE,
+        title=title,
+        title_fontsize=SMALL_SIZE,
+        frameon=False,
+    )
+
+
+def legend_right(ax: Axes, n: int) -> None:
+    """The legend of variants right of the panel, saying when `n`, the replications, is too few
+    for the intervals."""
+    ax.legend(
+        title="variant" if n >= 2 else f"variant\n({NO_INTERVAL})",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=SMALL_SIZE,
+        title_fontsize=SMALL_SIZE,
+        frameon=False,
+    )
+
+
+def band_legend_title(results: Results) -> str | None:
+    """With one replication the legend says, once, that there is no band to draw."""
+    return None if replications(results) >= 2 else f"variant ({NO_INTERVAL}: no band)"
+
+
+def label_points(ax: Axes, points: list[tuple[str, float, float]], figure: Figure) -> None:
+    """Name each point beside it, trying places around it until the label overlaps no other
+    label or marker (sizes estimated in points from the figure size: labels are placed before
+    the figure is drawn)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    width_pt, height_pt = figure.get_figwidth() * 72 * 0.72, figure.get_figheight() * 72 * 0.7
+    where = [
+        ((x - x0) / ((x1 - x0) or 1.0) * width_pt, (y - y0) / ((y1 - y0) or 1.0) * height_pt)
+        for _, x, y in points
+    ]
+    taken = [(px - 6, py - 6, px + 6, py + 6) for px, py in where]
+    tall = SMALL_SIZE * 1.3
+    for (name, x, y), (px, py) in zip(points, where, strict=True):
+        label = plain(name, 30)
+        wide = SMALL_SIZE * 0.6 * len(label)
+        tries = [
+            (dx, dy)
+            for k in range(6)
+            for dy in (7 + k * tall, -7 - (k + 1) * tall)
+            for dx in (9, -9 - wide)
+        ]
+        dx, dy = tries[0]
+        for dx, dy in tries:
+            box = (px + dx, py + dy, px + dx + wide, py + dy + tall)
+            if not any(
+                box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                for b in taken
+                if b != (px - 6, py - 6, px + 6, py + 6)
+            ):
+                break
+        taken.append((px + dx, py + dy, px + dx + wide, py + dy + tall))
+        far = abs(dy) > tall
+        ax.annotate(
+            label,
+            (x, y),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            va="bottom",
+            fontsize=SMALL_SIZE,
+            color="#222222",
+            arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.6} if far else None,
+        )

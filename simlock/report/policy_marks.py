@@ -1,0 +1,119 @@
+"""Policy events on the time axes of the figures: enforcement windows shaded, lifts drawn as
+dashed lines, each named above the panel and in the legend, with the variants it belongs to when
+not every variant has it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.transforms import blended_transform_factory
+
+from simlock.analysis.contents import policy_of, variants
+from simlock.analysis.results import Results
+
+from .plotting import SMALL_SIZE, plain
+
+WINDOW_GREYS = ("#e4e4e4", "#c8c8c8", "#d6d6d6", "#bababa")
+LIFT_COLOUR = "#444444"
+
+
+def policy_events(results: Results) -> pd.DataFrame:
+    """Enforcement windows and lifts of the variants in the run, one row per distinct event,
+    with the variants that have it (kind, name, start, end, coverage, variants, all_variants)."""
+    names = variants(results)
+    rows: dict[tuple, list[str]] = {}
+    for variant in names:
+        policy = policy_of(results.scenario, variant)
+        if policy is None:
+            continue
+        for window in policy.windows:
+            key = ("window", window.name, window.start, window.end, window.coverage)
+            rows.setdefault(key, []).append(variant)
+        if policy.lift is not None:
+            key = ("lift", "lift", policy.lift.date, policy.lift.date, np.nan)
+            rows.setdefault(key, []).append(variant)
+    columns = ["kind", "name", "start", "end", "coverage", "variants", "all_variants"]
+    records = [
+        (*key, ", ".join(members), len(members) == len(names)) for key, members in rows.items()
+    ]
+    return pd.DataFrame(records, columns=columns)
+
+
+def _who(row: pd.Series, results: Results) -> str:
+    """The variants an event belongs to, in the fewest words: '' when every variant has it."""
+    if row["all_variants"]:
+        return ""
+    members = row["variants"].split(", ")
+    others = [v for v in variants(results) if v not in members]
+    if len(others) < len(members):
+        return f" (all but {plain(', '.join(others), 40)})"
+    return f" ({plain(', '.join(members), 40)} only)"
+
+
+def mark_policy(ax: Axes, results: Results, labels: bool) -> list:
+    """Shade the windows and draw the lifts; with `labels`, name them above the panel (windows
+    on the first line, lifts on the second, so they never collide). Returns legend handles."""
+    events = policy_events(results)
+    handles: list = []
+    top = blended_transform_factory(ax.transData, ax.transAxes)
+    windows = events[events["kind"] == "window"].reset_index(drop=True)
+    for i, row in windows.iterrows():
+        grey = WINDOW_GREYS[i % len(WINDOW_GREYS)]
+        start, end = np.datetime64(row["start"], "D"), np.datetime64(row["end"], "D")
+        ax.axvspan(start, end, color=grey, alpha=0.6, linewidth=0, zorder=0)
+        if not labels:
+            continue
+        ax.text(
+            start + (end - start) / 2,
+            1.005,
+            plain(row["name"], 20),
+            transform=top,
+            ha="center",
+            va="bottom",
+            fontsize=SMALL_SIZE - 1,
+            color="#333333",
+            clip_on=False,
+        )
+        handles.append(
+            Patch(
+                facecolor=grey,
+                alpha=0.6,
+                label=f"window '{plain(row['name'], 20)}': {row['start']:%d %b}–"
+                f"{row['end']:%d %b}, {row['coverage']:.0%} of eligible{_who(row, results)}",
+            )
+        )
+    start, end = results.scenario.start, results.scenario.end
+    for _, row in events[events["kind"] == "lift"].iterrows():
+        day = np.datetime64(row["start"], "D")
+        ax.axvline(day, color=LIFT_COLOUR, linestyle=(0, (2, 2)), linewidth=1.4, zorder=1)
+        if not labels:
+            continue
+        # A late lift is labelled to the left of its line, so the label stays over the panel.
+        late = (row["start"] - start).days > 0.7 * (end - start).days
+        ax.annotate(
+            f" lift {row['start']:%d %b}{_who(row, results)} ",
+            (day, 1.0),
+            xycoords=top,
+            xytext=(0, 16),
+            textcoords="offset points",
+            ha="right" if late else "left",
+            va="bottom",
+            fontsize=SMALL_SIZE - 1,
+            fontweight="bold",
+            color="#222222",
+            annotation_clip=False,
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=LIFT_COLOUR,
+                linestyle=(0, (2, 2)),
+                label=f"lift {row['start']:%d %b %Y}{_who(row, results)}",
+            )
+        )
+    return handles

@@ -1,0 +1,392 @@
+"""The report of a run: `report.html` (one self-contained file), `report.md`, and the figures.
+
+`write_report` renders every figure of `simlock.figures` to `figures/NAME.png` and `.svg` with the
+table behind it as `figures/NAME.csv`, then writes the same document twice: as HTML (figures
+embedded as base64 PNG, inline CSS, no script, nothing fetched from the network, so it can be
+forwarded as one file) and as Markdown (figures referenced as `figures/NAME.png`) for git.
+
+`build_document` puts the sections in reading order; each section builder here says what the
+section shows and takes its parts from the private modules: the blocks and their renderers
+(`_document`, which escapes every piece of text, so a scenario's names and descriptions can never
+inject markup), the scenario in words (`_describe`), the tables of numbers (`_report_tables`).
+Numbers are formatted in one place (`_format`; `format_value`, `format_estimate` and
+`metric_unit` are re-exported here) so that the report, the expectations and the tests agree on
+what a number looks like."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from simlock.analysis.contents import (
+    appeal_variants,
+    describe_replications,
+    detail_replications,
+    policy_of,
+    replications,
+    variants,
+)
+from simlock.analysis.expectations import FAIL, NOT_EVALUATED, PASS, PASS_UNSURE
+from simlock.analysis.formatting import (
+    DASH,
+    format_estimate,
+    format_summary_row,
+    format_value,
+    metric_unit,
+)
+from simlock.analysis.metrics import METRICS
+from simlock.analysis.results import Results
+from simlock.scenario.models import BASELINE, Scenario
+
+from . import figures as figs
+from .describe import scenario_section
+from .document import (
+    Block,
+    FigureBlock,
+    Heading,
+    Paragraph,
+    Span,
+    Strong,
+    render_html,
+    render_markdown,
+)
+from .tables import differences_table, expectations_table, manifest_table, metrics_table
+
+PNG_DPI = 110
+
+REGION_METRICS = (
+    "users_affected",
+    "targeted_locks",
+    "collateral_locks",
+    "lock_days",
+    "share_banned_locked",
+)
+CHANNEL_METRICS = ("users_affected", "collateral_locks", "lock_days", "days_to_lock_median")
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the report
+
+
+def write_report(results: Results, folder: Path, expectations: pd.DataFrame | None) -> Path:
+    """Write report.html, report.md, figures/*.png|svg|csv into `folder`; return report.html."""
+    folder = Path(folder)
+    figure_dir = folder / "figures"
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    rendered = render_figures(results, figure_dir)
+    blocks = build_document(results, expectations, rendered)
+    title = f"simlock report: {results.scenario.name}"
+    (folder / "report.md").write_text(render_markdown(blocks, title), encoding="utf-8")
+    path = folder / "report.html"
+    path.write_text(render_html(blocks, title), encoding="utf-8")
+    return path
+
+
+def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
+    """Draw every figure that applies (the support desk only when a variant has appeals), save
+    PNG, SVG and CSV, and return them as blocks with their captions."""
+    out = []
+    with_desk = appeal_variants(results)
+    for spec in figs.FIGURES:
+        if spec.name == "support_desk" and not with_desk:
+            continue
+        data = spec.data(results)
+        figure = spec.plot(results, data)
+        data.to_csv(figure_dir / f"{spec.name}.csv", index=False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=PNG_DPI)
+        png = buffer.getvalue()
+        (figure_dir / f"{spec.name}.png").write_bytes(png)
+        # No date in the SVG: the same run gives the same file.
+        figure.savefig(figure_dir / f"{spec.name}.svg", format="svg", metadata={"Date": None})
+        out.append(FigureBlock(spec.name, spec.title, _caption(results, spec.name, data), png))
+    return out
+
+
+def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
+    n = replications(results)
+    over = (
+        f"mean over {n} replications with its 95% band"
+        if n >= 2
+        else "one replication, so no interval"
+    )
+    detail = describe_replications(detail_replications(results))
+    log_scale = name == "locks_per_day" and figs.per_day_log_scale(data)
+    captions = {
+        "locked_over_time": f"Devices locked at the end of each day, per variant ({over}). "
+        "Shaded: enforcement windows; dashed line: the lift.",
+        "locks_per_day": f"Devices newly locked and unlocked each day, per variant ({over})"
+        + (
+            "; logarithmic scale above one device a day, so the early trickle and the surge "
+            "both show."
+            if log_scale
+            else "."
+        ),
+        "users_by_region": "Devices locked at least once, by the region where they were "
+        f"activated, per variant ({'bars: 95% intervals' if n >= 2 else 'no interval'}).",
+        "delay_cdf": "Share of locked devices locked within a given number of days of "
+        "activation, and locked for at most a given number of days (devices still locked at the "
+        f"end count until the end); device-level rows of {detail}.",
+        "tradeoff": "Targeted locks (grey imports in banned territories) against collateral "
+        "locks (travellers, official devices, detection errors) per variant "
+        f"({'bars: 95% intervals' if n >= 2 else 'no interval'}): right is what a variant "
+        "buys, up is what it costs.",
+        "support_desk": "Appeals waiting for the support desk at the end of each day, and the "
+        "mean days appeals filed that day waited before service (served appeals only; the lift "
+        f"withdraws the rest); {detail}.",
+    }
+    return captions[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# The content
+
+
+def build_document(
+    results: Results, expectations: pd.DataFrame | None, rendered: list[FigureBlock]
+) -> list[Block]:
+    """The report's content in reading order, for both renderers."""
+    scenario = results.scenario
+    blocks: list[Block] = []
+    blocks += _opening(results)
+    blocks += _summary(results, expectations)
+    blocks += scenario_section(results)
+    blocks += _metrics_section(results)
+    blocks += _differences_section(results)
+    if expectations is not None:
+        blocks += _expectations_section(scenario, expectations)
+    blocks += _figures_section(results, rendered)
+    blocks += _manifest_section(results)
+    return blocks
+
+
+def _opening(results: Results) -> list[Block]:
+    scenario = results.scenario
+    manifest = results.manifest
+    blocks: list[Block] = []
+    if scenario.description:
+        blocks.append(Paragraph([scenario.description], css="lead"))
+    scale = manifest.get("scale", 1.0)
+    facts = (
+        f"Simulated {scenario.start.isoformat()} to {scenario.end.isoformat()} "
+        f"({scenario.days:g} days), {replications(results)} replication(s), seed "
+        f"{scenario.seed}"
+    )
+    if scale != 1:
+        facts += f", activation rates scaled by {scale:g} (counts are for the scaled world)"
+    blocks.append(Paragraph([facts + f"; simlock {manifest.get('simlock_version', '?')}."]))
+    return blocks
+
+
+def _overall(results: Results) -> dict[tuple[str, str], pd.Series]:
+    rows = results.summary[results.summary["group"] == "all"]
+    return {(str(r["variant"]), str(r["metric"])): r for _, r in rows.iterrows()}
+
+
+def _summary(results: Results, expectations: pd.DataFrame | None) -> list[Block]:
+    blocks: list[Block] = [Heading("Summary", 2, "summary")]
+    n = replications(results)
+    if n >= 2:
+        blocks.append(
+            Paragraph(
+                [
+                    f"Numbers are means over {n} replications, with 95% Student-t intervals "
+                    "across replications in brackets."
+                ]
+            )
+        )
+    else:
+        blocks.append(
+            Paragraph(
+                [
+                    "This run has one replication: 95% intervals are undefined and not shown; "
+                    "rerun with --replications 10 or more for intervals."
+                ],
+                css="note",
+            )
+        )
+    overall = _overall(results)
+    for variant in variants(results):
+        blocks.append(Paragraph(_variant_words(results, variant, overall)))
+    if expectations is not None and len(expectations):
+        text = "Expectations: " + _tally(expectations)
+        failed = [str(x) for x in expectations.loc[expectations["verdict"] == FAIL, "name"]]
+        text += f"; failing: {'; '.join(failed)}." if failed else "."
+        blocks.append(Paragraph([text], css="fail" if failed else "pass"))
+    return blocks
+
+
+def _variant_words(
+    results: Results, variant: str, overall: dict[tuple[str, str], pd.Series]
+) -> list[Span]:
+    """'Under variant X, N users [CI] were locked at least once ...' in plain sentences."""
+    start = results.scenario.start
+
+    def est(metric: str) -> str:
+        return format_summary_row(overall.get((variant, metric)), metric_unit(metric), start)
+
+    def mean(metric: str) -> float:
+        row = overall.get((variant, metric))
+        return float(row["mean"]) if row is not None else float("nan")
+
+    who = " (the scenario's policy)" if variant == BASELINE else ""
+    spans: list[Span] = ["Under variant ", Strong(variant), who]
+    if not mean("users_affected") > 0:
+        return [*spans, ", no device was locked."]
+    text = f", {est('users_affected')} users were locked at least once"
+    if mean("banned_activations") > 0:
+        text += f" ({est('share_banned_locked')} of activations in banned territories)"
+    text += (
+        f": {est('targeted_locks')} targeted locks (grey imports in banned territories) against "
+        f"{est('collateral_locks')} collateral locks ({est('collateral_travellers')} of them "
+        f"travellers, {est('collateral_outside_banned')} of devices activated outside banned "
+        "territories). "
+        f"Locked devices lost {est('lock_days')} device-days; at the peak, "
+        f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
+        f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "
+        f"within {est('days_to_lock_p90')} days; the median lock lasted "
+        f"{est('lock_duration_median')} days."
+    )
+    policy = policy_of(results.scenario, variant)
+    if policy is not None and policy.lift is not None and policy.lift.unlock:
+        text += f" The lift unlocked {est('unlocked_by_lift')} devices"
+        text += f"; {est('locked_at_end')} were still locked at the end of the run."
+    elif mean("locked_at_end") > 0:
+        text += f" {est('locked_at_end')} devices were still locked at the end of the run."
+    if policy is not None and policy.warning is not None:
+        text += (
+            f" {est('warned')} users were warned first; {est('resolved_after_warning')} "
+            "resolved it and were not locked."
+        )
+    if policy is not None and policy.appeals is not None:
+        text += (
+            f" {est('appeals_filed')} appeals were filed, {est('appeals_served')} served and "
+            f"{est('appeals_approved')} approved; the median wait for the desk was "
+            f"{est('appeal_wait_median')} days."
+        )
+    return [*spans, text]
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics, differences and expectations
+
+
+def _metrics_section(results: Results) -> list[Block]:
+    n = replications(results)
+    how = (
+        f"Mean and 95% interval across {n} replications (Student t), per variant."
+        if n >= 2
+        else "One replication: the value of that replication; 95% intervals are undefined."
+    )
+    blocks: list[Block] = [
+        Heading("Metrics", 2, "metrics"),
+        Paragraph(
+            [
+                how + f" {DASH} marks a value that is undefined (for example a median delay "
+                "when nothing was locked). Collateral locks are every lock that is not a grey "
+                "import in a banned territory."
+            ]
+        ),
+        metrics_table(results, "all", list(METRICS)),
+        Heading("By region", 3, "by-region"),
+        metrics_table(results, "region", list(REGION_METRICS)),
+        Heading("By channel", 3, "by-channel"),
+        metrics_table(results, "channel", list(CHANNEL_METRICS)),
+    ]
+    return blocks
+
+
+def _differences_section(results: Results) -> list[Block]:
+    table = differences_table(results)
+    if table is None:
+        return []
+    n = replications(results)
+    how = (
+        f"paired over {n} replications (the variants of a replication share their devices), "
+        "with 95% intervals of the paired differences"
+        if n >= 2
+        else "one replication, so no interval"
+    )
+    return [
+        Heading("Differences from the baseline", 2, "differences"),
+        Paragraph(
+            [
+                f"Each variant minus the baseline, {how}. An interval that excludes 0 is a "
+                "difference the replications cannot explain away."
+            ]
+        ),
+        table,
+    ]
+
+
+def _tally(expectations: pd.DataFrame) -> str:
+    """'11 of 12 pass' (and how many were not evaluated, when some were not)."""
+    verdicts = expectations["verdict"]
+    passed = int(verdicts.isin([PASS, PASS_UNSURE]).sum())
+    skipped = int((verdicts == NOT_EVALUATED).sum())
+    text = f"{passed} of {len(expectations)} pass"
+    return text + (f", {skipped} not evaluated (variant not run)" if skipped else "")
+
+
+def _expectations_section(scenario: Scenario, expectations: pd.DataFrame) -> list[Block]:
+    blocks: list[Block] = [Heading("Expectations", 2, "expectations")]
+    if expectations.empty:
+        return [*blocks, Paragraph(["The scenario declares no expectations."])]
+    blocks.append(
+        Paragraph(
+            [
+                f"{_tally(expectations)}. Each is checked on the mean across replications; the "
+                "interval shows how sure that is."
+            ]
+        )
+    )
+    blocks.append(expectations_table(scenario, expectations))
+    return blocks
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures and manifest
+
+
+def _figures_section(results: Results, rendered: list[FigureBlock]) -> list[Block]:
+    blocks: list[Block] = [Heading("Figures", 2, "figures")]
+    for figure in rendered:
+        blocks.append(figure)
+    if not appeal_variants(results):
+        blocks.append(
+            Paragraph(
+                [
+                    "The support desk: no appeals. No variant of this scenario lets locked users "
+                    "appeal, so there is no queue to show."
+                ],
+                css="note",
+            )
+        )
+    if not detail_replications(results):
+        blocks.append(
+            Paragraph(
+                [
+                    "This run kept no device-level tables (--detail 0): the distributions of "
+                    "delays and durations, and the support desk, cannot be drawn."
+                ],
+                css="note",
+            )
+        )
+    return blocks
+
+
+def _manifest_section(results: Results) -> list[Block]:
+    return [Heading("Manifest", 2, "manifest"), manifest_table(results.manifest)]
+
+
+__all__ = [
+    "build_document",
+    "format_estimate",
+    "format_value",
+    "metric_unit",
+    "render_html",
+    "render_markdown",
+    "write_report",
+]

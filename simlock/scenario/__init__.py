@@ -1,0 +1,7 @@
+"""The scenario file: its format (pydantic models and rules), loading YAML with line numbers,
+field paths, variant merging and the JSON Schema.
+
+Layer 1 of 6 (scenario -> model -> analysis -> report -> execution -> cli). It may import only
+`simlock.errors`, `simlock._version` and third-party parsing libraries (pydantic, PyYAML): no
+numpy-heavy module, so that `simlock validate` starts fast.
+"""

@@ -1,0 +1,359 @@
+"""Loading scenarios from files or mappings, and turning validation errors into plain words.
+
+Every problem becomes a `Problem` with the file, the line where known, the field path in the
+file's own terms (`regions[2].signals.vpn_share`), what was wrong and what is allowed. Unknown
+keys get the nearest valid name suggested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from simlock.analysis.expectations import problems as expectation_problems
+from simlock.errors import Problem, ScenarioError, field_path
+
+from .models import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
+from .rules import RULE, Loc
+from .yamlio import LineMap, line_for, read_yaml
+
+
+def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
+    """Load and validate a scenario from a YAML file path or a mapping.
+
+    Raises `ScenarioError` listing every problem found; the messages are the ones
+    `simlock validate` prints.
+    """
+    if isinstance(source, Mapping):
+        return _validate(dict(source), file=None, lines={})
+    return load_file(Path(source))[0]
+
+
+def load_file(path: Path) -> tuple[Scenario, LineMap]:
+    """`load_scenario` of a file, with the line of each field path in it: a caller that finds
+    problems of its own later (a sweep's parameters) names their lines without reading it again."""
+    data, lines = read_yaml(path)
+    return _validate(data, file=str(path), lines=lines), lines
+
+
+def load_with_warnings(source: str | Path | Mapping[str, Any]) -> tuple[Scenario, list[str]]:
+    """`load_scenario`, plus warnings: things that are allowed but probably not meant."""
+    scenario = load_scenario(source)
+    return scenario, scenario.warnings()
+
+
+def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
+    if not isinstance(data, dict):
+        kind = _KINDS.get(type(data), type(data).__name__) if data is not None else "nothing"
+        raise ScenarioError(
+            [
+                Problem(
+                    f"a scenario is a YAML mapping of fields, this file holds {kind}",
+                    file=file,
+                    line=line_for(lines, ()),
+                    allowed="name: ..., start: ..., end: ..., regions: [...], policy: {...}",
+                )
+            ]
+        )
+    non_text = [k for k in data if not isinstance(k, str)]
+    if non_text:
+        raise ScenarioError(
+            [
+                Problem(
+                    f"field names must be text, found {non_text[0]!r}",
+                    file=file,
+                    line=line_for(lines, (str(non_text[0]),)),
+                )
+            ]
+        )
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_problems(exc, Scenario, data, (), file, lines)) from None
+    problems: list[Problem] = []
+    for name, override in scenario.variants.items():
+        try:
+            scenario.variant(name)
+        except ValidationError as exc:
+            problems.extend(_problems(exc, Policy, override, ("variants", name), file, lines))
+    for loc, message, allowed in expectation_problems(scenario):
+        problems.append(
+            Problem(
+                message, path=field_path(loc), file=file, line=line_for(lines, loc), allowed=allowed
+            )
+        )
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+_KINDS = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
+
+
+def _problems(
+    exc: ValidationError,
+    model: type[BaseModel],
+    written: Any,
+    prefix: Loc,
+    file: str | None,
+    lines: LineMap,
+) -> list[Problem]:
+    """One `Problem` per field path: pydantic's errors in the file's own terms, with what is
+    allowed there. A value that fits no member of a union gives one problem, not one per member.
+    `written` is the document `model` validated, as written (for list items named by a rule)."""
+    found: dict[str, Problem] = {}
+    for err in exc.errors(include_url=False):
+        at = _walk(model, _as_written(tuple(err["loc"]), written))
+        full = (*prefix, *at.loc)
+        path = field_path(full)
+        message, allowed = _explain(err, at)
+        if path in found and err["type"] not in (RULE, "extra_forbidden"):
+            continue
+        key = path if err["type"] not in (RULE, "extra_forbidden") else f"{path}\0{message}"
+        found[key] = Problem(
+            message, path=path, file=file, line=line_for(lines, full), allowed=allowed
+        )
+    return list(found.values())
+
+
+def _as_written(loc: Loc, written: Any) -> Loc:
+    """`loc` with a list item given by its name (a rule names a window: the validator sorts
+    windows by start) turned into the item's index in the list as written."""
+    out: list[str | int] = []
+    node = written
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, str):
+            part = _index_of(node, part)
+        out.append(part)
+        node = _child(node, part)
+    return tuple(out)
+
+
+def _index_of(items: list[Any], name: str) -> str | int:
+    """The index of the item called `name` in a written list (`name` itself if none is)."""
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == name:
+            return i
+    return name
+
+
+def _child(node: Any, part: str | int) -> Any:
+    """The part of a written document at `part`, or None where the document has nothing there."""
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+def _explain(err: Any, at: _Place) -> tuple[str, str | None]:
+    """What was wrong (pydantic's words, made plain where they are not) and what is allowed."""
+    kind = err["type"]
+    context = err.get("ctx") or {}
+    message = str(err["msg"]).removeprefix("Value error, ")
+    allowed = _describe(at.annotation, at.metadata)
+    if kind == RULE:
+        return message, context.get("allowed")
+    if kind == "extra_forbidden":
+        known = _field_names(at.parent)
+        name = str(at.loc[-1]) if at.loc else "?"
+        nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+        hint = f"; did you mean '{nearest[0]}'?" if nearest else ""
+        return f"unknown field {name!r}{hint}", ", ".join(sorted(known)) or None
+    if kind == "missing":
+        return "this field is required", allowed
+    if kind == "union_tag_not_found":
+        tag = context.get("discriminator", "distribution").strip("'")
+        return f"'{tag}' is required here", allowed
+    if kind == "union_tag_invalid":
+        tag = context.get("discriminator", "distribution").strip("'")
+        return f"unknown {tag} {context.get('tag')!r}", allowed
+    if kind == "string_pattern_mismatch":
+        message = "not in the expected form"
+    if at.loc[:1] == ("variants",) and len(at.loc) == 2 and kind == "dict_type":
+        message = "a variant is a mapping of policy fields to override"
+        allowed = "e.g. {lift: null} or {warning: {grace_days: 3}}"
+    return f"{message}; got {_shown(err.get('input'))}", allowed
+
+
+def _shown(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an error is: its path in the file's terms, the annotation and constraints there, and
+    the model holding the field (for suggesting names)."""
+
+    loc: Loc
+    annotation: Any
+    metadata: tuple[Any, ...]
+    parent: Any
+
+
+def _walk(model: type[BaseModel], raw: Loc) -> _Place:
+    """Follow pydantic's error location through the models' annotations.
+
+    pydantic adds parts that are not in the file (the union member it tried, `[key]` for a
+    mapping's key); they are dropped from the path, and the union member narrows the annotation.
+    """
+    annotation: Any = model
+    metadata: tuple[Any, ...] = ()
+    parent: Any = None
+    key: Any = None
+    loc: list[str | int] = []
+    for part in raw:
+        if part == "[key]" and key is not None:
+            annotation, metadata = _strip(key)
+            continue
+        annotation, more = _strip(annotation)
+        metadata = more or metadata
+        member = _union_member(annotation, part)
+        if member is not None:
+            annotation, metadata = member, ()
+            continue
+        origin = typing.get_origin(annotation)
+        if _is_model(annotation) and isinstance(part, str):
+            parent = annotation
+            field = _field_by_name(annotation, part)
+            loc.append(part)
+            if field is None:
+                annotation, metadata = None, ()
+                continue
+            annotation, metadata = field.annotation, tuple(field.metadata)
+        elif origin is dict:
+            loc.append(str(part))  # a key, even one YAML read as a number
+            key, annotation = typing.get_args(annotation)
+            metadata = ()
+        elif origin is list and isinstance(part, int):
+            loc.append(part)
+            annotation, metadata = typing.get_args(annotation)[0], ()
+        # anything else is pydantic's name for a union member: not part of the file
+    annotation, more = _strip(annotation)
+    return _Place(tuple(loc), annotation, more or metadata, parent)
+
+
+def _strip(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    """`Annotated[X, ...]` -> X and its constraints; `X | None` -> X."""
+    metadata: list[Any] = []
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            base, *extras = typing.get_args(annotation)
+            for extra in extras:
+                metadata.extend(extra.metadata if isinstance(extra, FieldInfo) else [extra])
+            annotation = base
+        elif origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(
+            annotation
+        ):
+            rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007
+        else:
+            return annotation, tuple(metadata)
+
+
+def _union_member(annotation: Any, part: str | int) -> Any:
+    """The member of a discriminated union of models whose tag is `part`, if any."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    for member in typing.get_args(annotation):
+        if _is_model(member) and part in _tags(member):
+            return member
+    return None
+
+
+def _tags(model: type[BaseModel]) -> tuple[Any, ...]:
+    field = model.model_fields.get("distribution")
+    return typing.get_args(field.annotation) if field is not None else ()
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _field_names(model: Any) -> list[str]:
+    if not _is_model(model):
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _field_by_name(model: type[BaseModel], name: str) -> FieldInfo | None:
+    for field_name, field in model.model_fields.items():
+        if name in (field_name, field.alias):
+            return field
+    return None
+
+
+_PATTERNS = {
+    REGION_PATTERN: "an ISO 3166 code: two capital letters such as CU, or a subdivision "
+    "such as UA-43",
+    NAME_PATTERN: "a name of lowercase letters, digits, '-' and '_' (at most 64)",
+}
+
+
+def _describe(annotation: Any, metadata: tuple[Any, ...]) -> str | None:
+    """What a field accepts, in words: 'a number from 0 to 1', 'a date (YYYY-MM-DD)', ..."""
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        return "true or false"
+    if annotation in (int, float):
+        kind = "a whole number" if annotation is int else "a number"
+        return kind + _bounds(metadata)
+    if annotation is dt.date:
+        return "a date (YYYY-MM-DD)"
+    if annotation is str:
+        pattern = next((m.pattern for m in metadata if getattr(m, "pattern", None)), None)
+        return _PATTERNS.get(pattern, "text")
+    if origin is typing.Literal:
+        return "one of: " + ", ".join(str(a) for a in typing.get_args(annotation))
+    if origin is list:
+        item = _describe(*_strip(typing.get_args(annotation)[0]))
+        return f"a list of: {item}" if item else "a list"
+    if origin is dict:
+        value = _describe(*_strip(typing.get_args(annotation)[1]))
+        return f"a mapping of names to: {value}" if value else "a mapping"
+    if _is_model(annotation):
+        required = [f.alias or n for n, f in annotation.model_fields.items() if f.is_required()]
+        optional = [f.alias or n for n, f in annotation.model_fields.items() if not f.is_required()]
+        text = "a mapping with " + ", ".join(required) if required else "a mapping"
+        return text + (f" (optional: {', '.join(optional)})" if optional else "")
+    if origin in (typing.Union, types.UnionType):
+        members = typing.get_args(annotation)
+        tags = [t for m in members if _is_model(m) for t in _tags(m)]
+        if tags:
+            return "a mapping with distribution: " + ", ".join(tags)
+        described = [_describe(*_strip(m)) for m in members]
+        return " or ".join(d for d in described if d) or None
+    return None
+
+
+def _bounds(metadata: tuple[Any, ...]) -> str:
+    """' from 0 to 1', ' above 0', ' at least 1 and at most 10,000' from a field's constraints."""
+    ge = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+    gt = next((m.gt for m in metadata if isinstance(m, annotated_types.Gt)), None)
+    le = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    if ge is not None and le is not None:
+        return f" from {_number(ge)} to {_number(le)}"
+    parts = [f"above {_number(gt)}"] if gt is not None else []
+    parts += [f"at least {_number(ge)}"] if ge is not None else []
+    parts += [f"at most {_number(le)}"] if le is not None else []
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _number(value: float) -> str:
+    whole = float(value).is_integer() and abs(value) < 1e19
+    return f"{int(value):,}" if whole else f"{value:g}"
+
+
+__all__ = ["BASELINE", "load_scenario", "load_with_warnings"]

@@ -1,0 +1,618 @@
+"""The scenario format: pydantic models of a scenario file, validated in one place.
+
+A scenario describes a world (regions, their activations, channels and signals, how devices
+check in with the vendor's server) and a lock policy, with named variants that override parts of
+the policy. Variants override only the policy, so every variant of a replication sees the same
+devices (common random numbers) and differences between variants are the policy's alone.
+
+Units are in the field names: `_days` are days, `_per_day` are devices per day, `share` is 0-1.
+Dates in files are calendar dates (YYYY-MM-DD); the engine measures time in days from `start`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .merge import deep_merge
+from .rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
+
+BASELINE = "baseline"
+"""Name under which the scenario's own `policy` appears among the variants."""
+
+REGION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+RegionCode = Annotated[
+    str,
+    Field(
+        pattern=REGION_PATTERN,
+        description="ISO 3166-1 alpha-2 code, or an ISO 3166-2 subdivision code such as UA-43",
+        examples=["CU", "UA-43"],
+    ),
+]
+Share = Annotated[float, Field(ge=0.0, le=1.0, description="share between 0 and 1")]
+NonNegDays = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+PosDays = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+SIGNALS = ("sim", "ip", "gps")
+CHANNEL_TRAVELLER = "traveller"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _day_before(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=1)
+
+
+class _Model(BaseModel):
+    """Strict base: unknown keys are errors, numbers are finite, and fields may use aliases."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, allow_inf_nan=False, validate_default=True
+    )
+
+
+class RateSegment(_Model):
+    """From `from` until the next segment (or the end), activations arrive at `rate_per_day`."""
+
+    from_: dt.date = Field(alias="from", description="first day of this segment")
+    rate_per_day: float = Field(ge=0.0, le=1e9, description="activations per day (devices/day)")
+
+
+class Signals(_Model):
+    """What each signal the server sees reports for devices activated in a region.
+
+    A signal reports the region's own id when it tells the truth, and another country otherwise:
+    a Crimean SIM carries a Russian mobile code, so `local_sim_share` is low and `sim_otherwise`
+    is RU there. GPS, when location services are on, always reports the true region.
+    """
+
+    local_sim_share: Share = Field(1.0, description="share of SIMs that report this region")
+    sim_otherwise: RegionCode | None = Field(
+        None, description="country a SIM reports when it does not report this region"
+    )
+    vpn_share: Share = Field(0.0, description="share of devices whose traffic leaves via a VPN")
+    vpn_exit: RegionCode = Field("NL", description="country IP geolocation reports for VPN users")
+    ip_reports: RegionCode | None = Field(
+        None,
+        description="country IP geolocation reports without a VPN (default: this region's id)",
+    )
+    location_share: Share = Field(
+        0.5, description="share of devices with location services on (GPS reports the truth)"
+    )
+    traveller_local_ip_share: Share = Field(
+        0.0,
+        description=(
+            "share of travellers whose IP geolocates here (hotel or public Wi-Fi) instead of "
+            "reporting their home network (roaming)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _otherwise_needed(self) -> Signals:
+        if self.local_sim_share < 1.0 and self.sim_otherwise is None:
+            raise_rule(
+                ("sim_otherwise",),
+                f"required when local_sim_share ({self.local_sim_share:g}) is below 1: "
+                "the country the other SIMs report",
+                "a country code such as RU, or local_sim_share: 1",
+            )
+        return self
+
+
+class Region(_Model):
+    """A territory where devices are activated, with its arrivals, channels and signals."""
+
+    id: RegionCode
+    name: str = Field(min_length=1, max_length=200)
+    activations: list[RateSegment] = Field(
+        min_length=1, max_length=10_000, description="piecewise-constant activation rate by date"
+    )
+    channels: dict[Name, Share] = Field(
+        default_factory=lambda: {"official": 1.0},
+        description=(
+            "share of activations by channel (official, grey_import, traveller, ...); sums to 1"
+        ),
+    )
+    travellers_from: RegionCode | None = Field(
+        None,
+        description="home country of travellers: their SIM and roaming IP report it",
+    )
+    signals: Signals = Field(default_factory=Signals)
+
+    @field_validator("activations")
+    @classmethod
+    def _segments_in_order(cls, segments: list[RateSegment]) -> list[RateSegment]:
+        raise_rules(
+            "Region",
+            [
+                RuleProblem(
+                    (i + 1, "from"),
+                    f"segment dates must increase: {after.from_} does not come after "
+                    f"{before.from_}",
+                    f"a date after {before.from_}",
+                )
+                for i, (before, after) in enumerate(itertools.pairwise(segments))
+                if after.from_ <= before.from_
+            ],
+            segments,
+        )
+        return segments
+
+    @field_validator("channels")
+    @classmethod
+    def _shares_sum_to_one(cls, channels: dict[str, float]) -> dict[str, float]:
+        if not channels:
+            raise rule_error("at least one channel is needed", "e.g. {official: 1.0}")
+        total = sum(channels.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise rule_error(
+                f"channel shares must sum to 1, they sum to {total:g}",
+                "shares between 0 and 1 that add up to 1",
+            )
+        return channels
+
+    @model_validator(mode="after")
+    def _travellers_have_a_home(self) -> Region:
+        if self.channels.get(CHANNEL_TRAVELLER, 0.0) > 0 and self.travellers_from is None:
+            raise_rule(
+                ("travellers_from",),
+                "required when the traveller channel has a share: the travellers' home country",
+                "a country code such as US",
+            )
+        return self
+
+
+class CheckIn(_Model):
+    """How devices talk to the vendor's server; a command takes effect at the next check-in.
+
+    `periodic`: every `interval_days` from a random phase, each check-in shifted by a uniform
+    jitter of at most `jitter_days`. `poisson`: check-ins at rate 1/`interval_days`. In both, an
+    online device goes offline at rate `offline_rate_per_day` for a spell of mean
+    `offline_mean_days` (exponential) and checks in as soon as it is back.
+    """
+
+    model: Literal["periodic", "poisson"] = "periodic"
+    interval_days: PosDays = Field(1.0, description="(mean) days between check-ins")
+    jitter_days: NonNegDays = Field(0.25, description="periodic only: +/- days of jitter")
+    offline_rate_per_day: NonNegDays = Field(
+        0.0, description="offline spells started per online day"
+    )
+    offline_mean_days: PosDays = Field(2.0, description="mean length of an offline spell, days")
+
+    @model_validator(mode="after")
+    def _jitter_keeps_order(self) -> CheckIn:
+        if self.model == "periodic" and self.jitter_days * 2 >= self.interval_days:
+            raise_rule(
+                ("jitter_days",),
+                f"jitter_days ({self.jitter_days:g}) must be less than half of "
+                f"interval_days ({self.interval_days:g}), so check-ins stay in order",
+                f"0 to less than {self.interval_days / 2:g} days",
+                self.jitter_days,
+            )
+        return self
+
+
+class FixedDelay(_Model):
+    distribution: Literal["fixed"]
+    days: NonNegDays
+
+
+class UniformDelay(_Model):
+    distribution: Literal["uniform"]
+    low_days: NonNegDays
+    high_days: NonNegDays
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformDelay:
+        if self.high_days < self.low_days:
+            raise_rule(
+                ("high_days",),
+                f"high_days ({self.high_days:g}) is below low_days ({self.low_days:g})",
+                f"at least low_days ({self.low_days:g})",
+                self.high_days,
+            )
+        return self
+
+
+class ExponentialDelay(_Model):
+    distribution: Literal["exponential"]
+    mean_days: PosDays
+
+
+class LognormalDelay(_Model):
+    distribution: Literal["lognormal"]
+    median_days: PosDays
+    sigma: float = Field(gt=0.0, le=5.0, description="standard deviation of log(days)")
+
+
+class EmpiricalDelay(_Model):
+    distribution: Literal["empirical"]
+    values_days: list[NonNegDays] = Field(min_length=1, max_length=10_000)
+    weights: list[Annotated[float, Field(gt=0.0)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> EmpiricalDelay:
+        if self.weights is not None and len(self.weights) != len(self.values_days):
+            raise_rule(
+                ("weights",),
+                f"{len(self.weights)} weight(s) for {len(self.values_days)} value(s)",
+                "one positive weight per value in values_days, or no weights",
+                self.weights,
+            )
+        return self
+
+
+Delay = Annotated[
+    FixedDelay | UniformDelay | ExponentialDelay | LognormalDelay | EmpiricalDelay,
+    Field(discriminator="distribution"),
+]
+
+
+class Detection(_Model):
+    """How the server infers the territory of an activation from the signals it sees.
+
+    `any`: detected in a banned territory if any used signal reports one. `all`: every available
+    signal reports the same banned territory. `majority`: more than half of the available signals
+    agree on one banned territory. `priority`: the first available signal in `signals` decides.
+    GPS is unavailable when location services are off.
+    """
+
+    signals: list[Literal["sim", "ip", "gps"]] = Field(
+        default_factory=lambda: ["sim", "ip", "gps"], min_length=1
+    )
+    rule: Literal["any", "all", "majority", "priority"] = "any"
+
+    @field_validator("signals")
+    @classmethod
+    def _unique(cls, signals: list[str]) -> list[str]:
+        raise_rules(
+            "Detection",
+            [
+                RuleProblem((i,), f"{signal} is listed twice", "each of sim, ip, gps at most once")
+                for i, signal in enumerate(signals)
+                if signal in signals[:i]
+            ],
+            signals,
+        )
+        return signals
+
+
+class Window(_Model):
+    """A period in which lock decisions are taken for a share (`coverage`) of eligible devices.
+
+    A device is decided when its lock delay expires inside the window. With `lookback_days`, the
+    opening of the window also sweeps eligible devices activated up to that many days before it
+    whose delay had already expired: they are decided at the opening.
+    """
+
+    name: Name
+    start: dt.date
+    end: dt.date = Field(description="first day no longer in the window")
+    coverage: Share = Field(1.0, description="share of eligible devices decided in this window")
+    lookback_days: NonNegDays = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise_rule(
+                ("end",),
+                f"window end {self.end} must come after its start {self.start}",
+                f"a date after {self.start} (end is the first day no longer in the window)",
+                self.end,
+            )
+        return self
+
+
+class Lift(_Model):
+    """The day the block is lifted: pending locks are cancelled; with `unlock`, locked devices
+    unlock at their next check-in."""
+
+    date: dt.date
+    unlock: bool = True
+
+
+class Warning(_Model):
+    """A warning delivered at the check-in after the lock decision, `grace_days` before the lock
+    command; a share of warned users resolve it (return the device, prove eligibility) and are not
+    locked."""
+
+    grace_days: NonNegDays = 3.0
+    resolve_share: Share = 0.0
+
+
+class Exemptions(_Model):
+    """Devices never locked. `allowed_sim`: the SIM reports a country that is not banned (the
+    usual case of a traveller). `channels`: an oracle exemption by true channel, useful as a
+    bound (a vendor cannot see channels)."""
+
+    allowed_sim: bool = False
+    channels: list[Name] = Field(default_factory=list)
+
+
+class Appeals(_Model):
+    """Locked users who contact support. The desk has `agents` working in parallel, each case
+    taking `service_days`, first come first served: it closes `agents / service_days` cases a day.
+    Approved cases get an unlock command when their case closes."""
+
+    share: Share = Field(description="share of locked users who appeal")
+    delay: Delay = Field(description="days from lock to the appeal")
+    agents: int = Field(ge=1, le=100_000, description="cases handled in parallel")
+    service_days: PosDays = Field(description="days one case takes")
+    approval_share: Share = Field(description="share of served appeals approved (unlocked)")
+
+
+class Policy(_Model):
+    """The vendor's lock policy: who is locked, when, and how locks end."""
+
+    banned: list[RegionCode] = Field(
+        min_length=1, description="territories where activation is refused"
+    )
+    detection: Detection = Field(default_factory=Detection)
+    lock_delay: Delay = Field(description="days from activation to the lock decision")
+    coverage: Share = Field(
+        1.0, description="share of eligible devices locked when no windows are given"
+    )
+    windows: list[Window] = Field(
+        default_factory=list,
+        max_length=100,
+        description="enforcement windows; empty means enforcement over the whole run at `coverage`",
+    )
+    lift: Lift | None = None
+    warning: Warning | None = None
+    exemptions: Exemptions = Field(default_factory=Exemptions)
+    appeals: Appeals | None = None
+
+    @field_validator("windows")
+    @classmethod
+    def _unique_windows(cls, windows: list[Window]) -> list[Window]:
+        names = [w.name for w in windows]
+        raise_rules(
+            "Policy",
+            [
+                RuleProblem(
+                    (i, "name"),
+                    f"window name {name!r} is already used by windows[{names.index(name)}]",
+                    "a name used by one window only",
+                )
+                for i, name in enumerate(names)
+                if name in names[:i]
+            ],
+            names,
+        )
+        return sorted(windows, key=lambda w: w.start)
+
+
+class Expectation(_Model):
+    """A statement about the results a scenario should reproduce, with its source.
+
+    `metric` names a check of `simlock.expectations` (any metric of `simlock.metrics.METRICS`,
+    or a check such as `share_of_locks_before`); its value (the mean across replications, reported
+    with its 95% interval) must lie within [`min`, `max`] (exclusive with `strict`). Checks whose
+    value is a date take dates as bounds.
+    """
+
+    name: str = Field(min_length=1, max_length=200)
+    source: str = Field("", description="where the expectation comes from")
+    metric: str = Field(min_length=1, description="the check to evaluate")
+    variant: str = Field(BASELINE, description="the variant whose results are checked")
+    params: dict[str, dt.date | float | str] = Field(
+        default_factory=dict,
+        description="the check's parameters (a date, a region id, a metric name, a group, a key)",
+    )
+    min: float | dt.date | None = Field(None, description="lower bound (a date for date checks)")
+    max: float | dt.date | None = Field(None, description="upper bound (a date for date checks)")
+    strict: bool = Field(False, description="bounds are exclusive")
+
+    @field_validator("params")
+    @classmethod
+    def _iso_dates(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """A date written as text (a mapping built in Python, JSON) is still a date."""
+        return {
+            key: dt.date.fromisoformat(value)
+            if isinstance(value, str) and _ISO_DATE.fullmatch(value)
+            else value
+            for key, value in params.items()
+        }
+
+
+class SweepParameter(_Model):
+    """A parameter to vary, by its field path in the scenario (e.g. policy.coverage)."""
+
+    path: str = Field(min_length=1)
+    values: list[Any] | None = Field(None, description="grid values (grid design)")
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _grid_or_range(self) -> SweepParameter:
+        has_range = self.low is not None and self.high is not None
+        if self.values is None and not has_range:
+            raise ValueError("give either values or both low and high")
+        if has_range and self.high < self.low:  # type: ignore[operator]
+            raise ValueError("high must be at least low")
+        return self
+
+
+class Sweep(_Model):
+    """A design over parameters: a full grid, a Latin hypercube or a Sobol sequence."""
+
+    design: Literal["grid", "lhs", "sobol"] = "grid"
+    samples: int = Field(16, ge=1, le=1_000_000, description="points (lhs) or base samples (sobol)")
+    parameters: list[SweepParameter] = Field(min_length=1)
+    replications: int | None = Field(None, ge=1, le=10_000)
+
+
+class Scenario(_Model):
+    """A whole scenario: the world, the baseline policy, its variants and what to expect."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    start: dt.date
+    end: dt.date = Field(description="first day after the run")
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    replications: int = Field(1, ge=1, le=10_000)
+    checkin: CheckIn = Field(default_factory=CheckIn)
+    regions: list[Region] = Field(min_length=1, max_length=5_000)
+    policy: Policy
+    variants: dict[Name, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="named overrides of `policy` (deep merge; null removes an optional part)",
+    )
+    expectations: list[Expectation] = Field(default_factory=list)
+    sweep: Sweep | None = None
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> Scenario:
+        """Rules between fields, each reported at the field to change (one message each)."""
+        problems: list[RuleProblem] = []
+        ids = [r.id for r in self.regions]
+        for i, region_id in enumerate(ids):
+            if region_id in ids[:i]:
+                problems.append(
+                    RuleProblem(
+                        ("regions", i, "id"),
+                        f"region id {region_id} is already used by regions[{ids.index(region_id)}]",
+                        "an id used by one region only",
+                    )
+                )
+        if BASELINE in self.variants:
+            problems.append(
+                RuleProblem(
+                    ("variants", BASELINE),
+                    f"'{BASELINE}' is the name of the policy itself",
+                    "any other variant name",
+                )
+            )
+        if self.end <= self.start:
+            problems.append(
+                RuleProblem(
+                    ("end",),
+                    f"end {self.end} must come after start {self.start}",
+                    f"a date after {self.start} (end is the first day after the run)",
+                )
+            )
+        else:  # dates inside the run mean nothing until the run itself makes sense
+            for i, region in enumerate(self.regions):
+                for j, segment in enumerate(region.activations):
+                    if not self.start <= segment.from_ < self.end:
+                        problems.append(
+                            RuleProblem(
+                                ("regions", i, "activations", j, "from"),
+                                f"segment from {segment.from_} is outside the run "
+                                f"{self.start}..{self.end}",
+                                f"a date from {self.start} to {_day_before(self.end)}",
+                            )
+                        )
+            problems += [
+                RuleProblem(("policy", *p.loc), p.message, p.allowed)
+                for p in policy_date_problems(self.policy, self.start, self.end)
+            ]
+        raise_rules("Scenario", problems, None)
+        return self
+
+    @property
+    def days(self) -> float:
+        """Length of the run in days."""
+        return float((self.end - self.start).days)
+
+    @property
+    def variant_names(self) -> list[str]:
+        """`baseline` first, then the variants in file order."""
+        return [BASELINE, *self.variants]
+
+    def variant(self, name: str) -> Policy:
+        """The policy of a variant: the baseline policy with the variant's overrides merged in.
+
+        `simlock.load_scenario` has already validated every variant; a scenario built by hand is
+        validated here, on first use, and a bad override raises pydantic's ValidationError.
+        """
+        if name == BASELINE:
+            return self.policy
+        if name not in self.variants:
+            raise KeyError(f"no variant {name!r}; known: {', '.join(self.variant_names)}")
+        merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
+        policy = Policy.model_validate(merged)
+        raise_rules("Policy", policy_date_problems(policy, self.start, self.end), None)
+        return policy
+
+    def policies(self, names: list[str] | None = None) -> dict[str, Policy]:
+        """Resolved policies by variant name (all variants when `names` is None)."""
+        return {n: self.variant(n) for n in (names or self.variant_names)}
+
+    def warnings(self) -> list[str]:
+        """Allowed but probably not meant: e.g. a banned territory that no region has (said once
+        for the policy, and for a variant only when it sets its own `banned`)."""
+        region_ids = {r.id for r in self.regions}
+        out: list[str] = []
+        for name, policy in self.policies().items():
+            if name != BASELINE and "banned" not in self.variants[name]:
+                continue
+            missing = [b for b in policy.banned if b not in region_ids]
+            if missing:
+                where = "policy" if name == BASELINE else f"variants.{name}"
+                out.append(
+                    f"{where}.banned: {', '.join(missing)} is banned but no region has that id "
+                    "(only detection errors can point there)"
+                )
+        for name, override in self.variants.items():
+            if "coverage" in override and self.variant(name).windows:
+                out.append(
+                    f"variants.{name}.coverage: ignored, the policy has enforcement windows "
+                    "(each has its own coverage: override windows instead)"
+                )
+        return out
+
+
+def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[RuleProblem]:
+    """Rules that tie a policy to the run's dates: windows inside the run, the lift inside the run
+    and after the first window opens. Paths are relative to the policy; a window is named by its
+    name, not its index: windows are sorted by start, and the loader, which has the file, maps the
+    name to the window's place as written."""
+    problems: list[RuleProblem] = []
+    inside = f"a date from {start} to {end}"
+    for window in policy.windows:
+        where: Loc = ("windows", window.name)
+        if window.start < start:
+            problems.append(
+                RuleProblem(
+                    (*where, "start"),
+                    f"window {window.name} opens on {window.start}, before the run starts "
+                    f"({start})",
+                    inside,
+                )
+            )
+        if window.end > end:
+            problems.append(
+                RuleProblem(
+                    (*where, "end"),
+                    f"window {window.name} ends on {window.end}, after the run ends ({end})",
+                    inside,
+                )
+            )
+    lift = policy.lift
+    if lift is not None:
+        if not start <= lift.date <= end:
+            problems.append(
+                RuleProblem(
+                    ("lift", "date"),
+                    f"lift date {lift.date} is outside the run {start}..{end}",
+                    inside,
+                )
+            )
+        elif policy.windows and lift.date <= policy.windows[0].start:
+            first = policy.windows[0]
+            problems.append(
+                RuleProblem(
+                    ("lift", "date"),
+                    f"the lift on {lift.date} comes before the first window ({first.name}, "
+                    f"opening {first.start}): nothing would be locked",
+                    f"a date after {first.start}",
+                )
+            )
+    return problems
