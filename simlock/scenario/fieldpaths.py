@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
-
 from simlock.errors import Problem
 
 _TOKEN = re.compile(r"\[(\d+|\*)\]|([^.\[\]]+)|(\.)")
@@ -110,8 +108,8 @@ def _names_in(node: Any) -> list[str]:
 
 def _coerce(value: Any, current: Any) -> Any:
     """Sampled numbers are floats; a field that holds an integer gets the nearest integer."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
+        value = value.item()  # a numpy scalar from a design: its plain Python value
     if isinstance(current, int) and not isinstance(current, bool) and isinstance(value, float):
         return round(value)
     return value

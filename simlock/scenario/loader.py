@@ -20,9 +20,9 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from simlock.analysis.expectations import problems as expectation_problems
 from simlock.errors import Problem, ScenarioError, field_path
 
+from .expectation_specs import problems as expectation_problems
 from .models import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
 from .rules import RULE, Loc
 from .yamlio import LineMap, line_for, read_yaml

@@ -391,10 +391,10 @@ class Policy(_Model):
 class Expectation(_Model):
     """A statement about the results a scenario should reproduce, with its source.
 
-    `metric` names a check of `simlock.expectations` (any metric of `simlock.metrics.METRICS`,
-    or a check such as `share_of_locks_before`); its value (the mean across replications, reported
-    with its 95% interval) must lie within [`min`, `max`] (exclusive with `strict`). Checks whose
-    value is a date take dates as bounds.
+    `metric` names a check (any metric of `simlock.scenario.metric_names.METRICS`, or a check of
+    `simlock.scenario.expectation_specs.CHECK_SPECS` such as `share_of_locks_before`); its value
+    (the mean across replications, reported with its 95% interval) must lie within [`min`,
+    `max`] (exclusive with `strict`). Checks whose value is a date take dates as bounds.
     """
 
     name: str = Field(min_length=1, max_length=200)
