@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from simlock.errors import Problem
+from simlock.errors import Problem, SimlockError
 
 _TOKEN = re.compile(r"\[(\d+|\*)\]|([^.\[\]]+)|(\.)")
 
 
-class PathError(Exception):
+class PathError(SimlockError):
+    """A field path that does not lead to a field of the scenario; `allowed` lists what is
+    there instead."""
+
     def __init__(self, message: str, allowed: list[str] | None = None) -> None:
         super().__init__(message)
         self.allowed = allowed

@@ -17,10 +17,20 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from simlock.errors import Problem, ScenarioError
 
 from .merge import deep_merge
 from .rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
+from .suggest import did_you_mean
 
 BASELINE = "baseline"
 """Name under which the scenario's own `policy` appears among the variants."""
@@ -530,12 +540,33 @@ class Scenario(_Model):
         """The policy of a variant: the baseline policy with the variant's overrides merged in.
 
         `simlock.load_scenario` has already validated every variant; a scenario built by hand is
-        validated here, on first use, and a bad override raises pydantic's ValidationError.
+        validated here, on first use. An unknown name or a bad override raises `ScenarioError`
+        with the messages `simlock validate` prints (without a file: there is none).
         """
+        if name != BASELINE and name not in self.variants:
+            raise ScenarioError(
+                [
+                    Problem(
+                        f"no variant {name!r}" + did_you_mean(name, self.variant_names),
+                        path="variants",
+                        allowed=", ".join(self.variant_names),
+                    )
+                ]
+            )
+        try:
+            return self.merged_policy(name)
+        except ValidationError as exc:
+            # The loader turns pydantic's errors into plain words; it imports this module, so it
+            # is imported here, where a hand-built scenario's bad variant is found.
+            from .loader import scenario_error
+
+            raise scenario_error(exc, Policy, self.variants[name], ("variants", name)) from None
+
+    def merged_policy(self, name: str) -> Policy:
+        """`variant` for a name the scenario has, raising pydantic's `ValidationError` (the
+        loader, which has the file, reports it at its lines)."""
         if name == BASELINE:
             return self.policy
-        if name not in self.variants:
-            raise KeyError(f"no variant {name!r}; known: {', '.join(self.variant_names)}")
         merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
         policy = Policy.model_validate(merged)
         raise_rules("Policy", policy_date_problems(policy, self.start, self.end), None)
