@@ -597,7 +597,9 @@ class Scenario(_Model):
                     f"variants.{name}.coverage: ignored, the policy has enforcement windows "
                     "(each has its own coverage: override windows instead)"
                 )
-        return out
+        from .surprises import surprises  # it reads these models
+
+        return out + surprises(self)
 
 
 def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[RuleProblem]:
