@@ -24,6 +24,7 @@ from simlock._version import __version__
 from simlock.errors import ConsistencyError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_with_warnings
 from simlock.scenario.models import Scenario
+from simlock.scenario.suggest import did_you_mean
 
 from .naming import slug
 
@@ -297,8 +298,9 @@ def _checked_variants(scenario: Scenario, wanted: list[str] | None) -> tuple[str
         return None
     unknown = [v for v in wanted if v not in scenario.variant_names]
     if unknown:
+        hint = did_you_mean(unknown[0], scenario.variant_names)
         raise SimlockError(
-            f"--variant: no variant named {', '.join(unknown)} "
+            f"--variant: no variant named {', '.join(unknown)}{hint} "
             f"(allowed: {', '.join(scenario.variant_names)})"
         )
     return tuple(wanted)

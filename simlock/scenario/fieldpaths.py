@@ -12,6 +12,8 @@ from typing import Any
 
 from simlock.errors import Problem, SimlockError
 
+from .suggest import did_you_mean
+
 _TOKEN = re.compile(r"\[(\d+|\*)\]|([^.\[\]]+)|(\.)")
 
 
@@ -84,7 +86,8 @@ def _select(node: Any, token: str | int) -> list[tuple[Any, Any]]:
         if isinstance(token, int):
             raise PathError("a mapping has no list index; name a field", _names_in(node))
         if token not in node:
-            raise PathError(f"no field {token!r}", _names_in(node))
+            names = _names_in(node)
+            raise PathError(f"no field {token!r}" + did_you_mean(token, names), names)
         return [(node, token)]
     if token == -1:
         return [(node, i) for i in range(len(node))]
@@ -95,7 +98,8 @@ def _select(node: Any, token: str | int) -> list[tuple[Any, Any]]:
     for i, item in enumerate(node):
         if isinstance(item, dict) and token in (item.get("id"), item.get("name")):
             return [(node, i)]
-    raise PathError(f"no item with id or name {token!r}", _names_in(node))
+    names = _names_in(node)
+    raise PathError(f"no item with id or name {token!r}" + did_you_mean(token, names), names)
 
 
 def _names_in(node: Any) -> list[str]:

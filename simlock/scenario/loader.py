@@ -24,6 +24,7 @@ from simlock.errors import Problem, ScenarioError, field_path
 
 from .expectation_specs import problems as expectation_problems
 from .models import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
+from .references import problems as reference_problems
 from .rules import RULE, Loc
 from .yamlio import LineMap, line_for, read_yaml
 
@@ -100,7 +101,7 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
             scenario.merged_policy(name)
         except ValidationError as exc:
             problems.extend(_problems(exc, Policy, override, ("variants", name), file, lines))
-    for loc, message, allowed in expectation_problems(scenario):
+    for loc, message, allowed in [*expectation_problems(scenario), *reference_problems(scenario)]:
         problems.append(
             Problem(
                 message, path=field_path(loc), file=file, line=line_for(lines, loc), allowed=allowed
