@@ -56,8 +56,8 @@ from simlock.cli.commands import main
 sys.argv = ["simlock", *sys.argv[1:]]
 main()
 """
-"""`simlock` with a table writer that pauses once the tables are in the temporary folder, so a signal
-can be sent while the run is being written (the pause is the only change)."""
+"""`simlock` with a table writer that pauses once the tables are in the temporary folder, so a
+signal can be sent while the run is being written (the pause is the only change)."""
 
 
 class Terminal:
