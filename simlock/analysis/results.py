@@ -136,7 +136,7 @@ class Results:
 
     def __eq__(self, other: object) -> bool:
         """Equal when the scenarios are equal and every frame is equal (values, columns and
-        types); the manifest (timings, versions, executor) is not compared."""
+        types; dates at any unit); the manifest (timings, versions, executor) is not compared."""
         if not isinstance(other, Results):
             return NotImplemented
         return self.scenario == other.scenario and all(
@@ -222,9 +222,16 @@ def _check_name(argument: str, name: object, known: Any) -> None:
 
 
 def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    if a.empty and b.empty:
-        return list(a.columns) == list(b.columns)
-    return a.shape == b.shape and a.equals(b) and (a.dtypes == b.dtypes).all()
+    """Same columns, values and types; datetimes compared at one unit, since Parquet keeps a
+    run's seconds as milliseconds (a loaded run equals the run it was saved from)."""
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    return _one_time_unit(a).equals(_one_time_unit(b))
+
+
+def _one_time_unit(frame: pd.DataFrame) -> pd.DataFrame:
+    times = {c: frame[c].astype("datetime64[ns]") for c in frame if frame[c].dtype.kind == "M"}
+    return frame.assign(**times) if times else frame
 
 
 def _read_frame(path: Path, name: str) -> pd.DataFrame:
