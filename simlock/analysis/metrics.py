@@ -6,9 +6,10 @@ channel (`replicate_metrics`). Across replications they become a mean with a Stu
 variants share their devices (common random numbers), so the paired difference removes most of the
 noise (`compare`).
 
-Targeted locks are grey imports activated in a banned territory (what the vendor says it aims at);
-every other lock is collateral: travellers, official devices, and devices outside banned
-territories locked because of a detection error.
+Targeted locks are locks of devices the variant's policy targets (`policy.targets`: its channels,
+grey imports unless the scenario says otherwise) activated in a banned territory: what the vendor
+says it aims at. Every other lock is collateral: travellers, official devices, and devices outside
+banned territories locked because of a detection error.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from simlock.scenario.models import BASELINE
 
 from . import tables
 
-GREY = "grey_import"
 TRAVELLER = "traveller"
 
 
@@ -49,7 +49,11 @@ DEFINITIONS: dict[str, Metric] = {
     "days_to_lock_p90": Metric("90th percentile of days from activation to lock", "days"),
     "lock_duration_median": Metric("median days locked (censored at the end of the run)", "days"),
     "lock_duration_mean": Metric("mean days locked (censored at the end of the run)", "days"),
-    "targeted_locks": Metric("locks of grey imports in banned territories", "devices"),
+    "targeted_locks": Metric(
+        "locks of the policy's targets (its target channels, grey imports by default) in banned "
+        "territories",
+        "devices",
+    ),
     "collateral_locks": Metric(
         "locks of anyone else (travellers, official devices, detection errors)", "devices"
     ),
@@ -60,9 +64,15 @@ DEFINITIONS: dict[str, Metric] = {
     "share_locked_outside_banned": Metric(
         "share of locked devices activated outside banned territories", "share"
     ),
-    "grey_market_locked": Metric("locks of grey-market imports", "devices"),
+    "grey_market_locked": Metric(
+        "locks of devices of the policy's target channels (grey-market imports by default), "
+        "wherever activated",
+        "devices",
+    ),
     "grey_market_share_of_locked": Metric(
-        "share of locked devices that are grey-market imports", "share"
+        "share of locked devices that are of the policy's target channels (grey-market imports "
+        "by default)",
+        "share",
     ),
     "warned": Metric("devices warned (then locked, resolved, or spared by the lift)", "devices"),
     "resolved_after_warning": Metric("warned users who resolved and were not locked", "devices"),
@@ -119,10 +129,10 @@ def replicate_metrics(
     duration = unlock_time - lock_time
     to_lock = lock_time - population.activated[lk]
     channel_lk = population.channel[lk]
-    grey_code = book.channels.index(GREY) if GREY in book.channels else -1
     traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
     lk_in_banned = region_banned[population.region[lk]]
-    targeted = lk_in_banned & (channel_lk == grey_code)
+    of_target_channel = np.isin(channel_lk, result.targets)
+    targeted = lk_in_banned & of_target_channel
     # Flags over the considered devices are rare (a few percent are ever decided): keep where
     # they hold, so each grouping counts a few rows instead of every considered device.
     outcome_idx = result.outcome[idx]
@@ -143,7 +153,7 @@ def replicate_metrics(
         "collateral_locks": ~targeted,
         "collateral_travellers": (channel_lk == traveller_code) & ~targeted,
         "collateral_outside_banned": ~lk_in_banned,
-        "grey_market_locked": channel_lk == grey_code,
+        "grey_market_locked": of_target_channel,
     }
     unlock_cause_lk = result.unlock_cause[locked]
     unlocks_lk = {

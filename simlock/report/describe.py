@@ -43,6 +43,26 @@ def _place(scenario: Scenario, code: str) -> str:
     return f"{names[code]} ({code})" if code in names else code
 
 
+def _channel_list(channels: list[str]) -> str:
+    """'grey import', 'looted and grey import', 'a, b and c': channel names as words."""
+    names = [c.replace("_", " ") for c in channels]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def target_label(policy: Policy) -> str:
+    """What the policy targets, short enough for an axis label: 'grey import channel',
+    'looted and grey import channels'."""
+    channels = policy.targets.channels
+    return _channel_list(channels) + (" channel" if len(channels) == 1 else " channels")
+
+
+def shared_target_label(policies: list[Policy]) -> str:
+    """`target_label` of policies that share their targets, or words saying that each has its
+    own (a figure or sentence over several variants must not name one variant's targets)."""
+    labels = {target_label(policy) for policy in policies}
+    return labels.pop() if len(labels) == 1 else "each variant's targets"
+
+
 def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
     """Each part of a policy in one plain sentence, keyed by the policy's field names."""
     signals = ", ".join(s.upper() if s != "gps" else "GPS" for s in policy.detection.signals)
@@ -64,6 +84,8 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
             if len(policy.detection.signals) == 1
             else f"Detection: the server looks at {signals}; {rules[policy.detection.rule]}."
         ),
+        "targets": f"Targets: devices of the {target_label(policy)} activated in a banned "
+        "territory; a lock of any other device counts as collateral.",
         "lock_delay": f"Lock decision after activation: {describe_delay(policy.lock_delay)}.",
     }
     if policy.windows:
@@ -208,4 +230,6 @@ __all__ = [
     "describe_rates",
     "in_days",
     "scenario_section",
+    "shared_target_label",
+    "target_label",
 ]

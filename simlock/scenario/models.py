@@ -12,6 +12,7 @@ Dates in files are calendar dates (YYYY-MM-DD); the engine measures time in days
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import itertools
 import math
 import re
@@ -42,6 +43,9 @@ PosDays = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 SIGNALS = ("sim", "ip", "gps")
 CHANNEL_TRAVELLER = "traveller"
+DEFAULT_TARGET_CHANNEL = "grey_import"
+"""The channel a policy targets when its file does not say (`policy.targets`): what every
+scenario meant before targets could be written."""
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -335,6 +339,36 @@ class Exemptions(_Model):
     channels: list[Name] = Field(default_factory=list)
 
 
+class Targets(_Model):
+    """What the policy means to hit. A lock of a targeted device activated in a banned territory
+    is a targeted lock; every other lock is collateral (travellers, official devices, detection
+    errors). Targets are given by kind; `channels` is the one kind today, and other kinds (device
+    lists, registries) are further fields of this mapping."""
+
+    channels: list[Name] = Field(
+        default=[DEFAULT_TARGET_CHANNEL],
+        min_length=1,
+        description=(
+            "sales channels whose devices the policy means to lock; each must be a channel of "
+            f"some region (default: [{DEFAULT_TARGET_CHANNEL}])"
+        ),
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _unique(cls, channels: list[str]) -> list[str]:
+        raise_rules(
+            "Targets",
+            [
+                RuleProblem((i,), f"{name} is listed twice", "each channel at most once")
+                for i, name in enumerate(channels)
+                if name in channels[:i]
+            ],
+            channels,
+        )
+        return channels
+
+
 class Appeals(_Model):
     """Locked users who contact support. The desk has `agents` working in parallel, each case
     taking `service_days`, first come first served: it closes `agents / service_days` cases a day.
@@ -354,6 +388,13 @@ class Policy(_Model):
         min_length=1, description="territories where activation is refused"
     )
     detection: Detection = Field(default_factory=Detection)
+    targets: Targets = Field(
+        default=Targets(),
+        description=(
+            "what the policy means to hit: decides which locks are targeted and which collateral "
+            f"(default: {{channels: [{DEFAULT_TARGET_CHANNEL}]}})"
+        ),
+    )
     lock_delay: Delay = Field(description="days from activation to the lock decision")
     coverage: Share = Field(
         1.0, description="share of eligible devices locked when no windows are given"
@@ -513,6 +554,10 @@ class Scenario(_Model):
                 RuleProblem(("policy", *p.loc), p.message, p.allowed)
                 for p in policy_date_problems(self.policy, self.start, self.end)
             ]
+        problems += [
+            RuleProblem(("policy", *p.loc), p.message, p.allowed)
+            for p in target_problems(self.policy, self.channel_names)
+        ]
         raise_rules("Scenario", problems, None)
         return self
 
@@ -520,6 +565,11 @@ class Scenario(_Model):
     def days(self) -> float:
         """Length of the run in days."""
         return float((self.end - self.start).days)
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Every channel some region has, in order of first appearance."""
+        return list(dict.fromkeys(name for region in self.regions for name in region.channels))
 
     @property
     def variant_names(self) -> list[str]:
@@ -538,7 +588,9 @@ class Scenario(_Model):
             raise KeyError(f"no variant {name!r}; known: {', '.join(self.variant_names)}")
         merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
         policy = Policy.model_validate(merged)
-        raise_rules("Policy", policy_date_problems(policy, self.start, self.end), None)
+        problems = policy_date_problems(policy, self.start, self.end)
+        problems += target_problems(policy, self.channel_names)
+        raise_rules("Policy", problems, None)
         return policy
 
     def policies(self, names: list[str] | None = None) -> dict[str, Policy]:
@@ -560,6 +612,17 @@ class Scenario(_Model):
                     f"{where}.banned: {', '.join(missing)} is banned but no region has that id "
                     "(only detection errors can point there)"
                 )
+        for name, policy in self.policies().items():
+            if name != BASELINE and "targets" not in self.variants[name]:
+                continue
+            if _default_targets(policy) and DEFAULT_TARGET_CHANNEL not in self.channel_names:
+                where = "policy" if name == BASELINE else f"variants.{name}"
+                out.append(
+                    f"{where}.targets: the policy targets the {DEFAULT_TARGET_CHANNEL} channel "
+                    "(the default when targets are not given), which no region has: every lock "
+                    "counts as collateral (name the channels the policy means to hit, e.g. "
+                    f"targets: {{channels: [{self.channel_names[0]}]}})"
+                )
         for name, override in self.variants.items():
             if "coverage" in override and self.variant(name).windows:
                 out.append(
@@ -567,6 +630,34 @@ class Scenario(_Model):
                     "(each has its own coverage: override windows instead)"
                 )
         return out
+
+
+def _default_targets(policy: Policy) -> bool:
+    return policy.targets.channels == [DEFAULT_TARGET_CHANNEL]
+
+
+def target_problems(policy: Policy, channels: list[str]) -> list[RuleProblem]:
+    """Target channels that no region has (paths relative to the policy): a typo there would
+    count every lock as collateral without a word.
+
+    The default targets (`DEFAULT_TARGET_CHANNEL` alone) are no error in a world without that
+    channel: a file that does not say what it targets, or its copy written out with every
+    default, must keep loading; `Scenario.warnings` says what they mean there."""
+    if _default_targets(policy):
+        return []
+    problems: list[RuleProblem] = []
+    for i, name in enumerate(policy.targets.channels):
+        if name not in channels:
+            nearest = difflib.get_close_matches(name, channels, n=1, cutoff=0.5)
+            hint = f"; did you mean '{nearest[0]}'?" if nearest else ""
+            problems.append(
+                RuleProblem(
+                    ("targets", "channels", i),
+                    f"no region has a channel {name!r}{hint}",
+                    "a channel of some region: " + ", ".join(channels),
+                )
+            )
+    return problems
 
 
 def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[RuleProblem]:
