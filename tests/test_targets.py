@@ -7,18 +7,17 @@ import copy
 from typing import Any
 
 import pytest
+from engine_helpers import BASE, make_scenario
 
 import simlock
 from simlock.analysis.results import Results
 from simlock.errors import ScenarioError
 from simlock.report import figures
 from simlock.report.describe import describe_policy
-from simlock.report.run_report import build_document
 from simlock.report.document import render_markdown
+from simlock.report.run_report import build_document
 from simlock.scenario.loader import load_with_warnings
 from simlock.scenario.models import DEFAULT_TARGET_CHANNEL, Policy
-
-from engine_helpers import BASE, make_scenario
 
 LOOTED = {
     "regions": [
