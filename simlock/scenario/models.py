@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .merge import deep_merge
+from .retroactive import reach_warnings
 from .rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
 
 BASELINE = "baseline"
@@ -623,6 +624,11 @@ class Scenario(_Model):
                     "counts as collateral (name the channels the policy means to hit, e.g. "
                     f"targets: {{channels: [{self.channel_names[0]}]}})"
                 )
+        for name, policy in self.policies().items():
+            override = self.variants.get(name, {})
+            if name == BASELINE or {"lock_delay", "windows", "banned"} & set(override):
+                where = "policy" if name == BASELINE else f"variants.{name}"
+                out += reach_warnings(self, policy, where)
         for name, override in self.variants.items():
             if "coverage" in override and self.variant(name).windows:
                 out.append(
