@@ -482,12 +482,36 @@ class SweepParameter(_Model):
 
 
 class Sweep(_Model):
-    """A design over parameters: a full grid, a Latin hypercube or a Sobol sequence."""
+    """A design over parameters: a full grid, a Latin hypercube or a Sobol sequence; the
+    variants each point runs, at what scale, and the metrics whose sensitivity is measured."""
 
     design: Literal["grid", "lhs", "sobol"] = "grid"
     samples: int = Field(16, ge=1, le=1_000_000, description="points (lhs) or base samples (sobol)")
     parameters: list[SweepParameter] = Field(min_length=1)
     replications: int | None = Field(None, ge=1, le=10_000)
+    scale: float = Field(
+        1.0,
+        gt=0.0,
+        le=1e6,
+        description="multiplies every activation rate at every point (as `simlock run --scale`)",
+    )
+    variants: list[Name] | None = Field(
+        None,
+        description=(
+            "variants every point runs besides the baseline, which always runs ([] for the "
+            "baseline alone); default: all"
+        ),
+    )
+    metrics: list[str] | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "metrics whose sensitivity indices are computed and drawn: an overall metric "
+            "(users_affected) or a region's or channel's (region.CU.users_affected, "
+            "channel.traveller.collateral_locks); default: every overall metric, the figure "
+            "showing users_affected, collateral_locks, lock_days and peak_locked"
+        ),
+    )
 
 
 class Scenario(_Model):
@@ -523,6 +547,15 @@ class Scenario(_Model):
                         "an id used by one region only",
                     )
                 )
+        if self.sweep is not None and self.sweep.variants is not None:
+            problems += [
+                RuleProblem(
+                    ("sweep", "variants", i), *_unknown_name("no variant named", name, known)
+                )
+                for known in [self.variant_names]
+                for i, name in enumerate(self.sweep.variants)
+                if name not in known
+            ]
         if BASELINE in self.variants:
             problems.append(
                 RuleProblem(
@@ -638,6 +671,14 @@ class Scenario(_Model):
         return out
 
 
+def _unknown_name(missing: str, name: str, known: list[str]) -> tuple[str, str]:
+    """(message, allowed) for a name that refers to nothing the scenario defines: `missing` says
+    what is missing ('no variant named'), followed by the name and the nearest known one."""
+    nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    hint = f"; did you mean '{nearest[0]}'?" if nearest else ""
+    return f"{missing} {name!r}{hint}", ", ".join(known)
+
+
 def _default_targets(policy: Policy) -> bool:
     return policy.targets.channels == [DEFAULT_TARGET_CHANNEL]
 
@@ -654,13 +695,10 @@ def target_problems(policy: Policy, channels: list[str]) -> list[RuleProblem]:
     problems: list[RuleProblem] = []
     for i, name in enumerate(policy.targets.channels):
         if name not in channels:
-            nearest = difflib.get_close_matches(name, channels, n=1, cutoff=0.5)
-            hint = f"; did you mean '{nearest[0]}'?" if nearest else ""
+            message, allowed = _unknown_name("no region has a channel", name, channels)
             problems.append(
                 RuleProblem(
-                    ("targets", "channels", i),
-                    f"no region has a channel {name!r}{hint}",
-                    "a channel of some region: " + ", ".join(channels),
+                    ("targets", "channels", i), message, "a channel of some region: " + allowed
                 )
             )
     return problems
