@@ -162,7 +162,7 @@ def test_sensitivity_of_a_chosen_region_metric(tmp_path: Path) -> None:
     ("metric", "says"),
     [
         ("users_afected", "no metric 'users_afected'; did you mean 'users_affected'?"),
-        ("region.CX.users_affected", "no region 'CX'; did you mean 'CU'?"),
+        ("region.UA43.users_affected", "no region 'UA43'; did you mean 'UA-43'?"),
         ("channel.travellers.lock_days", "did you mean 'traveller'?"),
         ("region.CU.peak_locked_day", "exists overall only"),
         ("country.CU.users_affected", "is not a metric"),
@@ -171,12 +171,17 @@ def test_sensitivity_of_a_chosen_region_metric(tmp_path: Path) -> None:
 def test_an_unknown_metric_is_an_error_before_anything_runs(
     tmp_path: Path, metric: str, says: str
 ) -> None:
-    scenario = simlock.load_scenario(tiny({"design": "lhs", "parameters": LEVERS}))
-    with pytest.raises(ScenarioError) as caught:
-        run_sweep(scenario, tmp_path / "out", metrics=[metric])
+    doc = tiny({"design": "lhs", "parameters": LEVERS, "metrics": ["lock_days", metric]})
+    with pytest.raises(ScenarioError) as caught:  # in the file: when it is loaded
+        simlock.load_scenario(write_yaml(tmp_path / "sweep.yaml", doc))
     (problem,) = caught.value.problems
-    assert problem.path == "sweep.metrics[0]"
+    assert problem.path == "sweep.metrics[1]"
+    assert problem.line is not None
     assert says in problem.message
+    scenario = simlock.load_scenario(tiny({"design": "lhs", "parameters": LEVERS}))
+    with pytest.raises(ScenarioError) as caught:  # from Python: before anything runs
+        run_sweep(scenario, tmp_path / "out", metrics=[metric])
+    assert caught.value.problems[0].path == "sweep.metrics[0]"
     assert not (tmp_path / "out").exists()
 
 

@@ -62,6 +62,7 @@ from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_file, load_scenario
 from simlock.scenario.models import BASELINE, Policy, Scenario, Sweep
+from simlock.scenario.sweep_names import MetricName
 from simlock.scenario.yamlio import LineMap
 
 from .executors import Executor, make_executor
@@ -250,7 +251,7 @@ def make_design(
     """The sweep's points, each applied to the scenario and validated (before anything runs)."""
     sweep = _sweep_of(scenario, file)
     base = scenario.model_dump(by_alias=True, exclude={"sweep"})
-    problems = metric_problems(scenario, file, lines or {})
+    problems: list[Problem] = []
     seen: set[str] = set()
     for i, parameter in enumerate(sweep.parameters):
         if parameter.path in seen:
@@ -433,81 +434,6 @@ def _split(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = rows[overall].drop(columns=list(GROUP_COLUMNS)).reset_index(drop=True)
     groups = rows[~overall].drop(columns=[m for m in OVERALL_ONLY if m in rows.columns])
     return frame, groups.reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class MetricName:
-    """A metric of a sweep: an overall one (`users_affected`) or a region's or channel's
-    (`region.CU.users_affected`: group, key, metric)."""
-
-    group: str
-    key: str
-    metric: str
-
-    @classmethod
-    def parse(cls, name: str) -> MetricName:
-        parts = name.split(".")
-        if len(parts) == 3:
-            return cls(*parts)
-        return cls("all", "all", name)
-
-    def __str__(self) -> str:
-        return self.metric if self.group == "all" else f"{self.group}.{self.key}.{self.metric}"
-
-    def describe(self) -> str:
-        """What it measures, in words, with the region or channel."""
-        words = METRICS.get(self.metric, self.metric)
-        return words if self.group == "all" else f"{words} ({self.group} {self.key})"
-
-
-def metric_problems(scenario: Scenario, file: str | None, lines: LineMap) -> list[Problem]:
-    """The sweep's `metrics` that name no metric, region or channel (with the nearest name)."""
-    sweep = scenario.sweep
-    if sweep is None or sweep.metrics is None:
-        return []
-    keys = {
-        "region": [r.id for r in scenario.regions],
-        "channel": scenario.channel_names,
-    }
-    problems: list[Problem] = []
-    for i, name in enumerate(sweep.metrics):
-        where = ("sweep", "metrics", i)
-        wanted = MetricName.parse(name)
-        message = None
-        if len(name.split(".")) not in (1, 3) or wanted.group not in ("all", *keys):
-            message = (
-                f"{name!r} is not a metric: give a metric's name, or region.ID.METRIC or "
-                "channel.NAME.METRIC"
-            )
-            allowed = "users_affected, region.CU.users_affected, channel.traveller.lock_days, ..."
-        elif wanted.group != "all" and wanted.key not in keys[wanted.group]:
-            message = f"no {wanted.group} {wanted.key!r}{_nearest(wanted.key, keys[wanted.group])}"
-            allowed = ", ".join(keys[wanted.group])
-        else:
-            known = [m for m in METRICS if wanted.group == "all" or m not in OVERALL_ONLY]
-            if wanted.metric not in known:
-                message = f"no metric {wanted.metric!r}{_nearest(wanted.metric, known)}"
-                if wanted.group != "all" and wanted.metric in OVERALL_ONLY:
-                    message = f"{wanted.metric} exists overall only, not per {wanted.group}"
-                allowed = ", ".join(known)
-        if message is not None:
-            problems.append(
-                Problem(
-                    message,
-                    path=f"sweep.metrics[{i}]",
-                    file=file,
-                    line=lines.get(where),
-                    allowed=allowed,
-                )
-            )
-    return problems
-
-
-def _nearest(name: str, known: Sequence[str]) -> str:
-    import difflib
-
-    found = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
-    return f"; did you mean '{found[0]}'?" if found else ""
 
 
 def sensitivity_indices(

@@ -31,6 +31,7 @@ from .merge import deep_merge
 from .retroactive import reach_warnings
 from .rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
 from .suggest import did_you_mean
+from .sweep_names import sweep_name_problems
 
 BASELINE = "baseline"
 """Name under which the scenario's own `policy` appears among the variants."""
@@ -560,15 +561,7 @@ class Scenario(_Model):
                         "an id used by one region only",
                     )
                 )
-        if self.sweep is not None and self.sweep.variants is not None:
-            problems += [
-                RuleProblem(
-                    ("sweep", "variants", i), *_unknown_name("no variant named", name, known)
-                )
-                for known in [self.variant_names]
-                for i, name in enumerate(self.sweep.variants)
-                if name not in known
-            ]
+        problems += sweep_name_problems(self)
         if BASELINE in self.variants:
             problems.append(
                 RuleProblem(
@@ -707,12 +700,6 @@ class Scenario(_Model):
         return out + surprises(self)
 
 
-def _unknown_name(missing: str, name: str, known: list[str]) -> tuple[str, str]:
-    """(message, allowed) for a name that refers to nothing the scenario defines: `missing` says
-    what is missing ('no variant named'), followed by the name and the nearest known one."""
-    return f"{missing} {name!r}" + did_you_mean(name, known), ", ".join(known)
-
-
 def _default_targets(policy: Policy) -> bool:
     return policy.targets.channels == [DEFAULT_TARGET_CHANNEL]
 
@@ -729,10 +716,11 @@ def target_problems(policy: Policy, channels: list[str]) -> list[RuleProblem]:
     problems: list[RuleProblem] = []
     for i, name in enumerate(policy.targets.channels):
         if name not in channels:
-            message, allowed = _unknown_name("no region has a channel", name, channels)
             problems.append(
                 RuleProblem(
-                    ("targets", "channels", i), message, "a channel of some region: " + allowed
+                    ("targets", "channels", i),
+                    f"no region has a channel {name!r}" + did_you_mean(name, channels),
+                    "a channel of some region: " + ", ".join(channels),
                 )
             )
     return problems
