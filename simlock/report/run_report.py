@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 
 from simlock.analysis.contents import (
@@ -55,6 +56,7 @@ from .document import (
     render_markdown,
 )
 from .headline import headline, key_metrics_table
+from .plotting import REPORT_STYLE
 from .tables import differences_table, expectations_table, manifest_table, metrics_table
 
 PNG_DPI = 110
@@ -97,14 +99,16 @@ def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
         if spec.name == "support_desk" and not with_desk:
             continue
         data = spec.data(results)
-        figure = spec.plot(results, data)
         data.to_csv(figure_dir / f"{spec.name}.csv", index=False)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=PNG_DPI)
+        # The report's font sizes, whatever the caller's rcParams (ticks are made while saving).
+        with matplotlib.rc_context(REPORT_STYLE):
+            figure = spec.plot(results, data)
+            figure.savefig(buffer, format="png", dpi=PNG_DPI)
+            # No date in the SVG: the same run gives the same file.
+            figure.savefig(figure_dir / f"{spec.name}.svg", format="svg", metadata={"Date": None})
         png = buffer.getvalue()
         (figure_dir / f"{spec.name}.png").write_bytes(png)
-        # No date in the SVG: the same run gives the same file.
-        figure.savefig(figure_dir / f"{spec.name}.svg", format="svg", metadata={"Date": None})
         caption = _caption(results, spec.name, data)
         out.append(
             FigureBlock(spec.name, spec.title, caption, png, alt_text(results, spec.name, data))
