@@ -174,3 +174,11 @@ def test_font_sizes_follow_rcparams(results, spec):
     common = dict(small).keys() & dict(large).keys()
     assert len(common) > 10
     assert {t: s for t, s in small if t in common} == {t: s for t, s in large if t in common}
+
+
+def test_a_variant_looks_the_same_in_a_subset(results):
+    whole = figs.variant_styles(results)
+    part = figs.variant_styles(results.select(["baseline", "exempt-travellers"]))
+    assert list(part) == ["baseline", "exempt-travellers"]
+    assert part["exempt-travellers"] == whole["exempt-travellers"]
+    assert part["baseline"].colour == "#000000"

@@ -83,11 +83,19 @@ class VariantStyle:
 def variant_styles(results: Results) -> dict[str, VariantStyle]:
     """A distinct colour, line style, marker and hatch per variant, the baseline in black.
 
-    Past seven variants the colours repeat, but never with the same line style and marker.
+    Styles follow the variant's place in the scenario, not among the variants present, so a
+    variant looks the same in a figure of a subset (`variants=`, `Results.select`, a run with
+    --variant) as in the full report. Past seven variants the colours repeat, but never with the
+    same line style and marker.
     """
     out = {}
     k = len(OKABE_ITO)
-    for i, name in enumerate(variants(results)):
+    present = variants(results)
+    named = results.scenario.variant_names
+    order = [*named, *(v for v in present if v not in named)]
+    for i, name in enumerate(order):
+        if name not in present:
+            continue
         shift = i // k
         out[name] = VariantStyle(
             colour=OKABE_ITO[i % k],
