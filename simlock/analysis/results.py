@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +73,23 @@ class Results:
         """Each variant minus the baseline, paired by replication, with 95% intervals."""
         return _compare(self.replicates)
 
-    def check(self) -> pd.DataFrame | None:
+    def check(self, variant: str | None = None) -> pd.DataFrame | None:
         """The scenario's expectations checked on these results (None if it declares none):
-        one row per expectation with its value, 95% interval, bounds and pass/fail."""
+        one row per expectation with its value, 95% interval, bounds and pass/fail.
+
+        Each expectation is checked on the variant it names (the baseline unless it says
+        otherwise); `variant=` checks every one of them on that variant instead, to see which
+        facts a what-if would have broken. Raises `KeyError` for a variant that was not run."""
         from .expectations import evaluate
 
-        return evaluate(self)
+        if variant is None:
+            return evaluate(self)
+        ran = list(self.summary["variant"].unique())
+        if variant not in ran:
+            raise KeyError(f"variant {variant!r} was not run (ran: {', '.join(map(str, ran))})")
+        retargeted = [e.model_copy(update={"variant": variant}) for e in self.scenario.expectations]
+        scenario = self.scenario.model_copy(update={"expectations": retargeted})
+        return evaluate(replace(self, scenario=scenario))
 
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """One metric's summary rows (mean and interval per variant and key)."""
