@@ -57,6 +57,11 @@ DEFINITIONS: dict[str, Metric] = {
     "collateral_outside_banned": Metric(
         "locks of devices activated outside banned territories (detection errors)", "devices"
     ),
+    "collateral_travellers_outside_banned": Metric(
+        "locks of travellers activated outside banned territories (counted both as travellers "
+        "and as devices outside banned territories)",
+        "devices",
+    ),
     "share_locked_outside_banned": Metric(
         "share of locked devices activated outside banned territories", "share"
     ),
@@ -143,6 +148,8 @@ def replicate_metrics(
         "collateral_locks": ~targeted,
         "collateral_travellers": (channel_lk == traveller_code) & ~targeted,
         "collateral_outside_banned": ~lk_in_banned,
+        # The two groups above overlap: travellers abroad (say Cubans in Spain) are in both.
+        "collateral_travellers_outside_banned": (channel_lk == traveller_code) & ~lk_in_banned,
         "grey_market_locked": channel_lk == grey_code,
     }
     unlock_cause_lk = result.unlock_cause[locked]

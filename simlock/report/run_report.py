@@ -41,6 +41,7 @@ from simlock.analysis.results import Results
 from simlock.scenario.models import BASELINE, Scenario
 
 from . import figures as figs
+from .delays import delay_note
 from .describe import scenario_section
 from .document import (
     Block,
@@ -240,9 +241,11 @@ def _variant_words(
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += (
         f": {est('targeted_locks')} targeted locks (grey imports in banned territories) against "
-        f"{est('collateral_locks')} collateral locks ({est('collateral_travellers')} of them "
-        f"travellers, {est('collateral_outside_banned')} of devices activated outside banned "
-        "territories). "
+        f"{est('collateral_locks')} collateral locks. The collateral locks include "
+        f"{est('collateral_travellers')} travellers and {est('collateral_outside_banned')} "
+        "devices activated outside banned territories (detection errors); the two groups "
+        f"overlap: {est('collateral_travellers_outside_banned')} travellers activated outside "
+        "banned territories are counted in both. "
         f"Locked devices lost {est('lock_days')} device-days; at the peak, "
         f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
         f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "
@@ -273,6 +276,12 @@ def _variant_words(
 # Metrics, differences and expectations
 
 
+def _delay_paragraph(results: Results) -> list[Block]:
+    """Why days to lock exceed the lock delay (nothing when no device was locked)."""
+    note = delay_note(results)
+    return [] if note is None else [Paragraph([note])]
+
+
 def _metrics_section(results: Results) -> list[Block]:
     n = replications(results)
     how = (
@@ -290,6 +299,7 @@ def _metrics_section(results: Results) -> list[Block]:
             ]
         ),
         metrics_table(results, "all", list(METRICS)),
+        *_delay_paragraph(results),
         Heading("By region", 3, "by-region"),
         metrics_table(results, "region", list(REGION_METRICS)),
         Heading("By channel", 3, "by-channel"),
