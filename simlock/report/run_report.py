@@ -16,6 +16,7 @@ what a number looks like."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -241,11 +242,7 @@ def _variant_words(
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += (
         f": {est('targeted_locks')} targeted locks (grey imports in banned territories) against "
-        f"{est('collateral_locks')} collateral locks. The collateral locks include "
-        f"{est('collateral_travellers')} travellers and {est('collateral_outside_banned')} "
-        "devices activated outside banned territories (detection errors); the two groups "
-        f"overlap: {est('collateral_travellers_outside_banned')} travellers activated outside "
-        "banned territories are counted in both. "
+        f"{est('collateral_locks')} collateral locks. {_overlap_words(est, mean)} "
         f"Locked devices lost {est('lock_days')} device-days; at the peak, "
         f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
         f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "
@@ -270,6 +267,29 @@ def _variant_words(
             f"{est('appeal_wait_median')} days."
         )
     return [*spans, text]
+
+
+def _overlap_words(est: Callable[[str], str], mean: Callable[[str], float]) -> str:
+    """The travellers and the devices activated outside banned territories among the collateral
+    locks, and how the two groups overlap (travellers abroad are in both), so that nobody adds
+    them up."""
+    travellers, outside = est("collateral_travellers"), est("collateral_outside_banned")
+    both = mean("collateral_travellers_outside_banned")
+    text = (
+        f"The collateral locks include {travellers} travellers and {outside} devices activated "
+        "outside banned territories (detection errors)"
+    )
+    if both == 0:
+        return text + "; no traveller was among the latter, so the two groups do not overlap."
+    if both == mean("collateral_outside_banned"):
+        return text + (
+            ". Every one of the latter was a traveller: the two groups overlap entirely (the "
+            "travellers include them)."
+        )
+    return text + (
+        f"; the two groups overlap: {est('collateral_travellers_outside_banned')} travellers "
+        "activated outside banned territories are counted in both."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
