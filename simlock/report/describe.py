@@ -176,7 +176,10 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
         )
     exempt = []
     if policy.exemptions.allowed_sim:
-        exempt.append("devices whose SIM reports a country that is not banned")
+        exempt.append(
+            "devices whose SIM reports a country that is not banned (a traveller whose home SIM "
+            "reports a banned territory is not exempt)"
+        )
     if policy.exemptions.channels:
         exempt.append(
             "devices of the "
