@@ -355,8 +355,8 @@ def _metrics_section(results: Results) -> list[Block]:
         Paragraph(
             [
                 how + f" {DASH} marks a value that is undefined (for example a median delay "
-                "when nothing was locked). Collateral locks are every lock that is not of a "
-                f"device of the {_targets(results)} in a banned territory."
+                "when nothing was locked). Collateral locks are all locks except those of devices "
+                f"of the {_targets(results)} activated in a banned territory."
             ]
         ),
         metrics_table(results, "all", list(METRICS)),
