@@ -27,8 +27,8 @@ from pydantic import (
 
 from simlock.errors import Problem, ScenarioError
 
-from .merge import deep_merge
-from .rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
+from .merge import MergeError, merge_located, paths_in
+from .rules import Loc, RuleProblem, raise_rule, raise_rules, relocate, rule_error
 from .suggest import did_you_mean
 
 BASELINE = "baseline"
@@ -571,8 +571,17 @@ class Scenario(_Model):
         loader, which has the file, reports it at its lines)."""
         if name == BASELINE:
             return self.policy
-        merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
-        policy = Policy.model_validate(merged)
+        override = self.variants[name]
+        try:
+            merged, written = merge_located(
+                self.policy.model_dump(by_alias=True), {}, override, paths_in(override)
+            )
+        except MergeError as exc:
+            raise_rule(exc.loc, exc.message, exc.allowed, override)
+        try:
+            policy = Policy.model_validate(merged)
+        except ValidationError as exc:
+            raise relocate(exc, "Policy", written) from None
         raise_rules("Policy", policy_date_problems(policy, self.start, self.end), None)
         return policy
 
