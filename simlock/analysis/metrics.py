@@ -23,6 +23,7 @@ from simlock.scenario.metric_names import DEFINITIONS, METRICS, OVERALL_ONLY, Me
 from simlock.scenario.models import BASELINE
 
 from . import tables
+from .daily import daily_totals
 
 GREY = "grey_import"
 TRAVELLER = "traveller"
@@ -217,18 +218,14 @@ class _GroupedValues:
 
 
 def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
-    """Peak locked (and, overall, the days of the peaks) from the daily frame.
-
-    Sums per day (and group) with numpy: a pandas group-by per variant and grouping cost more
-    than the rest of the metrics. The sums are of counts, exact in float64.
-    """
+    """Peak locked (and, overall, the days of the peaks) from the daily frame of one task."""
     column = {"all": None, "region": "region", "channel": "channel"}[kind]
-    days, day_of_row = np.unique(daily["day"].to_numpy(), return_inverse=True)
-    locked_rows = daily["locked"].to_numpy()
     out: dict[str, dict[str, float]] = {"peak_locked": {}}
     if column is None:
-        locked = np.bincount(day_of_row, weights=locked_rows, minlength=days.size)
-        new = np.bincount(day_of_row, weights=daily["newly_locked"].to_numpy(), minlength=days.size)
+        locked_table = daily_totals(daily, "locked", by=())
+        days = locked_table.index.to_numpy()
+        locked = locked_table["all"].to_numpy()
+        new = daily_totals(daily, "newly_locked", by=())["all"].to_numpy()
         out["peak_locked"]["all"] = float(locked.max()) if locked.size else 0.0
         # Undefined without locks; a lock undone within its day still has a day of new locks.
         has_locked = locked.size and locked.max() > 0
@@ -236,15 +233,8 @@ def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
         out["peak_locked_day"] = {"all": float(days[locked.argmax()]) if has_locked else np.nan}
         out["peak_new_locks_day"] = {"all": float(days[new.argmax()]) if has_new else np.nan}
         return out
-    groups = daily[column]
-    present, group_of_row = np.unique(groups.cat.codes.to_numpy(), return_inverse=True)
-    per_group_day = np.bincount(
-        group_of_row * days.size + day_of_row,
-        weights=locked_rows,
-        minlength=present.size * days.size,
-    ).reshape(present.size, days.size)
-    for code, values in zip(present, per_group_day, strict=True):
-        out["peak_locked"][str(groups.cat.categories[code])] = float(values.max())
+    for key, values in daily_totals(daily, "locked", by=(column,)).items():
+        out["peak_locked"][str(key)] = float(values.max())
     return out
 
 
