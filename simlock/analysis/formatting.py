@@ -3,9 +3,10 @@
 The unit of a metric (devices, appeals, device-days, days, share or date), one value in its unit
 (counts with thousands separators, days, shares as percentages, day numbers as dates), an
 estimate with its 95% interval, and the bounds an expectation allows. The report's tables and
-the expectations' one-line verdicts (`simlock.expectations.evaluate`, column `detail`) format
-through these functions, so the same value reads the same way in both; a verdict asks for
-`precise` values, so that a value next to a bound is not rounded onto it.
+the expectations' one-line verdicts (`simlock.analysis.expectations.evaluate`, column `detail`)
+format through these functions, so the same value reads the same way in both; a verdict asks for
+`precise` values, so that a value next to a bound is not rounded onto it. Units come from
+`simlock.scenario.metric_names` (`metric_unit` is re-exported here).
 """
 
 from __future__ import annotations
