@@ -6,18 +6,12 @@ difference from the baseline.
 """
 
 from simlock._version import __version__
-from simlock.analysis.results import Results
+from simlock.analysis.results import Results, compare
 from simlock.errors import ScenarioError, SimlockError
 from simlock.execution.runner import run
 from simlock.execution.sweep import run_sweep
 from simlock.scenario.loader import load_scenario
 from simlock.scenario.models import Scenario
-
-
-def compare(results: Results):
-    """Each variant minus the baseline, paired by replication, with 95% intervals (tidy frame)."""
-    return results.compare()
-
 
 __all__ = [
     "Results",

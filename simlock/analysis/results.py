@@ -106,7 +106,7 @@ class Results:
     def compare(self, baseline: str = "baseline") -> pd.DataFrame:
         """Each variant minus `baseline` (a variant of this run), paired by replication, with
         95% intervals; an unknown baseline is an `OptionError`."""
-        _check_name("baseline", baseline, self.replicates["variant"].unique())
+        _check_name("baseline", baseline, self.replicates["variant"].unique(), "variant")
         return _compare(self.replicates, baseline)
 
     def check(self) -> pd.DataFrame | None:
@@ -208,7 +208,19 @@ class Results:
         return cls(scenario=scenario, manifest=manifest, **frames)
 
 
-def _check_name(argument: str, name: object, known: Any) -> None:
+def compare(results: Results, baseline: str = "baseline") -> pd.DataFrame:
+    """Each variant of `results` minus `baseline`, paired by replication, with 95% intervals
+    (tidy frame: variant, group, key, metric, difference, ci_low, ci_high, n). The function form
+    of `Results.compare`, exported as `simlock.compare`."""
+    if not isinstance(results, Results):
+        raise OptionError(
+            f"results: expected the Results of simlock.run or Results.load, got "
+            f"{type(results).__name__}"
+        )
+    return results.compare(baseline)
+
+
+def _check_name(argument: str, name: object, known: Any, noun: str | None = None) -> None:
     """Refuse a name that is not among `known`, naming the closest and all that are."""
     names = [str(k) for k in known]
     if name in names:
@@ -216,7 +228,7 @@ def _check_name(argument: str, name: object, known: Any) -> None:
     close = difflib.get_close_matches(str(name), names, n=1)
     hint = f"; did you mean {close[0]}?" if close else ""
     raise OptionError(
-        f"{argument}: no {argument} named {name!r} in these results{hint} "
+        f"{argument}: no {noun or argument} named {name!r}{hint} "
         f"(allowed: {', '.join(sorted(names))})"
     )
 

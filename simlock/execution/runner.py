@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from simlock.analysis import metrics, tables
-from simlock.errors import Problem, ScenarioError, field_path
+from simlock.errors import OptionError, Problem, ScenarioError, field_path
 from simlock.model import population
 from simlock.model.engine import VariantResult, simulate_variant
 from simlock.scenario.models import Policy, Scenario
@@ -141,6 +141,11 @@ def run(
 
     from . import memory
 
+    if not isinstance(scenario, Scenario):
+        raise OptionError(
+            f"scenario: expected a Scenario, got {type(scenario).__name__} "
+            "(simlock.load_scenario(path) reads a scenario file)"
+        )
     checked_run_options(scale, workers, detail_replications)
     scenario = with_overrides(scenario, replications=replications, seed=seed)
     names = checked_variants(scenario, variants)
