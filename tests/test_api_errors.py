@@ -35,7 +35,7 @@ def test_an_unknown_variant_has_the_command_s_message(tmp_path: Path, scenario) 
 
 
 def test_a_misspelt_variant_gets_a_did_you_mean(scenario) -> None:
-    with pytest.raises(OptionError, match=r"no variant named no_lift; did you mean no-lift\?"):
+    with pytest.raises(OptionError, match=r"no variant named no_lift; did you mean 'no-lift'\?"):
         simlock.run(scenario, variants="no_lift", scale=0.05)
 
 
@@ -81,10 +81,10 @@ def test_loading_something_that_is_not_a_run_is_a_saved_run_error(tmp_path: Path
 
 def test_an_unknown_metric_raises_with_the_closest_name(results) -> None:
     with pytest.raises(
-        OptionError, match=r"no metric named .users_afected.; did you mean users_affected"
+        OptionError, match=r"no metric named 'users_afected'; did you mean 'users_affected'\?"
     ):
         results.metric("users_afected")
-    with pytest.raises(OptionError, match="no group named 'regions'; did you mean region"):
+    with pytest.raises(OptionError, match="no group named 'regions'; did you mean 'region'"):
         results.metric("users_affected", group="regions")
     assert not results.metric("users_affected").empty
 

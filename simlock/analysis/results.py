@@ -10,7 +10,6 @@ both call; this module writes and reads the tables.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import yaml
 from simlock.errors import OptionError, SavedRunError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_scenario
 from simlock.scenario.models import Scenario
+from simlock.scenario.suggest import did_you_mean
 
 from .metrics import compare as _compare
 from .provenance import provenance as _provenance
@@ -225,8 +225,7 @@ def _check_name(argument: str, name: object, known: Any, noun: str | None = None
     names = [str(k) for k in known]
     if name in names:
         return
-    close = difflib.get_close_matches(str(name), names, n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
+    hint = did_you_mean(name, names)
     raise OptionError(
         f"{argument}: no {noun or argument} named {name!r}{hint} "
         f"(allowed: {', '.join(sorted(names))})"

@@ -20,11 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simlock._version import __version__
-from simlock.analysis.expectations import FAIL, NOT_EVALUATED
 from simlock.errors import ConsistencyError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_with_warnings
 
 from .naming import slug
+
+# What only `run`, `report` and `sweep` need (numpy, pandas, the engine, the report) is imported
+# inside those commands, so that `simlock validate` and `simlock schema` start without it.
 
 app = typer.Typer(
     name="simlock",
@@ -201,6 +203,8 @@ def run(
     if expectations is None:
         err.print("[yellow]--check: the scenario declares no expectations[/]")
         return
+    from simlock.analysis.expectations import FAIL
+
     failed = expectations.loc[expectations["verdict"] == FAIL, "name"].tolist()
     if failed:
         raise _fail(f"{len(failed)} expectation(s) failed: {', '.join(failed)}", EXIT_CHECK_FAILED)
@@ -290,6 +294,7 @@ SUMMARY_METRICS = (
 
 def _print_summary(results, expectations) -> None:
     """Key metrics per variant (mean, its 95% interval beneath), then the expectations."""
+    from simlock.analysis.expectations import FAIL, NOT_EVALUATED
     from simlock.analysis.formatting import format_summary_row, metric_unit
 
     scenario = results.scenario

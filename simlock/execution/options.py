@@ -9,11 +9,11 @@ same bounds.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from simlock.errors import OptionError
 from simlock.scenario.models import BASELINE, Scenario
+from simlock.scenario.suggest import did_you_mean
 
 MAX_REPLICATIONS = 10_000
 MAX_SEED = 2**63 - 1
@@ -50,8 +50,9 @@ def checked_variants(
     names = list(dict.fromkeys(wanted))
     unknown = [v for v in names if v not in scenario.variant_names]
     if unknown:
+        hint = did_you_mean(unknown[0], scenario.variant_names)
         raise OptionError(
-            f"{label}: no variant named {', '.join(unknown)}{_did_you_mean(unknown[0], scenario)} "
+            f"{label}: no variant named {', '.join(unknown)}{hint} "
             f"(allowed: {', '.join(scenario.variant_names)})"
         )
     return (BASELINE, *(v for v in names if v != BASELINE))
@@ -91,8 +92,3 @@ def _whole(name: str, value: object, low: int, high: int | None, allowed: str) -
     if value < low or (high is not None and value > high):
         raise OptionError(f"{name}: {value} is out of range (allowed: {allowed})")
     return value
-
-
-def _did_you_mean(name: str, scenario: Scenario) -> str:
-    close = difflib.get_close_matches(name, scenario.variant_names, n=1)
-    return f"; did you mean {close[0]}?" if close else ""
