@@ -164,11 +164,12 @@ class Results:
         calls, so a notebook and the command write the same folder. `Results` belongs to the
         analysis layer, which may not import the layers above it (the report, the run folder),
         so that function is injected: `simlock.execution.folder` installs itself here when
-        imported, which `import simlock` does."""
+        imported, which `simlock.Results`, `simlock.run` and the command all do. (Only a
+        `Results` imported from this module by hand, with nothing run, can lack it.)"""
         if not _run_folder_writer:
             raise SimlockError(
-                "Results.save needs simlock's run-folder writer: import simlock (or "
-                "simlock.execution.folder) first"
+                "Results.save needs simlock's run-folder writer: use simlock.Results, or "
+                "import simlock.execution.folder first"
             )
         return _run_folder_writer[0](self, Path(folder), force=force, report=report)
 
