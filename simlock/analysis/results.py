@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,26 @@ class Results:
         from .expectations import evaluate
 
         return evaluate(self)
+
+    def select(self, variants: Iterable[str]) -> Results:
+        """These results restricted to `variants`: every frame keeps only their rows, and a
+        categorical `variant` column keeps only their categories (in the order given), so that
+        tables, figures and their legends show exactly the variants selected. The scenario and
+        the manifest are kept as they are (they say what was run).
+
+        Raises `OptionError` naming the variants present when one of `variants` is not."""
+        wanted = list(dict.fromkeys(str(v) for v in variants))
+        present = {
+            str(v) for frame in (self.summary, self.daily) for v in frame["variant"].unique()
+        }
+        missing = [v for v in wanted if v not in present]
+        if missing or not wanted:
+            raise OptionError(
+                f"variants: no variant {', '.join(missing) or '(none given)'} in these results "
+                f"(present: {', '.join(sorted(present))})"
+            )
+        frames = {name: _only(getattr(self, name), wanted) for name in FRAMES}
+        return Results(scenario=self.scenario, manifest=dict(self.manifest), **frames)
 
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """One metric's summary rows (mean and interval per variant and key); an unknown metric
@@ -244,6 +264,19 @@ def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 def _one_time_unit(frame: pd.DataFrame) -> pd.DataFrame:
     times = {c: frame[c].astype("datetime64[ns]") for c in frame if frame[c].dtype.kind == "M"}
     return frame.assign(**times) if times else frame
+
+
+def _only(frame: pd.DataFrame, variants: list[str]) -> pd.DataFrame:
+    """The rows of `variants` (all of a frame without a variant column), with the categories of
+    a categorical variant column narrowed to them."""
+    if "variant" not in frame.columns:
+        return frame.copy()
+    column = frame["variant"]
+    kept = frame[column.astype(str).isin(variants)].reset_index(drop=True)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        order = [v for v in variants if v in set(column.cat.categories.astype(str))]
+        kept["variant"] = pd.Categorical(kept["variant"].astype(str), categories=order)
+    return kept
 
 
 def _read_frame(path: Path, name: str) -> pd.DataFrame:
