@@ -132,3 +132,16 @@ def test_simlock_compare_is_each_variant_minus_the_baseline(results) -> None:
     one = frame[(frame["metric"] == "users_affected") & (frame["group"] == "all")]
     two = reverse[(reverse["metric"] == "users_affected") & (reverse["group"] == "all")]
     assert one["difference"].iat[0] == pytest.approx(-two["difference"].iat[0])
+
+
+def test_a_sweep_s_options_do_not_change_the_content_hash() -> None:
+    doc = small_doc()
+    doc["sweep"] = {
+        "design": "grid",
+        "parameters": [{"path": "policy.windows[0].coverage", "values": [0.5]}],
+    }
+    plain = content_hash(simlock.load_scenario(doc))
+    doc["sweep"].update(replications=3, scale=0.5, variants=["warn"])
+    assert content_hash(simlock.load_scenario(doc)) == plain
+    doc["sweep"]["parameters"][0]["values"] = [0.25]
+    assert content_hash(simlock.load_scenario(doc)) != plain
