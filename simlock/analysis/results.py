@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +109,23 @@ class Results:
         _check_name("baseline", baseline, self.replicates["variant"].unique(), "variant")
         return _compare(self.replicates, baseline)
 
-    def check(self) -> pd.DataFrame | None:
+    def check(self, variant: str | None = None) -> pd.DataFrame | None:
         """The scenario's expectations checked on these results (None if it declares none):
-        one row per expectation with its value, 95% interval, bounds and pass/fail."""
+        one row per expectation with its value, 95% interval, bounds and pass/fail.
+
+        Each expectation is checked on the variant it names (the baseline unless it says
+        otherwise); `variant=` checks every one of them on that variant instead, to see which
+        facts a what-if would have broken. Raises `KeyError` for a variant that was not run."""
         from .expectations import evaluate
 
-        return evaluate(self)
+        if variant is None:
+            return evaluate(self)
+        ran = list(self.summary["variant"].unique())
+        if variant not in ran:
+            raise KeyError(f"variant {variant!r} was not run (ran: {', '.join(map(str, ran))})")
+        retargeted = [e.model_copy(update={"variant": variant}) for e in self.scenario.expectations]
+        scenario = self.scenario.model_copy(update={"expectations": retargeted})
+        return evaluate(replace(self, scenario=scenario))
 
     def select(self, variants: Iterable[str]) -> Results:
         """These results restricted to `variants`: every frame keeps only their rows, and a

@@ -16,6 +16,7 @@ what a number looks like."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -43,6 +44,7 @@ from simlock.scenario.models import BASELINE, Scenario
 
 from . import figures as figs
 from .alt_text import alt_text
+from .delays import delay_note
 from .describe import scenario_section, shared_target_label, target_label
 from .document import (
     Block,
@@ -282,9 +284,7 @@ def _variant_words(
     text += (
         f": {est('targeted_locks')} targeted locks (devices of the {targets} in banned "
         "territories) against "
-        f"{est('collateral_locks')} collateral locks ({est('collateral_travellers')} of them "
-        f"travellers, {est('collateral_outside_banned')} of devices activated outside banned "
-        "territories). "
+        f"{est('collateral_locks')} collateral locks. {_overlap_words(est, mean)} "
         f"Locked devices lost {est('lock_days')} device-days; at the peak, "
         f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
         f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "
@@ -310,8 +310,37 @@ def _variant_words(
     return [*spans, text]
 
 
+def _overlap_words(est: Callable[[str], str], mean: Callable[[str], float]) -> str:
+    """The travellers and the devices activated outside banned territories among the collateral
+    locks, and how the two groups overlap (travellers abroad are in both), so that nobody adds
+    them up."""
+    travellers, outside = est("collateral_travellers"), est("collateral_outside_banned")
+    both = mean("collateral_travellers_outside_banned")
+    text = (
+        f"The collateral locks include {travellers} travellers and {outside} devices activated "
+        "outside banned territories (detection errors)"
+    )
+    if both == 0:
+        return text + "; no traveller was among the latter, so the two groups do not overlap."
+    if both == mean("collateral_outside_banned"):
+        return text + (
+            ". Every one of the latter was a traveller: the two groups overlap entirely (the "
+            "travellers include them)."
+        )
+    return text + (
+        f"; the two groups overlap: {est('collateral_travellers_outside_banned')} travellers "
+        "activated outside banned territories are counted in both."
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Metrics, differences and expectations
+
+
+def _delay_paragraph(results: Results) -> list[Block]:
+    """Why days to lock exceed the lock delay (nothing when no device was locked)."""
+    note = delay_note(results)
+    return [] if note is None else [Paragraph([note])]
 
 
 def _metrics_section(results: Results) -> list[Block]:
@@ -326,11 +355,12 @@ def _metrics_section(results: Results) -> list[Block]:
         Paragraph(
             [
                 how + f" {DASH} marks a value that is undefined (for example a median delay "
-                "when nothing was locked). Collateral locks are every lock that is not of a "
-                f"device of the {_targets(results)} in a banned territory."
+                "when nothing was locked). Collateral locks are all locks except those of devices "
+                f"of the {_targets(results)} activated in a banned territory."
             ]
         ),
         metrics_table(results, "all", list(METRICS)),
+        *_delay_paragraph(results),
         Heading("By region", 3, "by-region"),
         metrics_table(results, "region", list(REGION_METRICS)),
         Heading("By channel", 3, "by-channel"),
