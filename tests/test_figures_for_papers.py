@@ -21,6 +21,7 @@ from matplotlib.text import Text
 from report_fixtures import small_results
 from test_figures import legend_texts, texts
 
+from simlock.errors import OptionError
 from simlock.report import figures as figs
 
 PANELS = {"locks_per_day": (2, 1), "delay_cdf": (1, 2), "support_desk": (2, 1)}
@@ -60,9 +61,9 @@ def test_select_keeps_only_the_chosen_variants_in_every_frame(results):
 
 
 def test_select_refuses_a_variant_the_run_does_not_have(results):
-    with pytest.raises(KeyError, match=r"no variant nope.*present: baseline, exempt-travellers"):
+    with pytest.raises(OptionError, match=r"no variant nope.*present: baseline, exempt-travellers"):
         results.select(["baseline", "nope"])
-    with pytest.raises(KeyError, match="none given"):
+    with pytest.raises(OptionError, match="none given"):
         results.select([])
 
 

@@ -95,7 +95,7 @@ def run_folder(tmp_path_factory) -> Path:
     """A small run saved, loaded back as `simlock report` does, and reported with expectations."""
     folder = tmp_path_factory.mktemp("run") / "small"
     results = small_results()
-    results.save(folder)
+    results.save(folder, report=False)
     loaded = Results.load(folder)
     report.write_report(loaded, folder, expectations_frame(loaded))
     return folder
@@ -131,8 +131,9 @@ def expected_cell(row: pd.Series | None, metric: str, start: dt.date, signed=Fal
 
 def test_numbers_are_formatted_in_their_units():
     assert report.format_value(1234.4, "devices", START) == "1,234"
-    assert report.format_value(12.34, "devices", START) == "12.3"
-    assert report.format_value(1.333, "appeals", START) == "1.33"
+    assert report.format_value(12.34, "devices", START) == "12"  # whole devices
+    assert report.format_value(1.333, "appeals", START) == "1"
+    assert report.format_value(12.34, "device-days", START) == "12.3"
     assert report.format_value(0.1234, "share", START) == "12.3%"
     assert report.format_value(0.004, "share", START) == "0.40%"
     assert report.format_value(4.06, "days", START) == "4.1"
@@ -146,11 +147,11 @@ def test_numbers_are_formatted_in_their_units():
 def test_estimates_show_the_interval_only_when_it_is_defined():
     assert report.format_estimate(150.3, 134.0, 166.6, 3, "devices", START) == "150 [134–167]"
     assert report.format_estimate(150.3, math.nan, math.nan, 1, "devices", START) == "150"
-    assert report.format_estimate(1.33, -4.4, 7.07, 3, "devices", START) == "1.33 [-4.40 to 7.07]"
+    assert report.format_estimate(1.33, -4.4, 7.07, 3, "devices", START) == "1 [-4 to 7]"
     assert report.format_estimate(5.0, 5.0, 5.0, 3, "devices", START) == "5"
     assert (
         report.format_estimate(-12.0, -22.8, -1.2, 3, "devices", START, signed=True)
-        == "-12 [-22.8 to -1.20]"
+        == "-12 [-23 to -1]"
     )
     assert (
         report.format_estimate(100.4, 99.6, 101.2, 3, "date", START)
@@ -193,7 +194,7 @@ def test_every_metric_cell_is_the_summary_number_as_formatted(page, results, tab
         metric, key = attrs["data-metric"], attrs["data-key"]
         seen.add((key, metric))
         by_variant = {c[0]["data-variant"]: c[1] for c in cells if "data-variant" in c[0]}
-        assert list(by_variant) == ["baseline", "no-lift", "warn", "exempt-travellers"]
+        assert list(by_variant) == ["baseline", "no-lift", "warn", "exempt-allowed-sim"]
         for variant, text in by_variant.items():
             expected = expected_cell(index.get((variant, key, metric)), metric, START)
             assert text == expected, (table_id, variant, key, metric)
@@ -231,7 +232,7 @@ def test_differences_are_the_paired_comparison(page, results):
 def test_summary_in_words_gives_each_variant_its_users_and_collateral(page, results):
     text = "".join(page.text)
     overall = results.summary[results.summary["group"] == "all"].set_index(["variant", "metric"])
-    for variant in ("baseline", "no-lift", "warn", "exempt-travellers"):
+    for variant in ("baseline", "no-lift", "warn", "exempt-allowed-sim"):
         users = expected_cell(overall.loc[(variant, "users_affected")], "users_affected", START)
         collateral = expected_cell(
             overall.loc[(variant, "collateral_locks")], "collateral_locks", START

@@ -33,6 +33,7 @@ from simlock.analysis.contents import (
     appeal_variants,
     describe_replications,
     detail_replications,
+    policy_of,
     replications,
     variant_order,
 )
@@ -40,6 +41,7 @@ from simlock.analysis.contents import variants as variants_of
 from simlock.analysis.results import Results
 from simlock.model.policy import lift_day
 
+from .describe import shared_target_label
 from .plotting import (
     NO_APPEALS,
     NO_DETAIL,
@@ -487,8 +489,9 @@ def tradeoff(
     figsize: Size = None,
     title: str | None = None,
 ) -> Figure:
-    """What each variant buys (targeted locks: grey imports in banned territories) and what it
-    costs (collateral locks: travellers, official devices, detection errors)."""
+    """What each variant buys (targeted locks: devices of its target channels in banned
+    territories) and what it costs (collateral locks: travellers, official devices, detection
+    errors)."""
     results, data = _selected(results, data, variants)
     frame = tradeoff_data(results) if data is None else data
     drawn = canvas(6.4, ax, figsize)
@@ -539,7 +542,11 @@ def tradeoff(
             zorder=3,
         )
         points.append((variant, x, y))
-    ax.set_xlabel("targeted locks: grey imports in banned territories (devices)")
+    policies = [policy_of(results.scenario, variant) for variant, _, _ in points]
+    targets = shared_target_label(
+        [p for p in policies if p is not None] or [results.scenario.policy]
+    )
+    ax.set_xlabel(f"targeted locks: {targets} in banned territories (devices)")
     ax.set_ylabel("collateral locks: everyone else (devices)")
     count_ticks(ax.xaxis)
     count_ticks(ax.yaxis)
