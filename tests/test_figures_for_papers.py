@@ -57,11 +57,13 @@ def test_select_keeps_only_the_chosen_variants_in_every_frame(results):
     assert set(chosen.compare()["variant"]) == {"warn"}
     assert chosen.scenario is results.scenario
     # The original is untouched.
-    assert set(results.summary["variant"]) == {"baseline", "no-lift", "warn", "exempt-travellers"}
+    assert set(results.summary["variant"]) == {"baseline", "no-lift", "warn", "exempt-allowed-sim"}
 
 
 def test_select_refuses_a_variant_the_run_does_not_have(results):
-    with pytest.raises(OptionError, match=r"no variant nope.*present: baseline, exempt-travellers"):
+    with pytest.raises(
+        OptionError, match=r"no variant nope.*present: baseline, exempt-allowed-sim"
+    ):
         results.select(["baseline", "nope"])
     with pytest.raises(OptionError, match="none given"):
         results.select([])
@@ -117,7 +119,7 @@ def test_figsize_and_title(results, spec):
 def test_a_subset_legend_lists_only_the_subset(results, spec):
     figure = spec.plot(results, variants=["baseline", "warn"])
     legend = " ".join(legend_texts(figure))
-    for absent in ("no-lift", "exempt-travellers"):
+    for absent in ("no-lift", "exempt-allowed-sim"):
         assert absent not in legend, f"{spec.name}: {absent} in the legend of a subset"
         assert not any(absent in t for t in texts(figure)), f"{spec.name}: {absent} named"
     assert "baseline" in legend
@@ -180,9 +182,9 @@ def test_font_sizes_follow_rcparams(results, spec):
 
 def test_a_variant_looks_the_same_in_a_subset(results):
     whole = figs.variant_styles(results)
-    part = figs.variant_styles(results.select(["baseline", "exempt-travellers"]))
-    assert list(part) == ["baseline", "exempt-travellers"]
-    assert part["exempt-travellers"] == whole["exempt-travellers"]
+    part = figs.variant_styles(results.select(["baseline", "exempt-allowed-sim"]))
+    assert list(part) == ["baseline", "exempt-allowed-sim"]
+    assert part["exempt-allowed-sim"] == whole["exempt-allowed-sim"]
     assert part["baseline"].colour == "#000000"
 
 
