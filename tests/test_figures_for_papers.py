@@ -6,6 +6,7 @@ a run to some variants."""
 from __future__ import annotations
 
 import io
+import warnings
 
 import matplotlib
 
@@ -60,7 +61,9 @@ def test_select_keeps_only_the_chosen_variants_in_every_frame(results):
 
 
 def test_select_refuses_a_variant_the_run_does_not_have(results):
-    with pytest.raises(OptionError, match=r"no variant nope.*present: baseline, exempt-allowed"):
+    with pytest.raises(
+        OptionError, match=r"no variant nope.*present: baseline, exempt-allowed-sim"
+    ):
         results.select(["baseline", "nope"])
     with pytest.raises(OptionError, match="none given"):
         results.select([])
@@ -183,3 +186,22 @@ def test_a_variant_looks_the_same_in_a_subset(results):
     assert list(part) == ["baseline", "exempt-allowed-sim"]
     assert part["exempt-allowed-sim"] == whole["exempt-allowed-sim"]
     assert part["baseline"].colour == "#000000"
+
+
+@pytest.mark.slow
+def test_twenty_variants_keep_the_panel_readable():
+    """A coverage per variant shades one span with one legend entry, and a long legend gets
+    room of its own (several columns, a taller figure) instead of squeezing the panel."""
+    many = small_results("twenty_variants", replications=2, detail=0, scale=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied" when squeezed
+        figure = figs.locked_over_time(many)
+        figure.savefig(io.BytesIO(), format="png", dpi=40)
+    (legend,) = figure.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    surge = [label for label in labels if label.startswith("window 'surge'")]
+    assert surge == ["window 'surge': 01 Sep–14 Sep, 10%–90% of eligible, by variant"]
+    assert legend._ncols >= 3
+    assert figure.get_figheight() > 5.8
+    (panel,) = figure.get_axes()
+    assert panel.get_position().height > 0.4
