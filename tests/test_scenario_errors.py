@@ -63,7 +63,7 @@ def test_an_unknown_variant_is_a_scenario_error_with_the_nearest_name() -> None:
     assert not isinstance(caught.value, KeyError)
     (problem,) = caught.value.problems
     assert problem.message == "no variant 'no_lift'; did you mean 'no-lift'?"
-    assert problem.allowed == "baseline, no-lift, warn, exempt-travellers"
+    assert problem.allowed == "baseline, no-lift, warn, exempt-allowed-sim"
 
 
 def test_a_bad_variant_of_a_hand_built_scenario_names_its_field() -> None:
