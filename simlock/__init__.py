@@ -32,11 +32,17 @@ _LAZY = {
 }
 """Public name -> the module that defines it, imported when the name is first used."""
 
+_WITH = {"Results": "simlock.execution.folder"}
+"""Modules a public name needs beside its own: `Results.save` writes through the run-folder
+writer, which lives in a higher layer and installs itself when imported."""
+
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'simlock' has no attribute {name!r}")
+    if name in _WITH:
+        importlib.import_module(_WITH[name])
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later uses are plain attribute lookups
     return value

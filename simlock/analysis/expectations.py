@@ -49,6 +49,7 @@ from simlock.scenario.expectation_specs import (
 from simlock.scenario.metric_names import COUNT_UNITS
 from simlock.scenario.models import Expectation, Scenario
 
+from .daily import daily_totals
 from .formatting import format_bounds, format_value
 from .metrics import t_interval
 
@@ -63,11 +64,7 @@ replication."""
 def _per_day(results: Results, variant: str, column: str) -> pd.DataFrame:
     """A days x replications table of one daily column summed over regions and channels."""
     daily = results.daily[results.daily["variant"] == variant]
-    table = daily.pivot_table(
-        index="day", columns="replication", values=column, aggfunc="sum", observed=True
-    )
-    days = np.arange(int(results.scenario.days))
-    return table.reindex(days, fill_value=0).fillna(0)
+    return daily_totals(daily, column, by=("replication",), days=int(results.scenario.days))
 
 
 def _day(results: Results, date: dt.date) -> int:

@@ -6,9 +6,10 @@ channel (`replicate_metrics`). Across replications they become a mean with a Stu
 variants share their devices (common random numbers), so the paired difference removes most of the
 noise (`compare`).
 
-Targeted locks are grey imports activated in a banned territory (what the vendor says it aims at);
-every other lock is collateral: travellers, official devices, and devices outside banned
-territories locked because of a detection error.
+Targeted locks are locks of devices the variant's policy targets (`policy.targets`: its channels,
+grey imports unless the scenario says otherwise) activated in a banned territory: what the vendor
+says it aims at. Every other lock is collateral: travellers, official devices, and devices outside
+banned territories locked because of a detection error.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from simlock.scenario.metric_names import DEFINITIONS, METRICS, OVERALL_ONLY, Me
 from simlock.scenario.models import BASELINE
 
 from . import tables
+from .daily import daily_totals
 
-GREY = "grey_import"
 TRAVELLER = "traveller"
 
 # The names, units and descriptions live in the dependency-free registry (the loader reads them
@@ -71,10 +72,10 @@ def replicate_metrics(
     duration = unlock_time - lock_time
     to_lock = lock_time - population.activated[lk]
     channel_lk = population.channel[lk]
-    grey_code = book.channels.index(GREY) if GREY in book.channels else -1
     traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
     lk_in_banned = region_banned[population.region[lk]]
-    targeted = lk_in_banned & (channel_lk == grey_code)
+    of_target_channel = np.isin(channel_lk, result.targets)
+    targeted = lk_in_banned & of_target_channel
     # Flags over the considered devices are rare (a few percent are ever decided): keep where
     # they hold, so each grouping counts a few rows instead of every considered device.
     outcome_idx = result.outcome[idx]
@@ -97,7 +98,7 @@ def replicate_metrics(
         "collateral_outside_banned": ~lk_in_banned,
         # The two groups above overlap: travellers abroad (say Cubans in Spain) are in both.
         "collateral_travellers_outside_banned": (channel_lk == traveller_code) & ~lk_in_banned,
-        "grey_market_locked": channel_lk == grey_code,
+        "grey_market_locked": of_target_channel,
     }
     unlock_cause_lk = result.unlock_cause[locked]
     unlocks_lk = {
@@ -219,18 +220,14 @@ class _GroupedValues:
 
 
 def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
-    """Peak locked (and, overall, the days of the peaks) from the daily frame.
-
-    Sums per day (and group) with numpy: a pandas group-by per variant and grouping cost more
-    than the rest of the metrics. The sums are of counts, exact in float64.
-    """
+    """Peak locked (and, overall, the days of the peaks) from the daily frame of one task."""
     column = {"all": None, "region": "region", "channel": "channel"}[kind]
-    days, day_of_row = np.unique(daily["day"].to_numpy(), return_inverse=True)
-    locked_rows = daily["locked"].to_numpy()
     out: dict[str, dict[str, float]] = {"peak_locked": {}}
     if column is None:
-        locked = np.bincount(day_of_row, weights=locked_rows, minlength=days.size)
-        new = np.bincount(day_of_row, weights=daily["newly_locked"].to_numpy(), minlength=days.size)
+        locked_table = daily_totals(daily, "locked", by=())
+        days = locked_table.index.to_numpy()
+        locked = locked_table["all"].to_numpy()
+        new = daily_totals(daily, "newly_locked", by=())["all"].to_numpy()
         out["peak_locked"]["all"] = float(locked.max()) if locked.size else 0.0
         # Undefined without locks; a lock undone within its day still has a day of new locks.
         has_locked = locked.size and locked.max() > 0
@@ -238,15 +235,8 @@ def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
         out["peak_locked_day"] = {"all": float(days[locked.argmax()]) if has_locked else np.nan}
         out["peak_new_locks_day"] = {"all": float(days[new.argmax()]) if has_new else np.nan}
         return out
-    groups = daily[column]
-    present, group_of_row = np.unique(groups.cat.codes.to_numpy(), return_inverse=True)
-    per_group_day = np.bincount(
-        group_of_row * days.size + day_of_row,
-        weights=locked_rows,
-        minlength=present.size * days.size,
-    ).reshape(present.size, days.size)
-    for code, values in zip(present, per_group_day, strict=True):
-        out["peak_locked"][str(groups.cat.categories[code])] = float(values.max())
+    for key, values in daily_totals(daily, "locked", by=(column,)).items():
+        out["peak_locked"][str(key)] = float(values.max())
     return out
 
 
