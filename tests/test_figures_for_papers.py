@@ -60,7 +60,9 @@ def test_select_keeps_only_the_chosen_variants_in_every_frame(results):
 
 
 def test_select_refuses_a_variant_the_run_does_not_have(results):
-    with pytest.raises(OptionError, match=r"no variant nope.*present: baseline, exempt-allowed-sim"):
+    with pytest.raises(
+        OptionError, match=r"no variant nope.*present: baseline, exempt-allowed-sim"
+    ):
         results.select(["baseline", "nope"])
     with pytest.raises(OptionError, match="none given"):
         results.select([])
