@@ -283,8 +283,8 @@ def _variant_words(
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += (
         f": {est('targeted_locks')} targeted locks (devices of the {targets} in banned "
-        f"territories) against {est('collateral_locks')} collateral locks. "
-        f"{_overlap_words(est, mean)} "
+        "territories) against "
+        f"{est('collateral_locks')} collateral locks. {_overlap_words(est, mean)} "
         f"Locked devices lost {est('lock_days')} device-days; at the peak, "
         f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
         f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "
@@ -355,8 +355,8 @@ def _metrics_section(results: Results) -> list[Block]:
         Paragraph(
             [
                 how + f" {DASH} marks a value that is undefined (for example a median delay "
-                "when nothing was locked). Collateral locks are every lock that is not of a "
-                f"device of the {_targets(results)} in a banned territory."
+                "when nothing was locked). Collateral locks are all locks except those of devices "
+                f"of the {_targets(results)} activated in a banned territory."
             ]
         ),
         metrics_table(results, "all", list(METRICS)),
