@@ -81,6 +81,7 @@ def test_a_scheduler_argument_or_environment_variable_selects_dask(
     assert isinstance(make_executor(1, ""), SequentialExecutor)
 
 
+@pytest.mark.process
 def test_local_processes_give_bit_identical_frames(
     small: simlock.Scenario, sequential_results: simlock.Results
 ) -> None:
@@ -91,6 +92,7 @@ def test_local_processes_give_bit_identical_frames(
     assert os.getpid() not in pids
 
 
+@pytest.mark.process
 def test_results_are_yielded_as_tasks_finish() -> None:
     with ProcessExecutor(2) as executor:
         order = list(executor.map(sleep_then_return, [1.0, 0.0]))
@@ -103,12 +105,14 @@ def test_a_function_defined_in_a_notebook_runs_here_with_a_warning() -> None:
     assert results == [2, 3, 4]
 
 
+@pytest.mark.process
 def test_workers_that_die_on_start_fall_back_to_this_process_with_a_warning() -> None:
     with pytest.warns(SequentialFallbackWarning, match="died"):
         results = sorted(ProcessExecutor(2).map(double_but_die_in_a_worker, [1, 2, 3]))
     assert results == [2, 4, 6]
 
 
+@pytest.mark.process
 def test_a_program_read_from_stdin_runs_here_with_a_warning_and_no_worker_tracebacks() -> None:
     """Workers re-run the main program from its path; `python -` has none, so they would die
     printing tracebacks. The executor sees it before starting them."""
@@ -144,6 +148,7 @@ def test_missing_dask_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) ->
         DaskExecutor("tcp://127.0.0.1:8786").__enter__()
 
 
+@pytest.mark.slow
 def test_dask_on_a_local_cluster_gives_bit_identical_frames(
     small: simlock.Scenario, sequential_results: simlock.Results
 ) -> None:

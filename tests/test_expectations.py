@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from cli_helpers import small_doc
 from typer.testing import CliRunner
 
 import simlock
@@ -27,6 +26,7 @@ from simlock.analysis.expectations import (
 from simlock.analysis.metrics import _peaks, summarize
 from simlock.cli.commands import app
 from simlock.scenario.models import Expectation
+from tests.cli_helpers import small_doc
 
 START = dt.date(2021, 6, 1)
 
@@ -372,6 +372,7 @@ def test_check_exits_1_when_an_expectation_fails_and_still_writes_the_run(tmp_pa
     assert again.exit_code == 0, again.output
 
 
+@pytest.mark.process
 def test_the_2021_scenario_reproduces_every_stylized_fact(tmp_path: Path):
     """The acceptance test of the reproduction at a fifth of the scale: every expectation of
     scenarios/september-2021.yaml passes over 20 replications (the full scale is the README's

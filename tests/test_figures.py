@@ -18,10 +18,10 @@ import pytest
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-from report_fixtures import HOSTILE, small_results
 from scipy import stats
 
 from simlock.report import figures as figs
+from tests.report_fixtures import HOSTILE, small_results
 
 VARIANTS = ["baseline", "no-lift", "warn", "exempt-travellers"]
 

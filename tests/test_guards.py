@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import FAST, SMALL, invoke, quiet_env, simlock_command, small_doc, write_yaml
 
 import simlock
 import simlock.execution.runner
@@ -21,6 +20,7 @@ from simlock.analysis.consistency import check_consistency
 from simlock.analysis.results import Results, scenario_hash
 from simlock.errors import ConsistencyError, TooBigError
 from simlock.execution import memory as guards
+from tests.cli_helpers import FAST, SMALL, invoke, quiet_env, simlock_command, small_doc, write_yaml
 
 ADDRESS_SPACE = 3 * 1024**3
 """A `ulimit -v` for the child process: a broken guard then fails with MemoryError instead of
@@ -56,6 +56,7 @@ def simlock_in_limited_memory(*args: str | Path) -> subprocess.CompletedProcess[
 # -- too big to run --------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_run_too_big_for_memory_stops_before_allocating_and_says_what_fits(
     tmp_path: Path,
 ) -> None:
@@ -85,6 +86,7 @@ def test_a_run_too_big_for_memory_stops_before_allocating_and_says_what_fits(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.process
 def test_a_sweep_too_big_for_memory_stops_before_writing_anything(tmp_path: Path) -> None:
     doc = huge_doc()
     doc["sweep"] = {"parameters": [{"path": "policy.coverage", "values": [0.5, 1.0]}]}
@@ -165,6 +167,7 @@ def test_when_no_scale_fits_the_message_says_so() -> None:
     guards.check_fits(scenario, 1.0, 1, 1, 4, available=10**12)
 
 
+@pytest.mark.process
 def test_available_memory_counts_an_address_space_limit() -> None:
     done = subprocess.run(
         [

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import FAST, SMALL, invoke
 
 from simlock.analysis.results import FORMAT_VERSION, FRAMES, Results
 from simlock.errors import SavedRunError
+from tests.cli_helpers import FAST, SMALL, invoke
 
 
 @pytest.fixture(scope="module")
