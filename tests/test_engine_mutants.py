@@ -119,30 +119,19 @@ def end_off_by_one(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return frame
 
 
-SURGE_A_DAY_LATE = [
-    {"name": "trickle", "start": "2021-06-06", "end": "2021-06-26", "coverage": 0.2},
-    {
-        "name": "surge",
-        "start": "2021-06-27",
-        "end": "2021-07-08",
-        "coverage": 0.7,
-        "lookback_days": 15,
-    },
-]
-EVERY_WINDOW_COVERS_ALL = [
-    {"name": "trickle", "start": "2021-06-06", "end": "2021-06-26", "coverage": 1.0},
-    {
-        "name": "surge",
-        "start": "2021-06-26",
-        "end": "2021-07-08",
-        "coverage": 1.0,
-        "lookback_days": 15,
-    },
-]
-NO_LOOKBACK = [
-    {"name": "trickle", "start": "2021-06-06", "end": "2021-06-26", "coverage": 0.2},
-    {"name": "surge", "start": "2021-06-26", "end": "2021-07-08", "coverage": 0.7},
-]
+def windows(**changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """WINDOWS_AND_LIFT's windows with `changes` (by window name) merged into them; a change
+    to None drops that field."""
+    out = []
+    for window in WINDOWS_AND_LIFT.overrides["policy"]["windows"]:
+        merged = {**window, **changes.get(window["name"], {})}
+        out.append({key: value for key, value in merged.items() if value is not None})
+    return out
+
+
+SURGE_A_DAY_LATE = windows(surge={"start": "2021-06-27"})
+EVERY_WINDOW_COVERS_ALL = windows(trickle={"coverage": 1.0}, surge={"coverage": 1.0})
+NO_LOOKBACK = windows(surge={"lookback_days": None})
 DESK = CONGESTED_DESK.overrides["policy"]["appeals"]
 
 MUTANTS = [
