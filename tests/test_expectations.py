@@ -5,6 +5,7 @@ them."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from simlock.analysis.expectations import (
     known_checks,
     per_replication,
 )
+from simlock.analysis.formatting import format_value
 from simlock.analysis.metrics import _peaks, summarize
 from simlock.cli.commands import app
 from simlock.scenario.models import Expectation
@@ -41,7 +43,7 @@ def synthetic_results(
     scenario: simlock.Scenario, new_locks: list[list[int]], unlocks: list[list[int]]
 ) -> simlock.Results:
     """Results whose daily frame has the given new locks and unlocks per day, one list per
-    replication, all in region CU; replicates hold users_affected per region."""
+    replication, all in region CU; replicates hold users_affected per region and per channel."""
     days = int(scenario.days)
     frames, replicates = [], []
     for replication, (new, gone) in enumerate(zip(new_locks, unlocks, strict=True)):
@@ -67,6 +69,10 @@ def synthetic_results(
         )
         for region, value in (("CU", 30.0 + replication), ("UA-43", 2.0), ("RU", 30.5)):
             replicates.append(("baseline", replication, "region", region, "users_affected", value))
+        for channel, value in (("grey_import", 58.5), ("traveller", 4.0 + replication)):
+            replicates.append(
+                ("baseline", replication, "channel", channel, "users_affected", value)
+            )
         median = 3.0 + 2 * replication
         replicates.append(("baseline", replication, "all", "all", "days_to_lock_median", median))
     replicate_frame = pd.DataFrame(
@@ -202,8 +208,26 @@ def test_date_checks_take_dates_as_bounds_and_show_dates(two_replications):
     )
     assert row["passed"] and row["unit"] == "date"
     assert row["min"] == 2.0 and row["max"] == 3.0
-    assert row["detail"].startswith("~2021-06-04") or row["detail"].startswith("~2021-06-03")
+    # The mean first lock is day 2.5: halfway, so the later day is shown, marked as approximate.
+    assert row["detail"].startswith("~2021-06-04 ")
     assert "expected in [2021-06-03, 2021-06-04]" in row["detail"]
+
+
+@pytest.mark.parametrize(
+    ("day", "shown"),
+    [
+        (2.0, "2021-06-03"),
+        (2.49, "~2021-06-03"),
+        (2.5, "~2021-06-04"),
+        (3.5, "~2021-06-05"),
+        (0.5, "~2021-06-02"),
+        (4.51, "~2021-06-06"),
+    ],
+)
+def test_a_date_between_two_days_shows_the_nearest_and_a_half_day_the_later(day, shown):
+    """Halves always go to the later day (never to the even one: 2.5 and 3.5 one day apart)."""
+    assert format_value(day, "date", START, precise=True) == shown
+    assert format_value(day, "date", START) == shown.lstrip("~")
 
 
 def test_an_undefined_value_fails(two_replications):
@@ -314,8 +338,9 @@ def test_a_metric_for_one_region_or_channel_is_checked_on_its_rows(two_replicati
             },
         ]
     )
-    expectation = scenario.expectations[0]
-    assert per_replication(two_replications, expectation).tolist() == [30.0, 31.0]
+    cuba, travellers = scenario.expectations
+    assert per_replication(two_replications, cuba).tolist() == [30.0, 31.0]
+    assert per_replication(two_replications, travellers).tolist() == [4.0, 5.0]
 
 
 def test_check_ignores_an_expectation_whose_variant_was_not_run(tmp_path: Path):
@@ -347,10 +372,55 @@ def test_bad_expectations_in_a_file_name_the_line(tmp_path: Path):
     assert f"bad.yaml:{line}: expectations[0].params.region: no region 'XX'" in result.output
 
 
+EXAMPLE_PARAMS = {"date": "2021-06-15", "region": "CU", "metric": "users_affected"}
+"""A valid value for each parameter a check may ask for, in small.yaml's world."""
+
+
+def loads(expectation: dict[str, Any]) -> list[str]:
+    """The problems the loader finds in one expectation (none if it loads)."""
+    try:
+        scenario_with([{"name": "e", **expectation}])
+    except simlock.ScenarioError as error:
+        return [p.message for p in error.problems]
+    return []
+
+
+def valid_expectation(check: str) -> tuple[dict[str, Any], list[str]]:
+    """An expectation on `check` made the way a user would: starting bare, adding what the
+    loader's messages ask for (a parameter, or dates as bounds). Returns it and the problems
+    left."""
+    expectation: dict[str, Any] = {"metric": check, "min": 0, "params": {}}
+    for _ in range(4):
+        found = loads(expectation)
+        wanted = [re.search(r"needs the parameter '(\w+)'", text) for text in found]
+        for match in filter(None, wanted):
+            expectation["params"][match[1]] = EXAMPLE_PARAMS[match[1]]
+        if any("is a date" in text for text in found):
+            expectation["min"] = START
+        if not found:
+            break
+    return expectation, found
+
+
 def test_every_check_is_documented_and_validated():
+    """Documented: `simlock validate` lists every check when a name is wrong, and the README
+    names every check that takes a parameter. Validated: each loads once given what the
+    loader's messages ask for, and refuses a parameter it does not take."""
     checks = known_checks()
-    assert "first_lock_date" in checks and "peak_new_locks_day" in checks
     assert len(checks) == len(set(checks))
+    with pytest.raises(simlock.ScenarioError) as caught:
+        scenario_with([{"name": "e", "metric": "nonsense", "max": 1}])
+    (unknown,) = caught.value.problems
+    assert unknown.path == "expectations[0].metric" and unknown.allowed is not None
+    assert unknown.allowed.split(", ") == checks
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for check in checks:
+        expectation, left = valid_expectation(check)
+        assert left == [], (check, expectation, left)
+        if expectation["params"]:
+            assert f"`{check}`" in readme, f"{check} takes parameters the README does not name"
+        bogus = {**expectation, "params": {**expectation["params"], "bogus": 1}}
+        assert any(f"{check} takes no parameter 'bogus'" in text for text in loads(bogus)), check
 
 
 def test_check_exits_1_when_an_expectation_fails_and_still_writes_the_run(tmp_path: Path):
