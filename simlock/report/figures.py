@@ -28,6 +28,7 @@ from simlock.analysis.contents import (
     appeal_variants,
     describe_replications,
     detail_replications,
+    policy_of,
     replications,
     variant_order,
     variants,
@@ -35,6 +36,7 @@ from simlock.analysis.contents import (
 from simlock.analysis.results import Results
 from simlock.model.policy import lift_day
 
+from .describe import shared_target_label
 from .plotting import (
     NO_APPEALS,
     NO_DETAIL,
@@ -408,8 +410,9 @@ def tradeoff_data(results: Results) -> pd.DataFrame:
 
 
 def tradeoff(results: Results, data: pd.DataFrame | None = None) -> Figure:
-    """What each variant buys (targeted locks: grey imports in banned territories) and what it
-    costs (collateral locks: travellers, official devices, detection errors)."""
+    """What each variant buys (targeted locks: devices of its target channels in banned
+    territories) and what it costs (collateral locks: travellers, official devices, detection
+    errors)."""
     frame = tradeoff_data(results) if data is None else data
     figure, (ax,) = new_figure(6.4)
     styles = variant_styles(results)
@@ -458,9 +461,11 @@ def tradeoff(results: Results, data: pd.DataFrame | None = None) -> Figure:
             zorder=3,
         )
         points.append((variant, x, y))
-    ax.set_xlabel(
-        "targeted locks: grey imports in banned territories (devices)", fontsize=TEXT_SIZE
+    policies = [policy_of(results.scenario, variant) for variant, _, _ in points]
+    targets = shared_target_label(
+        [p for p in policies if p is not None] or [results.scenario.policy]
     )
+    ax.set_xlabel(f"targeted locks: {targets} in banned territories (devices)", fontsize=TEXT_SIZE)
     ax.set_ylabel("collateral locks: everyone else (devices)", fontsize=TEXT_SIZE)
     count_ticks(ax.xaxis)
     count_ticks(ax.yaxis)

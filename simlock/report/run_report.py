@@ -41,7 +41,7 @@ from simlock.analysis.results import Results
 from simlock.scenario.models import BASELINE, Scenario
 
 from . import figures as figs
-from .describe import scenario_section
+from .describe import scenario_section, shared_target_label, target_label
 from .document import (
     Block,
     FigureBlock,
@@ -105,6 +105,13 @@ def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
     return out
 
 
+def _targets(results: Results) -> str:
+    """What the run's variants target, in words ('grey import channel'), for text about all of
+    them."""
+    policies = [policy_of(results.scenario, v) for v in variants(results)]
+    return shared_target_label([p for p in policies if p is not None] or [results.scenario.policy])
+
+
 def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
     n = replications(results)
     over = (
@@ -129,8 +136,8 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
         "delay_cdf": "Share of locked devices locked within a given number of days of "
         "activation, and locked for at most a given number of days (devices still locked at the "
         f"end count until the end); device-level rows of {detail}.",
-        "tradeoff": "Targeted locks (grey imports in banned territories) against collateral "
-        "locks (travellers, official devices, detection errors) per variant "
+        "tradeoff": f"Targeted locks (devices of the {_targets(results)} in banned territories) "
+        "against collateral locks (travellers, official devices, detection errors) per variant "
         f"({'bars: 95% intervals' if n >= 2 else 'no interval'}): right is what a variant "
         "buys, up is what it costs.",
         "support_desk": "Appeals waiting for the support desk at the end of each day, and the "
@@ -235,11 +242,14 @@ def _variant_words(
     spans: list[Span] = ["Under variant ", Strong(variant), who]
     if not mean("users_affected") > 0:
         return [*spans, ", no device was locked."]
+    policy = policy_of(results.scenario, variant)
+    targets = target_label(policy) if policy is not None else "policy's targets"
     text = f", {est('users_affected')} users were locked at least once"
     if mean("banned_activations") > 0:
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += (
-        f": {est('targeted_locks')} targeted locks (grey imports in banned territories) against "
+        f": {est('targeted_locks')} targeted locks (devices of the {targets} in banned "
+        "territories) against "
         f"{est('collateral_locks')} collateral locks ({est('collateral_travellers')} of them "
         f"travellers, {est('collateral_outside_banned')} of devices activated outside banned "
         "territories). "
@@ -249,7 +259,6 @@ def _variant_words(
         f"within {est('days_to_lock_p90')} days; the median lock lasted "
         f"{est('lock_duration_median')} days."
     )
-    policy = policy_of(results.scenario, variant)
     if policy is not None and policy.lift is not None and policy.lift.unlock:
         text += f" The lift unlocked {est('unlocked_by_lift')} devices"
         text += f"; {est('locked_at_end')} were still locked at the end of the run."
@@ -285,8 +294,8 @@ def _metrics_section(results: Results) -> list[Block]:
         Paragraph(
             [
                 how + f" {DASH} marks a value that is undefined (for example a median delay "
-                "when nothing was locked). Collateral locks are every lock that is not a grey "
-                "import in a banned territory."
+                "when nothing was locked). Collateral locks are every lock that is not of a "
+                f"device of the {_targets(results)} in a banned territory."
             ]
         ),
         metrics_table(results, "all", list(METRICS)),
