@@ -43,6 +43,7 @@ def test_a_saved_run_loads_back_exactly(saved: Path) -> None:
     assert not results.devices.empty
 
 
+@pytest.mark.slow
 def test_save_then_load_round_trips_every_frame(saved: Path, tmp_path: Path) -> None:
     first = Results.load(saved)
     again = Results.load(first.save(tmp_path / "again"))
