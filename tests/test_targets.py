@@ -78,6 +78,9 @@ def test_a_variant_targets_its_own_channels() -> None:
     assert base["users_affected"] == wide["users_affected"]  # the same locks...
     assert wide["targeted_locks"] > base["targeted_locks"]  # ...counted differently
     assert wide["collateral_travellers"] == 0 < base["collateral_travellers"]
+    # Words over both variants name no one variant's targets.
+    label = figures.tradeoff(results).axes[0].get_xlabel()
+    assert "channels each variant targets" in label and "grey import channel" not in label
 
 
 def test_the_default_target_is_grey_import_and_says_so() -> None:

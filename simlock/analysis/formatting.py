@@ -37,12 +37,26 @@ def _count(value: float, signed: bool) -> str:
     return _signed(text, value, signed)
 
 
+WHOLE_UNITS = ("devices", "appeals")
+"""Units people count in whole numbers: a mean over replications is shown rounded to one."""
+
+
+def _whole(value: float, signed: bool) -> str:
+    """A count of devices or appeals as a whole number; a mean that is not zero but rounds to
+    zero reads '<1' (a difference: '~0'), so that it is not mistaken for none at all."""
+    if value != 0 and abs(value) < 0.5:
+        return "~0" if signed else "<1"
+    whole = math.floor(abs(value) + 0.5)  # half up: a mean of 0.5 devices is not shown as 0
+    return _signed(f"{'-' if value < 0 else ''}{whole:,d}", value, signed)
+
+
 def format_value(
     value: float, unit: str, start: dt.date, signed: bool = False, precise: bool = False
 ) -> str:
-    """One number in its unit: counts with thousands separators, days to 0.1, shares as
-    percentages, day numbers from `start` as dates (the nearest day; halfway, the later one).
-    `signed` formats a difference: an explicit +, shares in percentage points, dates in days.
+    """One number in its unit: devices and appeals as whole numbers (means over replications
+    rounded), other counts with thousands separators, days to 0.1, shares as percentages, day
+    numbers from `start` as dates (the nearest day; halfway, the later one). `signed` formats a
+    difference: an explicit +, shares in percentage points, dates in days.
 
     `precise` is for a verdict against bounds: counts to 0.1, days and ranks to 0.01, and a date
     that falls between two days (a mean over replications) marked '~'.
@@ -64,6 +78,8 @@ def format_value(
     if precise:
         text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
         return _signed(text, value, signed)
+    if unit in WHOLE_UNITS:
+        return _whole(value, signed)
     return _count(value, signed)
 
 

@@ -96,6 +96,8 @@ def replicate_metrics(
         "collateral_locks": ~targeted,
         "collateral_travellers": (channel_lk == traveller_code) & ~targeted,
         "collateral_outside_banned": ~lk_in_banned,
+        # The two groups above overlap: travellers abroad (say Cubans in Spain) are in both.
+        "collateral_travellers_outside_banned": (channel_lk == traveller_code) & ~lk_in_banned,
         "grey_market_locked": of_target_channel,
     }
     unlock_cause_lk = result.unlock_cause[locked]

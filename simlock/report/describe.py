@@ -62,7 +62,7 @@ def shared_target_label(policies: list[Policy]) -> str:
     """`target_label` of policies that share their targets, or words saying that each has its
     own (a figure or sentence over several variants must not name one variant's targets)."""
     labels = {target_label(policy) for policy in policies}
-    return labels.pop() if len(labels) == 1 else "each variant's targets"
+    return labels.pop() if len(labels) == 1 else "channels each variant targets"
 
 
 def describe_before_start(policy: Policy, scenario: Scenario) -> str:
@@ -176,7 +176,10 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
         )
     exempt = []
     if policy.exemptions.allowed_sim:
-        exempt.append("devices whose SIM reports a country that is not banned")
+        exempt.append(
+            "devices whose SIM reports a country that is not banned (a traveller whose home SIM "
+            "reports a banned territory is not exempt)"
+        )
     if policy.exemptions.channels:
         exempt.append(
             "devices of the "

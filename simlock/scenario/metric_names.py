@@ -48,6 +48,11 @@ DEFINITIONS: dict[str, Metric] = {
     "collateral_outside_banned": Metric(
         "locks of devices activated outside banned territories (detection errors)", "devices"
     ),
+    "collateral_travellers_outside_banned": Metric(
+        "locks of travellers activated outside banned territories (counted both as travellers "
+        "and as devices outside banned territories)",
+        "devices",
+    ),
     "share_locked_outside_banned": Metric(
         "share of locked devices activated outside banned territories", "share"
     ),
