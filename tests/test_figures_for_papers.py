@@ -18,11 +18,11 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.font_manager import font_scalings
 from matplotlib.text import Text
-from report_fixtures import small_results
-from test_figures import legend_texts, texts
 
 from simlock.errors import OptionError
 from simlock.report import figures as figs
+from tests.report_fixtures import small_results
+from tests.test_figures import legend_texts, texts
 
 PANELS = {"locks_per_day": (2, 1), "delay_cdf": (1, 2), "support_desk": (2, 1)}
 """Rows and columns of the figures with more than one panel."""

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import SMALL, invoke, small_doc, write_yaml
 
 import simlock
 from simlock.errors import ScenarioError, SimlockError
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_with_warnings
+from tests.cli_helpers import SMALL, invoke, small_doc, write_yaml
 
 
 def test_load_scenario_takes_a_file_a_mapping_or_a_scenario() -> None:

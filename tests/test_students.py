@@ -12,11 +12,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, invoke, small_doc
 
 import simlock
 from simlock.analysis.expectations import FAIL, PASS
 from simlock.errors import OptionError
+from tests.cli_helpers import ROOT, invoke, small_doc
 
 NOTEBOOK = ROOT / "notebooks" / "01-september-2021.ipynb"
 FAST = ["--scale", "0.02", "--replications", "2", "--workers", "1", "--quiet", "--no-report"]

@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT
 
 import simlock
 from simlock.analysis.formatting import format_estimate, format_value
 from simlock.report.delays import delay_note
 from simlock.report.run_report import _overlap_words, write_report
+from tests.cli_helpers import ROOT
 
 SCENARIO = ROOT / "scenarios" / "september-2021.yaml"
 START = dt.date(2021, 5, 1)
