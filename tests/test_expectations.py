@@ -399,8 +399,9 @@ def valid_expectation(check: str) -> tuple[dict[str, Any], list[str]]:
 
 
 def test_every_check_is_documented_and_validated():
-    """Documented: `simlock validate` lists every check when a name is wrong, and the README
-    names every check that takes a parameter. Validated: each loads once given what the
+    """Documented: `simlock validate` lists every check when a name is wrong, and the analyst's
+    how-to (where the README sends readers for the format) names every check that takes a
+    parameter. Validated: each loads once given what the
     loader's messages ask for, and refuses a parameter it does not take."""
     checks = known_checks()
     assert len(checks) == len(set(checks))
@@ -409,12 +410,12 @@ def test_every_check_is_documented_and_validated():
     (unknown,) = caught.value.problems
     assert unknown.path == "expectations[0].metric" and unknown.allowed is not None
     assert unknown.allowed.split(", ") == checks
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    guide = (Path(__file__).parents[1] / "docs" / "howto" / "analyst.md").read_text()
     for check in checks:
         expectation, left = valid_expectation(check)
         assert left == [], (check, expectation, left)
         if expectation["params"]:
-            assert f"`{check}`" in readme, f"{check} takes parameters the README does not name"
+            assert f"`{check}`" in guide, f"{check} takes parameters the analyst's guide omits"
         bogus = {**expectation, "params": {**expectation["params"], "bogus": 1}}
         assert any(f"{check} takes no parameter 'bogus'" in text for text in loads(bogus)), check
 
