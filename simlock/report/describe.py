@@ -114,12 +114,17 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
     if appeals is None:
         parts["appeals"] = "No appeals: locked users have no support desk to turn to."
     else:
-        per_day = appeals.agents / appeals.service_days
+        fixed = appeals.fixed_service_days
+        service = (
+            f"{in_days(fixed)} per case ({appeals.agents / fixed:g} cases/day, "
+            if fixed is not None
+            else f"{describe_delay(appeals.service_delay)} per case ("
+        )
         parts["appeals"] = (
             f"Appeals: {appeals.share:.0%} of locked users appeal, "
             f"{describe_delay(appeals.delay)} after the lock, to a desk of {appeals.agents} "
-            f"agent(s) taking {in_days(appeals.service_days)} per case ({per_day:g} cases/day, "
-            f"first come first served); {appeals.approval_share:.0%} are approved and unlocked."
+            f"agent(s) taking {service}first come first served); "
+            f"{appeals.approval_share:.0%} are approved and unlocked."
         )
     return parts
 
