@@ -16,7 +16,7 @@ record says phones on custom ROMs escaped). To add one, register it before the r
         return np.where(sells, users.locked + users.delay_days(1), np.inf)
 
     register(Behaviour("resold", unlock_cause="resold", freed=resold,
-                       description="users who sell the locked phone for parts"))
+                       description="sell the phone for parts"))
 
 The function must live in an importable module (a package, or the script run with the
 `if __name__ == "__main__":` guard): the runner hands the behaviours a run needs to its worker
@@ -28,6 +28,7 @@ apart from every other draw.
 
 from __future__ import annotations
 
+import difflib
 import re
 import zlib
 from collections.abc import Callable, Mapping
@@ -75,7 +76,8 @@ class LockedUsers:
 class Behaviour:
     """A behaviour after a lock. `freed(users)` returns, per locked device, the time (days) the
     behaviour ends its lock, `inf` where it does not; `unlock_cause` names it in the tables
-    (`unlock_cause`, the event log's `cause`) and its outcome is `unlocked_by_<unlock_cause>`."""
+    (`unlock_cause`, the event log's `cause`) and its outcome is `unlocked_by_<unlock_cause>`;
+    `description` is a verb phrase the report puts after "5% of locked users"."""
 
     name: str
     unlock_cause: str
@@ -136,12 +138,14 @@ def resolve(policies: Mapping[str, Policy]) -> dict[str, Behaviour]:
         for i, entry in enumerate(policy.after_lock):
             behaviour = _REGISTRY.get(entry.behaviour)
             if behaviour is None:
+                close = difflib.get_close_matches(entry.behaviour, list(_REGISTRY), n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
                 problems.append(
                     Problem(
-                        f"no behaviour named {entry.behaviour!r} is registered",
+                        f"no behaviour named {entry.behaviour!r} is registered{hint}",
                         f"{where}.after_lock[{i}].behaviour",
-                        allowed=", ".join(_REGISTRY) + " (or one registered with "
-                        "simlock.model.behaviours.register)",
+                        allowed=", ".join(_REGISTRY) + ", or a behaviour registered with "
+                        "simlock.model.behaviours.register before the run",
                     )
                 )
             else:
@@ -194,6 +198,6 @@ CUSTOM_ROM = register(
         "custom_rom",
         unlock_cause="custom_rom",
         freed=_custom_rom,
-        description="users who flash a custom ROM and escape the lock after a delay",
+        description="flash a custom ROM and escape the lock",
     )
 )

@@ -126,7 +126,28 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
             f"agent(s) taking {service}first come first served); "
             f"{appeals.approval_share:.0%} are approved and unlocked."
         )
+    if policy.after_lock:
+        parts["after_lock"] = (
+            "After the lock: "
+            + "; ".join(
+                f"{entry.share:.0%} of locked users {_behaviour(entry.behaviour)}, "
+                f"{describe_delay(entry.delay)} after the lock"
+                for entry in policy.after_lock
+            )
+            + "."
+        )
     return parts
+
+
+def _behaviour(name: str) -> str:
+    """What a behaviour after a lock does, as a verb phrase (its registered description, else
+    its name)."""
+    from simlock.model.behaviours import registered
+
+    behaviour = registered().get(name)
+    if behaviour is None or not behaviour.description:
+        return f"end their lock themselves ({name})"
+    return behaviour.description
 
 
 def describe_changes(policy: Policy, baseline: Policy, scenario: Scenario) -> list[str]:
