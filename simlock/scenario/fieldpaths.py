@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
+from simlock.errors import Problem, SimlockError
 
-from simlock.errors import Problem
+from .suggest import did_you_mean
 
 _TOKEN = re.compile(r"\[(\d+|\*)\]|([^.\[\]]+)|(\.)")
 
 
-class PathError(Exception):
+class PathError(SimlockError):
+    """A field path that does not lead to a field of the scenario; `allowed` lists what is
+    there instead."""
+
     def __init__(self, message: str, allowed: list[str] | None = None) -> None:
         super().__init__(message)
         self.allowed = allowed
@@ -83,7 +86,8 @@ def _select(node: Any, token: str | int) -> list[tuple[Any, Any]]:
         if isinstance(token, int):
             raise PathError("a mapping has no list index; name a field", _names_in(node))
         if token not in node:
-            raise PathError(f"no field {token!r}", _names_in(node))
+            names = _names_in(node)
+            raise PathError(f"no field {token!r}" + did_you_mean(token, names), names)
         return [(node, token)]
     if token == -1:
         return [(node, i) for i in range(len(node))]
@@ -94,7 +98,8 @@ def _select(node: Any, token: str | int) -> list[tuple[Any, Any]]:
     for i, item in enumerate(node):
         if isinstance(item, dict) and token in (item.get("id"), item.get("name")):
             return [(node, i)]
-    raise PathError(f"no item with id or name {token!r}", _names_in(node))
+    names = _names_in(node)
+    raise PathError(f"no item with id or name {token!r}" + did_you_mean(token, names), names)
 
 
 def _names_in(node: Any) -> list[str]:
@@ -110,8 +115,8 @@ def _names_in(node: Any) -> list[str]:
 
 def _coerce(value: Any, current: Any) -> Any:
     """Sampled numbers are floats; a field that holds an integer gets the nearest integer."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
+        value = value.item()  # a numpy scalar from a design: its plain Python value
     if isinstance(current, int) and not isinstance(current, bool) and isinstance(value, float):
         return round(value)
     return value
