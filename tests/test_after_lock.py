@@ -15,7 +15,10 @@ import pytest
 import simlock
 from simlock.errors import ScenarioError
 from simlock.execution.executors import ProcessExecutor, SequentialFallbackWarning
+from simlock.execution.sweep import make_design
+from simlock.execution.sweep import make_tasks as sweep_tasks
 from simlock.model import behaviours
+from simlock.model.behaviours import CUSTOM_ROM as CUSTOM_ROM_BEHAVIOUR
 from simlock.model.behaviours import Behaviour, BehaviourError, LockedUsers
 from simlock.model.engine import simulate_variant
 from simlock.model.population import generate
@@ -211,3 +214,18 @@ def test_a_registered_behaviour_reaches_two_worker_processes(resold: Behaviour) 
     assert causes["resold"] > 20 and causes["custom_rom"] > 5
     pd.testing.assert_frame_equal(here.summary, there.summary)
     pd.testing.assert_frame_equal(here.devices, there.devices)
+
+
+def test_sweep_tasks_carry_the_behaviours_their_points_use(resold: Behaviour) -> None:
+    """A sweep's tasks, like a run's, take the registered behaviours to the workers; a name no one
+    registered stops the sweep before any point runs."""
+    sweep = {"parameters": [{"path": "policy.coverage", "values": [0.5, 1.0]}]}
+    scenario = make_scenario(SOLD_RUN, {"sweep": sweep})
+    tasks = sweep_tasks(make_design(scenario), 1, ("baseline",))
+    assert len(tasks) == 2
+    assert all(
+        task.behaviours == {"resold": RESOLD, "custom_rom": CUSTOM_ROM_BEHAVIOUR} for task in tasks
+    )
+    behaviours.unregister("resold")
+    with pytest.raises(ScenarioError, match=r"policy\.after_lock\[0\]\.behaviour"):
+        sweep_tasks(make_design(scenario), 1, ("baseline",))

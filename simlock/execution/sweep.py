@@ -50,6 +50,8 @@ import pandas as pd
 from simlock.analysis.metrics import METRICS
 from simlock.analysis.results import save_scenario
 from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
+from simlock.model import behaviours
+from simlock.model.behaviours import Behaviour
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_file, load_scenario
 from simlock.scenario.models import Policy, Scenario, Sweep
@@ -104,6 +106,9 @@ class PointTask:
     labels: tuple[tuple[str, Any], ...]
     policies: Mapping[str, Policy] | None = None
     """The point's resolved policies, shared by its replications (resolved once per point)."""
+    behaviours: Mapping[str, Behaviour] | None = None
+    """The behaviours after a lock those policies name, from the registry of the process that
+    made the task (so a worker runs behaviours registered there)."""
 
 
 @dataclass(frozen=True)
@@ -263,9 +268,10 @@ def make_tasks(design: Design, replications: int, variants: tuple[str, ...]) -> 
     tasks = []
     for point, scenario in enumerate(design.scenarios):
         policies = scenario.policies()
+        chosen = behaviours.resolve({name: policies[name] for name in variants})
         labels = tuple(records[point].items())
         tasks.extend(
-            PointTask(scenario, point, replication, variants, labels, policies)
+            PointTask(scenario, point, replication, variants, labels, policies, chosen)
             for replication in range(replications)
         )
     return tasks
@@ -276,7 +282,15 @@ def run_point(task: PointTask) -> pd.DataFrame:
 
     Top-level and pure, so any executor can run it; it ships back only summary-level rows.
     """
-    result = run_task(Task(task.scenario, task.replication, task.variants, policies=task.policies))
+    result = run_task(
+        Task(
+            task.scenario,
+            task.replication,
+            task.variants,
+            policies=task.policies,
+            behaviours=task.behaviours,
+        )
+    )
     overall = result.replicates[result.replicates["group"] == "all"]
     wide = overall.pivot(index="variant", columns="metric", values="value")
     metric_order = [m for m in METRICS if m in wide.columns]
