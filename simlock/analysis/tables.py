@@ -152,8 +152,8 @@ def devices_frames(
     activated = np.empty(total)
     times = {name: np.full(total, np.nan) for name in _TIMES}
     lock_cause = np.full(total, -1, dtype=np.int16)
-    unlock_cause = np.zeros(total, dtype=np.int16)
-    outcome = np.empty(total, dtype=np.int16)
+    unlock_cause = np.zeros(total, dtype=np.int8)
+    outcome = np.empty(total, dtype=np.int8)
     offset = 0
     for result, rows in zip(variants, rows_of, strict=True):
         size = rows.size
@@ -237,14 +237,14 @@ class _Labels:
 
     def unlock_cause_codes(self, result: VariantResult) -> np.ndarray:
         """The code of each of the result's unlock causes, indexed by its `unlock_cause`."""
-        return np.array([self.unlock_causes.index(c) for c in result.unlock_causes], np.int16)
+        return np.array([self.unlock_causes.index(c) for c in result.unlock_causes], np.int8)
 
     def outcome_codes(self, result: VariantResult, outcome: np.ndarray) -> np.ndarray:
         """The codes of the result's `outcome` values among every variant's outcomes (the
         same codes unless an earlier variant added outcomes of its own)."""
         if self.outcomes[: len(result.outcomes)] == list(result.outcomes):
             return outcome
-        codes = np.array([self.outcomes.index(o) for o in result.outcomes], np.int16)
+        codes = np.array([self.outcomes.index(o) for o in result.outcomes], np.int8)
         return codes[outcome]
 
     @property
