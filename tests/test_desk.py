@@ -43,6 +43,11 @@ def test_the_desk_process_withdraws_the_cases_not_started_when_it_stops() -> Non
     assert starts.tolist() == [0.0, 0.0, 1.0, 1.0, np.inf, np.inf]
 
 
+def test_a_desk_closed_from_the_start_or_without_cases_serves_nothing() -> None:
+    assert serve(np.array([0.0, 1.0]), np.ones(2), agents=1, stop=0.0).tolist() == [np.inf] * 2
+    assert serve(np.empty(0), np.empty(0), agents=1, stop=5.0).size == 0
+
+
 def test_the_desk_process_serves_in_arrival_order_with_each_case_its_own_time() -> None:
     arrivals = np.array([0.0, 0.1, 0.2, 0.3])
     starts = serve(arrivals, np.array([3.0, 0.5, 0.5, 0.5]), agents=2, stop=np.inf)

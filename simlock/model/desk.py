@@ -40,9 +40,11 @@ def desk_starts(
 def serve(arrivals: np.ndarray, service: np.ndarray, agents: int, stop: float) -> np.ndarray:
     """Run the desk as a simpy process until `stop`: the start of each case (sorted arrivals,
     their service times), `inf` for those not started before `stop`."""
+    starts = np.full(arrivals.size, np.inf)
+    if not arrivals.size or stop <= 0:
+        return starts  # nothing to serve, or a desk closed from the start
     env = simpy.Environment()
     desk = simpy.Resource(env, capacity=agents)
-    starts = np.full(arrivals.size, np.inf)
 
     def case(index: int, arrival: float, days: float) -> Generator[simpy.Event, None, None]:
         yield env.timeout(arrival)  # from time 0: the arrival exactly, not now + a difference
