@@ -186,7 +186,7 @@ def test_an_unknown_variant_is_refused_with_the_known_ones(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "error: --variant: no variant named nope "
-        "(allowed: baseline, no-lift, warn, exempt-travellers)"
+        "(allowed: baseline, no-lift, warn, exempt-allowed-sim)"
     )
     assert not (tmp_path / "run").exists()
 

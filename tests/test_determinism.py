@@ -84,7 +84,7 @@ def test_the_manifest_records_what_made_the_run(first_run: Path) -> None:
     assert manifest["seed"] == scenario.seed == 7
     assert manifest["replications"] == scenario.replications == 2
     assert manifest["replication_seeds"] == [[7, 0], [7, 1]]
-    assert manifest["variants"] == ["baseline", "no-lift", "warn", "exempt-travellers"]
+    assert manifest["variants"] == ["baseline", "no-lift", "warn", "exempt-allowed-sim"]
     assert manifest["scale"] == 0.1
     assert manifest["detail_replications"] == 2
     assert manifest["devices_simulated"] > 0

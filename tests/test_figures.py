@@ -23,7 +23,7 @@ from scipy import stats
 
 from simlock.report import figures as figs
 
-VARIANTS = ["baseline", "no-lift", "warn", "exempt-travellers"]
+VARIANTS = ["baseline", "no-lift", "warn", "exempt-allowed-sim"]
 
 
 def texts(figure: Figure) -> list[str]:

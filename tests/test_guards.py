@@ -94,8 +94,8 @@ def test_a_sweep_too_big_for_memory_stops_before_writing_anything(tmp_path: Path
     assert done.returncode == 2, done.stderr
     message = " ".join(done.stderr.split())
     assert "this sweep needs about" in message
-    assert "lower the scenario's activation rates to about" in message
-    assert "--scale" not in message
+    assert "try --scale " in message and "in the sweep: section" in message
+    assert "--detail" not in message
     assert not out.exists()
 
 

@@ -358,11 +358,13 @@ def test_a_sobol_sweep_ranks_the_lever_that_drives_users_affected(tmp_path: Path
         "variant",
         "metric",
         "parameter",
+        "method",
         "order",
         "index",
         "ci_low",
         "ci_high",
     }
+    assert set(indices["method"]) == {"Sobol"}
     users = indices[(indices["metric"] == "users_affected") & (indices["order"] == "total")]
     by_parameter = users.set_index("parameter")["index"]
     assert by_parameter["policy.windows.surge.coverage"] > 0.5

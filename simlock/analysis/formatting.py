@@ -3,9 +3,10 @@
 The unit of a metric (devices, appeals, device-days, days, share or date), one value in its unit
 (counts with thousands separators, days, shares as percentages, day numbers as dates), an
 estimate with its 95% interval, and the bounds an expectation allows. The report's tables and
-the expectations' one-line verdicts (`simlock.expectations.evaluate`, column `detail`) format
-through these functions, so the same value reads the same way in both; a verdict asks for
-`precise` values, so that a value next to a bound is not rounded onto it.
+the expectations' one-line verdicts (`simlock.analysis.expectations.evaluate`, column `detail`)
+format through these functions, so the same value reads the same way in both; a verdict asks for
+`precise` values, so that a value next to a bound is not rounded onto it. Units come from
+`simlock.scenario.metric_names` (`metric_unit` is re-exported here).
 """
 
 from __future__ import annotations
@@ -37,12 +38,26 @@ def _count(value: float, signed: bool) -> str:
     return _signed(text, value, signed)
 
 
+WHOLE_UNITS = ("devices", "appeals")
+"""Units people count in whole numbers: a mean over replications is shown rounded to one."""
+
+
+def _whole(value: float, signed: bool) -> str:
+    """A count of devices or appeals as a whole number; a mean that is not zero but rounds to
+    zero reads '<1' (a difference: '~0'), so that it is not mistaken for none at all."""
+    if value != 0 and abs(value) < 0.5:
+        return "~0" if signed else "<1"
+    whole = math.floor(abs(value) + 0.5)  # half up: a mean of 0.5 devices is not shown as 0
+    return _signed(f"{'-' if value < 0 else ''}{whole:,d}", value, signed)
+
+
 def format_value(
     value: float, unit: str, start: dt.date, signed: bool = False, precise: bool = False
 ) -> str:
-    """One number in its unit: counts with thousands separators, days to 0.1, shares as
-    percentages, day numbers from `start` as dates (the nearest day). `signed` formats a
-    difference: an explicit +, shares in percentage points, dates in days.
+    """One number in its unit: devices and appeals as whole numbers (means over replications
+    rounded), other counts with thousands separators, days to 0.1, shares as percentages, day
+    numbers from `start` as dates (the nearest day). `signed` formats a difference: an explicit
+    +, shares in percentage points, dates in days.
 
     `precise` is for a verdict against bounds: counts to 0.1, days and ranks to 0.01, and a date
     that falls between two days (a mean over replications) marked '~'.
@@ -64,6 +79,8 @@ def format_value(
     if precise:
         text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
         return _signed(text, value, signed)
+    if unit in WHOLE_UNITS:
+        return _whole(value, signed)
     return _count(value, signed)
 
 

@@ -10,11 +10,10 @@ both call; this module writes and reads the tables.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import yaml
 from simlock.errors import OptionError, SavedRunError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_scenario
 from simlock.scenario.models import Scenario
+from simlock.scenario.suggest import did_you_mean
 
 from .metrics import compare as _compare
 from .provenance import provenance as _provenance
@@ -109,12 +109,43 @@ class Results:
         _check_name("baseline", baseline, self.replicates["variant"].unique())
         return _compare(self.replicates, baseline)
 
-    def check(self) -> pd.DataFrame | None:
+    def check(self, variant: str | None = None) -> pd.DataFrame | None:
         """The scenario's expectations checked on these results (None if it declares none):
-        one row per expectation with its value, 95% interval, bounds and pass/fail."""
+        one row per expectation with its value, 95% interval, bounds and pass/fail.
+
+        Each expectation is checked on the variant it names (the baseline unless it says
+        otherwise); `variant=` checks every one of them on that variant instead, to see which
+        facts a what-if would have broken. Raises `KeyError` for a variant that was not run."""
         from .expectations import evaluate
 
-        return evaluate(self)
+        if variant is None:
+            return evaluate(self)
+        ran = list(self.summary["variant"].unique())
+        if variant not in ran:
+            raise KeyError(f"variant {variant!r} was not run (ran: {', '.join(map(str, ran))})")
+        retargeted = [e.model_copy(update={"variant": variant}) for e in self.scenario.expectations]
+        scenario = self.scenario.model_copy(update={"expectations": retargeted})
+        return evaluate(replace(self, scenario=scenario))
+
+    def select(self, variants: Iterable[str]) -> Results:
+        """These results restricted to `variants`: every frame keeps only their rows, and a
+        categorical `variant` column keeps only their categories (in the order given), so that
+        tables, figures and their legends show exactly the variants selected. The scenario and
+        the manifest are kept as they are (they say what was run).
+
+        Raises `OptionError` naming the variants present when one of `variants` is not."""
+        wanted = list(dict.fromkeys(str(v) for v in variants))
+        present = {
+            str(v) for frame in (self.summary, self.daily) for v in frame["variant"].unique()
+        }
+        missing = [v for v in wanted if v not in present]
+        if missing or not wanted:
+            raise OptionError(
+                f"variants: no variant {', '.join(missing) or '(none given)'} in these results "
+                f"(present: {', '.join(sorted(present))})"
+            )
+        frames = {name: _only(getattr(self, name), wanted) for name in FRAMES}
+        return Results(scenario=self.scenario, manifest=dict(self.manifest), **frames)
 
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """One metric's summary rows (mean and interval per variant and key); an unknown metric
@@ -213,8 +244,7 @@ def _check_name(argument: str, name: object, known: Any) -> None:
     names = [str(k) for k in known]
     if name in names:
         return
-    close = difflib.get_close_matches(str(name), names, n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
+    hint = did_you_mean(name, names)
     raise OptionError(
         f"{argument}: no {argument} named {name!r} in these results{hint} "
         f"(allowed: {', '.join(sorted(names))})"
@@ -232,6 +262,19 @@ def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 def _one_time_unit(frame: pd.DataFrame) -> pd.DataFrame:
     times = {c: frame[c].astype("datetime64[ns]") for c in frame if frame[c].dtype.kind == "M"}
     return frame.assign(**times) if times else frame
+
+
+def _only(frame: pd.DataFrame, variants: list[str]) -> pd.DataFrame:
+    """The rows of `variants` (all of a frame without a variant column), with the categories of
+    a categorical variant column narrowed to them."""
+    if "variant" not in frame.columns:
+        return frame.copy()
+    column = frame["variant"]
+    kept = frame[column.astype(str).isin(variants)].reset_index(drop=True)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        order = [v for v in variants if v in set(column.cat.categories.astype(str))]
+        kept["variant"] = pd.Categorical(kept["variant"].astype(str), categories=order)
+    return kept
 
 
 def _read_frame(path: Path, name: str) -> pd.DataFrame:

@@ -62,6 +62,7 @@ from .policy import (
     delay_quantile,
     exempt_among,
     lift_day,
+    target_channels,
     windows_in_days,
 )
 from .population import Population
@@ -103,11 +104,13 @@ UNLOCK_CAUSES = tuple(c.name.lower() for c in UnlockCause)
 class VariantResult:
     """The fate of every device under one variant of one replication.
 
-    `banned` holds the variant's banned territory codes (`Codebook.codes`) and `belief` names its
-    detection (`cache.Belief`): variants with the same belief share `detected` and what the
-    tables derive from it. `lift_day` is the day of the policy's lift (`policy.lift_day`:
-    infinity without one). `outcome` and `detected` cover all devices; the time columns cover
-    only the `considered` devices (detected in a banned territory and not exempt), indexed by
+    `banned` holds the variant's banned territory codes (`Codebook.codes`), `targets` the codes
+    of the channels its policy targets (`policy.targets`, among `Codebook.channels`; a target
+    channel no device came through has no code), and `belief` names its detection
+    (`cache.Belief`): variants with the same belief share `detected` and what the tables derive
+    from it. `lift_day` is the day of the policy's lift (`policy.lift_day`: infinity without
+    one). `outcome` and `detected` cover all devices; the time columns cover only the
+    `considered` devices (detected in a banned territory and not exempt), indexed by
     `considered`, with `inf` for what never happened before the end of the run. `outcome` and
     `unlock_cause` are codes into `outcomes` and `unlock_causes` (names; `Outcome` and
     `UnlockCause` first, then the policy's behaviours after a lock).
@@ -117,6 +120,7 @@ class VariantResult:
     replication: int
     window_names: tuple[str, ...]
     banned: np.ndarray
+    targets: np.ndarray
     belief: Belief
     lift_day: float
     detected: np.ndarray
@@ -180,6 +184,7 @@ class _VariantRun:
         replication: int,
     ) -> None:
         self.scenario, self.population, self.policy = scenario, population, policy
+        self.targets = target_channels(population, policy)
         self.variant, self.replication = variant, replication
         self.banned = population.codebook.codes(policy.banned)
         self.windows: list[EnforcementWindow] = windows_in_days(policy, scenario)
@@ -289,6 +294,7 @@ class _VariantRun:
             replication=self.replication,
             window_names=tuple(w.name for w in self.windows),
             banned=self.banned,
+            targets=self.targets,
             belief=self.belief,
             lift_day=self.lift_day,
             detected=self.detected,

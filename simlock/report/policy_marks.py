@@ -15,7 +15,7 @@ from matplotlib.transforms import blended_transform_factory
 from simlock.analysis.contents import policy_of, variants
 from simlock.analysis.results import Results
 
-from .plotting import SMALL_SIZE, plain
+from .plotting import plain
 
 WINDOW_GREYS = ("#e4e4e4", "#c8c8c8", "#d6d6d6", "#bababa")
 LIFT_COLOUR = "#444444"
@@ -74,7 +74,7 @@ def mark_policy(ax: Axes, results: Results, labels: bool) -> list:
             transform=top,
             ha="center",
             va="bottom",
-            fontsize=SMALL_SIZE - 1,
+            fontsize="small",
             color="#333333",
             clip_on=False,
         )
@@ -102,7 +102,7 @@ def mark_policy(ax: Axes, results: Results, labels: bool) -> list:
             textcoords="offset points",
             ha="right" if late else "left",
             va="bottom",
-            fontsize=SMALL_SIZE - 1,
+            fontsize="small",
             fontweight="bold",
             color="#222222",
             annotation_clip=False,
