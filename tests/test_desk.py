@@ -17,7 +17,7 @@ from simlock.model.desk import serve
 from simlock.model.policy import fcfs_desk_start
 from simlock.scenario.models import Scenario
 from tests.engine_helpers import engine_frame, make_scenario
-from tests.test_engine_reference import CONGESTED_DESK, Case, compare
+from tests.reference_comparison import CONGESTED_DESK, Case, ReferenceRuns, compare
 
 
 def _congested(seed: int, cases: int = 400) -> np.ndarray:
@@ -161,12 +161,16 @@ DISTRIBUTED_SERVICE = Case(
 
 
 @pytest.mark.slow
-def test_a_distributed_service_time_matches_the_reference_model() -> None:
-    assert compare(DISTRIBUTED_SERVICE) == []
+def test_a_distributed_service_time_matches_the_reference_model(
+    reference_runs: ReferenceRuns,
+) -> None:
+    assert compare(DISTRIBUTED_SERVICE, reference_runs) == []
 
 
 @pytest.mark.slow
-def test_a_desk_with_the_wrong_service_distribution_fails_the_comparison() -> None:
+def test_a_desk_with_the_wrong_service_distribution_fails_the_comparison(
+    reference_runs: ReferenceRuns,
+) -> None:
     """Power: an engine that serves every case in the median service time is caught (a queue's
     wait depends on the whole distribution, not its middle)."""
 
@@ -178,5 +182,5 @@ def test_a_desk_with_the_wrong_service_distribution_fails_the_comparison() -> No
     def wrong_service(scenario: Scenario, replication: int) -> pd.DataFrame:
         return engine_frame(scenario, wrong.policy, replication)
 
-    problems = compare(DISTRIBUTED_SERVICE, engine=wrong_service)
+    problems = compare(DISTRIBUTED_SERVICE, reference_runs, simulate=wrong_service)
     assert any(p.startswith("mean_appeal_wait") for p in problems), problems
