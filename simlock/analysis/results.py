@@ -115,14 +115,12 @@ class Results:
 
         Each expectation is checked on the variant it names (the baseline unless it says
         otherwise); `variant=` checks every one of them on that variant instead, to see which
-        facts a what-if would have broken. Raises `KeyError` for a variant that was not run."""
+        facts a what-if would have broken. A variant that was not run is an `OptionError`."""
         from .expectations import evaluate
 
         if variant is None:
             return evaluate(self)
-        ran = list(self.summary["variant"].unique())
-        if variant not in ran:
-            raise KeyError(f"variant {variant!r} was not run (ran: {', '.join(map(str, ran))})")
+        _check_name("variant", variant, self.summary["variant"].unique())
         retargeted = [e.model_copy(update={"variant": variant}) for e in self.scenario.expectations]
         scenario = self.scenario.model_copy(update={"expectations": retargeted})
         return evaluate(replace(self, scenario=scenario))
