@@ -18,7 +18,8 @@ interruption left running, then continues.
 Outputs in DIR: `trials.parquet` (one row per trial: levers as applied, objectives, constraint
 values, feasibility, Pareto flag), `pareto.parquet` (the Pareto trials), `variants.parquet` (the
 scenario's own variants at the same scale and replications, for comparison) and
-`pareto-variants.yaml` (each Pareto policy as a variant to paste into the scenario).
+`pareto-variants.yaml` (each Pareto policy as a variant to paste into the scenario), and the
+report `search.html` / `search.md` with `figures/frontier.png`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import pandas as pd
 import yaml
 
 from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
+from simlock.report.search_report import write_search_report
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_file, load_scenario
 from simlock.scenario.models import BASELINE, Scenario
@@ -134,9 +136,12 @@ def run_search(
         write_atomic(out / PARETO_FILE, lambda path: pareto.to_parquet(path, index=False))
         text = pareto_variants_yaml(loaded, pareto)
         write_atomic(out / PARETO_YAML, lambda path: path.write_text(text, encoding="utf-8"))
-        if not (out / VARIANTS_FILE).exists():
+        if (out / VARIANTS_FILE).exists():
+            variants = pd.read_parquet(out / VARIANTS_FILE)
+        else:
             variants = run_variants(loaded, replications, runner)
             write_atomic(out / VARIANTS_FILE, lambda path: variants.to_parquet(path, index=False))
+    write_search_report(loaded, frame, variants, out)
     write_manifest(
         out / MANIFEST_FILE,
         {
