@@ -193,15 +193,25 @@ def _open_study(out: Path, resume: bool, directions: list[str]) -> Any:
 def _sampler(scenario: Scenario, seed: int, generation: int) -> Any:
     """NSGA-II for one generation, seeded by (seed, generation): a resumed search draws what an
     uninterrupted one would have."""
-    from optuna.samplers import NSGAIISampler
+    from optuna.samplers import NSGAIISampler, TPESampler
 
     search = scenario.search
     generation_seed = int(np.random.SeedSequence([seed, generation]).generate_state(1)[0])
+    constraints = _constraint_values if search.constraints else None
+    if search.sampler == "tpe":
+        return TPESampler(
+            seed=generation_seed,
+            n_startup_trials=search.population,
+            constraints_func=constraints,
+        )
     return NSGAIISampler(
-        population_size=search.population,
-        seed=generation_seed,
-        constraints_func=(lambda t: t.user_attrs[_CONSTRAINTS]) if search.constraints else None,
+        population_size=search.population, seed=generation_seed, constraints_func=constraints
     )
+
+
+def _constraint_values(trial: Any) -> list[float]:
+    """A trial's constraint values, set before it is told (<= 0 is feasible)."""
+    return list(trial.user_attrs[_CONSTRAINTS])
 
 
 def choice_label(value: Any) -> Any:

@@ -76,6 +76,11 @@ def section_model(parameter: type[SweepParameter]) -> type[BaseModel]:
             le=10_000,
             description="trials per generation of the optimiser (NSGA-II), evaluated together",
         )
+        sampler: Literal["nsga2", "tpe"] = Field(
+            "nsga2",
+            description="the optimiser: NSGA-II (default), or multi-objective TPE (better per "
+            "trial on smooth levers, slower to propose as trials accumulate)",
+        )
         replications: int | None = Field(
             None, ge=1, le=10_000, description="replications per trial (default: the scenario's)"
         )
