@@ -420,6 +420,8 @@ def _unlabel(value: Any, lever: Any) -> Any:
     """A table cell back to the lever's value (a JSON text of a list or mapping)."""
     if lever.values is None:
         return float(value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        value = None  # a null choice (no warning) reads back from Parquet as a missing value
     for choice in lever.values:
         if _label(choice) == value or choice == value:
             return choice

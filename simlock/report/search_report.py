@@ -40,38 +40,44 @@ FIGURE = "frontier"
 
 
 def objective_label(metric: str, direction: str) -> str:
-    """An axis label: the metric in words, its unit, and which way is better."""
+    """An axis label: the metric in words, then its unit and which way is better."""
     name = MetricName.parse(metric)
     arrow = "higher is better" if direction == "maximize" else "lower is better"
-    return f"{str(name).replace('_', ' ')} ({metric_unit(name.metric)}; {arrow})"
+    return f"{str(name).replace('_', ' ')}\n({metric_unit(name.metric)}; {arrow})"
+
+
+_VARIANT_COLOURS = tuple(OKABE_ITO[i] for i in (1, 3, 4, 5, 6, 0))
+"""The scenario's variants avoid the Pareto trials' blue; with 7 markers and 6 colours, the
+first 42 variants each get their own (colour, marker)."""
 
 
 def plot_frontier(scenario: Scenario, trials: pd.DataFrame, variants: pd.DataFrame) -> Any:
     """Each pair of objectives against each other: every trial (grey), the Pareto trials
-    (blue, joined in order), and the scenario's own policy and variants (labelled markers)."""
+    (blue; joined when there are two objectives, where the frontier is a line), and the
+    scenario's own policy and variants (open markers)."""
     objectives = scenario.search.objectives
     pairs = list(itertools.combinations(range(len(objectives)), 2)) or [(0, 0)]
     cols = min(len(pairs), 3)
     rows = -(-len(pairs) // cols)
-    drawn = canvas(4.2 * rows + 1.2, figsize=(WIDTH_INCHES, 4.2 * rows + 1.2), rows=rows, cols=cols)
+    height = 4.0 * rows + 2.4
+    drawn = canvas(height, figsize=(WIDTH_INCHES, height), rows=rows, cols=cols)
     pareto = trials[trials["pareto"]]
     other = trials[~trials["pareto"]]
     for ax, (i, j) in zip(drawn.axes, pairs, strict=False):
         x, y = objectives[i].metric, objectives[j].metric
-        ax.scatter(
-            other[x], other[y], s=14, color="#bbbbbb", label="trial (dominated or infeasible)"
-        )
+        ax.scatter(other[x], other[y], s=14, color="#bbbbbb", label="trial, not on the frontier")
         front = pareto.sort_values([x, y])
-        ax.plot(front[x], front[y], color=OKABE_ITO[2], linewidth=1, alpha=0.6)
+        if len(objectives) == 2:
+            ax.plot(front[x], front[y], color=OKABE_ITO[2], linewidth=1, alpha=0.6)
         ax.scatter(front[x], front[y], s=28, color=OKABE_ITO[2], label="Pareto trial", zorder=3)
         for k, (_, row) in enumerate(variants.iterrows()):
             ax.scatter(
                 row[x],
                 row[y],
                 s=70,
-                marker=MARKERS[(k + 1) % len(MARKERS)],
+                marker=MARKERS[k % len(MARKERS)],
                 facecolor="none",
-                edgecolor=OKABE_ITO[(k + 1) % len(OKABE_ITO)],
+                edgecolor=_VARIANT_COLOURS[k % len(_VARIANT_COLOURS)],
                 linewidth=1.6,
                 label=f"scenario: {row['variant']}",
                 zorder=4,
@@ -81,13 +87,13 @@ def plot_frontier(scenario: Scenario, trials: pd.DataFrame, variants: pd.DataFra
     for ax in drawn.axes[len(pairs) :]:
         ax.set_visible(False)
     handles, labels = drawn.axes[0].get_legend_handles_labels()
-    drawn.figure.legend(handles, labels, loc="outside right upper", fontsize="small")
+    drawn.figure.legend(handles, labels, loc="outside lower center", ncols=4, fontsize="small")
     search = scenario.search
     set_titles(
         drawn,
         f"{scenario.name}: the policies no other policy beats on every objective",
-        f"{len(trials)} trials, mean of {_replications(scenario)} replications each, "
-        f"scale {search.scale:g}; the scenario's variants at the same scale and replications",
+        f"{len(trials)} trials, mean of {_replications(scenario)} replications each, scale "
+        f"{search.scale:g}; the scenario's variants alike",
     )
     return drawn.figure
 
@@ -104,8 +110,20 @@ def write_search_report(
     figure_dir.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     with matplotlib.rc_context(REPORT_STYLE):
-        plot_frontier(scenario, trials, variants).savefig(buffer, format="png", dpi=PNG_DPI)
+        figure = plot_frontier(scenario, trials, variants)
+        figure.savefig(buffer, format="png", dpi=PNG_DPI)
+        # No date in the SVG: the same search gives the same file.
+        figure.savefig(figure_dir / f"{FIGURE}.svg", format="svg", metadata={"Date": None})
     png = buffer.getvalue()
+    drawn = [o.metric for o in scenario.search.objectives]
+    points = pd.concat(
+        [
+            trials[["trial", *drawn, "pareto"]].assign(variant=""),
+            variants[["variant", *drawn]].assign(trial=-1, pareto=False),
+        ],
+        ignore_index=True,
+    )
+    points.to_csv(figure_dir / f"{FIGURE}.csv", index=False)
     (figure_dir / f"{FIGURE}.png").write_bytes(png)
     blocks = build_document(scenario, trials, variants, png)
     title = f"simlock search: {scenario.name}"
@@ -165,7 +183,13 @@ def build_document(
             FIGURE,
             "The frontier",
             "Every trial (grey), the Pareto trials (blue) and the scenario's own policy and "
-            "variants run at the same scale and replications (open markers).",
+            "variants run at the same scale and replications (open markers)."
+            + (
+                " With three or more objectives a panel shows two of them: a Pareto trial that "
+                "looks beaten there is better on an objective the panel does not show."
+                if len(objectives) > 2
+                else ""
+            ),
             png,
             f"Scatter of {len(trials)} trials, {len(pareto)} on the frontier, with "
             f"{len(variants)} scenario variants for comparison.",
@@ -264,6 +288,8 @@ def _number(value: Any) -> str:
 
 
 def _lever(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "none"
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
