@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from cli_helpers import small_doc
 
 import simlock
 from simlock.analysis.results import Results
+from tests.cli_helpers import small_doc
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
 HOSTILE = "Cuba <script>alert('x')</script> $1 & *co* | [a](http://x)"

@@ -11,9 +11,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from cli_helpers import ROOT
 
 from simlock.scenario.schema import scenario_json_schema
+from tests.cli_helpers import ROOT
 
 
 def hooks() -> ModuleType:
@@ -63,7 +63,7 @@ def test_types_read_as_words_with_links_to_their_sections() -> None:
     assert type_text({"enum": ["any", "all"]}) == 'one of `"any"`, `"all"`'
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
     site = tmp_path / "site"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}

@@ -6,6 +6,7 @@ a run to some variants."""
 from __future__ import annotations
 
 import io
+import warnings
 
 import matplotlib
 
@@ -17,11 +18,11 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.font_manager import font_scalings
 from matplotlib.text import Text
-from report_fixtures import small_results
-from test_figures import legend_texts, texts
 
 from simlock.errors import OptionError
 from simlock.report import figures as figs
+from tests.report_fixtures import small_results
+from tests.test_figures import legend_texts, texts
 
 PANELS = {"locks_per_day": (2, 1), "delay_cdf": (1, 2), "support_desk": (2, 1)}
 """Rows and columns of the figures with more than one panel."""
@@ -56,11 +57,13 @@ def test_select_keeps_only_the_chosen_variants_in_every_frame(results):
     assert set(chosen.compare()["variant"]) == {"warn"}
     assert chosen.scenario is results.scenario
     # The original is untouched.
-    assert set(results.summary["variant"]) == {"baseline", "no-lift", "warn", "exempt-travellers"}
+    assert set(results.summary["variant"]) == {"baseline", "no-lift", "warn", "exempt-allowed-sim"}
 
 
 def test_select_refuses_a_variant_the_run_does_not_have(results):
-    with pytest.raises(OptionError, match=r"no variant nope.*present: baseline, exempt-travellers"):
+    with pytest.raises(
+        OptionError, match=r"no variant nope.*present: baseline, exempt-allowed-sim"
+    ):
         results.select(["baseline", "nope"])
     with pytest.raises(OptionError, match="none given"):
         results.select([])
@@ -116,7 +119,7 @@ def test_figsize_and_title(results, spec):
 def test_a_subset_legend_lists_only_the_subset(results, spec):
     figure = spec.plot(results, variants=["baseline", "warn"])
     legend = " ".join(legend_texts(figure))
-    for absent in ("no-lift", "exempt-travellers"):
+    for absent in ("no-lift", "exempt-allowed-sim"):
         assert absent not in legend, f"{spec.name}: {absent} in the legend of a subset"
         assert not any(absent in t for t in texts(figure)), f"{spec.name}: {absent} named"
     assert "baseline" in legend
@@ -179,7 +182,26 @@ def test_font_sizes_follow_rcparams(results, spec):
 
 def test_a_variant_looks_the_same_in_a_subset(results):
     whole = figs.variant_styles(results)
-    part = figs.variant_styles(results.select(["baseline", "exempt-travellers"]))
-    assert list(part) == ["baseline", "exempt-travellers"]
-    assert part["exempt-travellers"] == whole["exempt-travellers"]
+    part = figs.variant_styles(results.select(["baseline", "exempt-allowed-sim"]))
+    assert list(part) == ["baseline", "exempt-allowed-sim"]
+    assert part["exempt-allowed-sim"] == whole["exempt-allowed-sim"]
     assert part["baseline"].colour == "#000000"
+
+
+@pytest.mark.slow
+def test_twenty_variants_keep_the_panel_readable():
+    """A coverage per variant shades one span with one legend entry, and a long legend gets
+    room of its own (several columns, a taller figure) instead of squeezing the panel."""
+    many = small_results("twenty_variants", replications=2, detail=0, scale=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied" when squeezed
+        figure = figs.locked_over_time(many)
+        figure.savefig(io.BytesIO(), format="png", dpi=40)
+    (legend,) = figure.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    surge = [label for label in labels if label.startswith("window 'surge'")]
+    assert surge == ["window 'surge': 01 Sep–14 Sep, 10%–90% of eligible, by variant"]
+    assert legend._ncols >= 3
+    assert figure.get_figheight() > 5.8
+    (panel,) = figure.get_axes()
+    assert panel.get_position().height > 0.4

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, SCENARIOS
 
 from simlock.scenario.loader import load_scenario
+from tests.cli_helpers import ROOT, SCENARIOS
 
 DOCS = ROOT / "docs"
 RECORD = DOCS / "record" / "september-2021.md"

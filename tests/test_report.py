@@ -18,7 +18,6 @@ matplotlib.use("Agg")
 
 import pandas as pd
 import pytest
-from report_fixtures import SMALL, expectations_frame, small_results
 from typer.testing import CliRunner
 
 from simlock.analysis.expectations import check_unit
@@ -26,6 +25,7 @@ from simlock.analysis.results import Results
 from simlock.cli.commands import app
 from simlock.report import figures as figs
 from simlock.report import run_report as report
+from tests.report_fixtures import SMALL, expectations_frame, small_results
 
 START = dt.date(2021, 6, 1)
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "source", "wbr", "area", "base"}
@@ -339,6 +339,7 @@ def test_one_replication_says_intervals_are_undefined():
         assert not any("[" in value for attrs, value in cells if "data-variant" in attrs)
 
 
+@pytest.mark.slow
 def test_without_appeals_the_report_says_there_are_none():
     _, markdown, page = _document(small_results("no_appeals"))
     assert "The support desk: no appeals" in "".join(page.text)
@@ -378,6 +379,7 @@ def test_the_policy_and_variants_are_described_in_words():
 # --- the command line ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_simlock_report_rebuilds_the_report_of_a_saved_run(run_folder, tmp_path, page):
     copy = tmp_path / "copy"
     shutil.copytree(run_folder, copy)
@@ -393,6 +395,7 @@ def test_simlock_report_rebuilds_the_report_of_a_saved_run(run_folder, tmp_path,
     )
 
 
+@pytest.mark.slow
 def test_simlock_run_writes_the_report(tmp_path):
     out = tmp_path / "run"
     outcome = CliRunner().invoke(

@@ -18,10 +18,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest
-from report_fixtures import expectations_frame, small_results
 
 from simlock.analysis.results import Results
 from simlock.report import run_report as report
+from tests.report_fixtures import expectations_frame, small_results
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -33,7 +33,7 @@ ARGS = [
 ]
 FIRST_SCREEN = {"width": 1280, "height": 1600}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.process]
 
 
 def _unavailable() -> str | None:

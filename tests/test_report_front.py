@@ -13,14 +13,14 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest
-from report_fixtures import expectations_frame, small_results
-from test_report import Page
 
 from simlock.analysis.contents import variants
 from simlock.analysis.formatting import format_summary_row, format_value, metric_unit
 from simlock.report import run_report as report
 from simlock.report.document import FigureBlock
 from simlock.report.headline import KEY_METRICS, LISTED_VARIANTS
+from tests.report_fixtures import expectations_frame, small_results
+from tests.test_report import Page
 
 START = dt.date(2021, 6, 1)
 

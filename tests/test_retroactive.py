@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from engine_helpers import make_scenario
 
 import simlock
 from simlock.model.policy import delay_quantile as engine_quantile
@@ -19,6 +18,7 @@ from simlock.scenario.loader import load_with_warnings
 from simlock.scenario.models import Policy
 from simlock.scenario.retroactive import delay_quantile, window_reaches
 from simlock.scenario.yamlio import read_yaml
+from tests.engine_helpers import make_scenario
 
 SEPTEMBER = Path(__file__).parent.parent / "scenarios" / "september-2021.yaml"
 THIRTY_DAYS = {"lock_delay": {"distribution": "fixed", "days": 30}}

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from cli_helpers import run_simlock, write_yaml
 
 from simlock.errors import ScenarioError
 from simlock.execution.executors import ProcessExecutor, SequentialExecutor
 from simlock.execution.search import PARETO_YAML, TRIALS_FILE, run_search
 from simlock.scenario.loader import load_scenario
+from tests.cli_helpers import run_simlock, write_yaml
 
 FRONTIER = Path(__file__).parent / "data" / "search_frontier.yaml"
 

@@ -12,10 +12,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, invoke, small_doc
 
 import simlock
 from simlock.analysis.expectations import FAIL, PASS
+from simlock.errors import OptionError
+from tests.cli_helpers import ROOT, invoke, small_doc
 
 NOTEBOOK = ROOT / "notebooks" / "01-september-2021.ipynb"
 FAST = ["--scale", "0.02", "--replications", "2", "--workers", "1", "--quiet", "--no-report"]
@@ -54,7 +55,7 @@ def test_check_evaluates_every_expectation_on_the_variant_named() -> None:
 
 def test_check_refuses_a_variant_that_was_not_run() -> None:
     results = _results_with_an_expectation()
-    with pytest.raises(KeyError, match=r"'no-such'.*ran: baseline"):
+    with pytest.raises(OptionError, match=r"variant: no variant named 'no-such'.*allowed: "):
         results.check(variant="no-such")
 
 

@@ -10,8 +10,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from cli_helpers import invoke, write_yaml
-from test_sweep import TINY
 
 import simlock
 from simlock.errors import ScenarioError
@@ -24,6 +22,8 @@ from simlock.execution.sweep import (
     make_design,
     run_sweep,
 )
+from tests.cli_helpers import invoke, write_yaml
+from tests.test_sweep import TINY
 
 VARIANTS = {
     "exempt": {"exemptions": {"allowed_sim": True}},
@@ -50,6 +50,7 @@ def overall_of_plain_run(scenario: simlock.Scenario, **options: Any) -> pd.DataF
 # -- scale and variants --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_sweep_section_chooses_the_variants_and_the_scale(tmp_path: Path) -> None:
     doc = tiny({"scale": 0.5, "variants": ["warn"]})
     scenario = simlock.load_scenario(doc)
@@ -102,6 +103,7 @@ def test_an_unknown_sweep_variant_is_an_error_with_a_suggestion(tmp_path: Path) 
 # -- region and channel metrics -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_region_and_channel_metrics_are_kept(tmp_path: Path) -> None:
     scenario = simlock.load_scenario(tiny({"variants": ["exempt"]}))
     out = tmp_path / "out"
@@ -203,6 +205,7 @@ def test_a_latin_hypercube_ranks_its_levers_by_rbd_fast(tmp_path: Path) -> None:
     assert (out / SENSITIVITY_FIGURE).stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_the_sweep_command_takes_scale_variants_and_metrics(tmp_path: Path) -> None:
     doc = tiny({"design": "lhs", "samples": 8, "parameters": LEVERS}, replications=1)
     file = write_yaml(tmp_path / "lhs.yaml", doc)

@@ -7,7 +7,6 @@ import copy
 from typing import Any
 
 import pytest
-from engine_helpers import BASE, make_scenario
 
 import simlock
 from simlock.analysis.results import Results
@@ -18,6 +17,7 @@ from simlock.report.document import render_markdown
 from simlock.report.run_report import build_document
 from simlock.scenario.loader import load_with_warnings
 from simlock.scenario.models import DEFAULT_TARGET_CHANNEL, Policy
+from tests.engine_helpers import BASE, make_scenario
 
 LOOTED = {
     "regions": [

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT
 
 import simlock
 from simlock.analysis.formatting import format_estimate, format_value
 from simlock.report.delays import delay_note
 from simlock.report.run_report import _overlap_words, write_report
+from tests.cli_helpers import ROOT
 
 SCENARIO = ROOT / "scenarios" / "september-2021.yaml"
 START = dt.date(2021, 5, 1)
@@ -151,3 +152,18 @@ def test_counts_of_devices_are_whole_numbers() -> None:
     assert format_value(4.6, "appeals", START, signed=True) == "+5"
     assert format_value(12.34, "device-days", START) == "12.3"  # a measure, not a head count
     assert format_estimate(150.3, 134.0, 166.6, 3, "devices", START) == "150 [134–167]"
+
+
+def test_the_bars_of_users_by_region_are_labelled_in_whole_devices() -> None:
+    from matplotlib import pyplot as plt
+    from matplotlib.text import Annotation
+
+    from simlock.report import figures
+
+    figure = figures.users_by_region(episode())
+    labels = [
+        text.get_text() for ax in figure.axes for text in ax.texts if isinstance(text, Annotation)
+    ]
+    plt.close(figure)
+    assert labels
+    assert all(re.fullmatch(r"<1|\d{1,3}(,\d{3})*", label) for label in labels), labels

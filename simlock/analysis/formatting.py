@@ -3,9 +3,10 @@
 The unit of a metric (devices, appeals, device-days, days, share or date), one value in its unit
 (counts with thousands separators, days, shares as percentages, day numbers as dates), an
 estimate with its 95% interval, and the bounds an expectation allows. The report's tables and
-the expectations' one-line verdicts (`simlock.expectations.evaluate`, column `detail`) format
-through these functions, so the same value reads the same way in both; a verdict asks for
-`precise` values, so that a value next to a bound is not rounded onto it.
+the expectations' one-line verdicts (`simlock.analysis.expectations.evaluate`, column `detail`)
+format through these functions, so the same value reads the same way in both; a verdict asks for
+`precise` values, so that a value next to a bound is not rounded onto it. Units come from
+`simlock.scenario.metric_names` (`metric_unit` is re-exported here).
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def format_value(
 ) -> str:
     """One number in its unit: devices and appeals as whole numbers (means over replications
     rounded), other counts with thousands separators, days to 0.1, shares as percentages, day
-    numbers from `start` as dates (the nearest day). `signed` formats a difference: an explicit
-    +, shares in percentage points, dates in days.
+    numbers from `start` as dates (the nearest day; halfway, the later one). `signed` formats a
+    difference: an explicit +, shares in percentage points, dates in days.
 
     `precise` is for a verdict against bounds: counts to 0.1, days and ranks to 0.01, and a date
     that falls between two days (a mean over replications) marked '~'.
@@ -66,7 +67,7 @@ def format_value(
     if unit == "date":
         if signed:
             return format_value(value, "days", start, signed, precise)
-        day = (start + dt.timedelta(days=round(value))).isoformat()
+        day = (start + dt.timedelta(days=_nearest_day(value))).isoformat()
         return f"~{day}" if precise and not float(value).is_integer() else day
     if unit == "share":
         if signed:
@@ -81,6 +82,13 @@ def format_value(
     if unit in WHOLE_UNITS:
         return _whole(value, signed)
     return _count(value, signed)
+
+
+def _nearest_day(value: float) -> int:
+    """The day number nearest `value`; halfway between two days, the later one. Python's `round`
+    rounds halves to even, which would show a mean of 2.5 as day 2 but 3.5 as day 4: a reader
+    comparing two such dates would see them move apart by two days instead of one."""
+    return math.floor(value + 0.5)
 
 
 def format_estimate(

@@ -106,7 +106,7 @@ class Results:
     def compare(self, baseline: str = "baseline") -> pd.DataFrame:
         """Each variant minus `baseline` (a variant of this run), paired by replication, with
         95% intervals; an unknown baseline is an `OptionError`."""
-        _check_name("baseline", baseline, self.replicates["variant"].unique())
+        _check_name("baseline", baseline, self.replicates["variant"].unique(), "variant")
         return _compare(self.replicates, baseline)
 
     def check(self, variant: str | None = None) -> pd.DataFrame | None:
@@ -115,14 +115,12 @@ class Results:
 
         Each expectation is checked on the variant it names (the baseline unless it says
         otherwise); `variant=` checks every one of them on that variant instead, to see which
-        facts a what-if would have broken. Raises `KeyError` for a variant that was not run."""
+        facts a what-if would have broken. A variant that was not run is an `OptionError`."""
         from .expectations import evaluate
 
         if variant is None:
             return evaluate(self)
-        ran = list(self.summary["variant"].unique())
-        if variant not in ran:
-            raise KeyError(f"variant {variant!r} was not run (ran: {', '.join(map(str, ran))})")
+        _check_name("variant", variant, self.summary["variant"].unique())
         retargeted = [e.model_copy(update={"variant": variant}) for e in self.scenario.expectations]
         scenario = self.scenario.model_copy(update={"expectations": retargeted})
         return evaluate(replace(self, scenario=scenario))
@@ -195,11 +193,12 @@ class Results:
         calls, so a notebook and the command write the same folder. `Results` belongs to the
         analysis layer, which may not import the layers above it (the report, the run folder),
         so that function is injected: `simlock.execution.folder` installs itself here when
-        imported, which `import simlock` does."""
+        imported, which `simlock.Results`, `simlock.run` and the command all do. (Only a
+        `Results` imported from this module by hand, with nothing run, can lack it.)"""
         if not _run_folder_writer:
             raise SimlockError(
-                "Results.save needs simlock's run-folder writer: import simlock (or "
-                "simlock.execution.folder) first"
+                "Results.save needs simlock's run-folder writer: use simlock.Results, or "
+                "import simlock.execution.folder first"
             )
         return _run_folder_writer[0](self, Path(folder), force=force, report=report)
 
@@ -239,14 +238,26 @@ class Results:
         return cls(scenario=scenario, manifest=manifest, **frames)
 
 
-def _check_name(argument: str, name: object, known: Any) -> None:
+def compare(results: Results, baseline: str = "baseline") -> pd.DataFrame:
+    """Each variant of `results` minus `baseline`, paired by replication, with 95% intervals
+    (tidy frame: variant, group, key, metric, difference, ci_low, ci_high, n). The function form
+    of `Results.compare`, exported as `simlock.compare`."""
+    if not isinstance(results, Results):
+        raise OptionError(
+            f"results: expected the Results of simlock.run or Results.load, got "
+            f"{type(results).__name__}"
+        )
+    return results.compare(baseline)
+
+
+def _check_name(argument: str, name: object, known: Any, noun: str | None = None) -> None:
     """Refuse a name that is not among `known`, naming the closest and all that are."""
     names = [str(k) for k in known]
     if name in names:
         return
     hint = did_you_mean(name, names)
     raise OptionError(
-        f"{argument}: no {argument} named {name!r} in these results{hint} "
+        f"{argument}: no {noun or argument} named {name!r}{hint} "
         f"(allowed: {', '.join(sorted(names))})"
     )
 

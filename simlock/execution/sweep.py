@@ -67,6 +67,7 @@ from simlock.scenario.yamlio import LineMap
 
 from .executors import Executor, make_executor
 from .manifest import common, write_manifest
+from .options import checked_replications, checked_workers
 from .outputs import write_atomic
 from .runner import Task, run_task
 
@@ -202,8 +203,9 @@ def run_loaded_sweep(
     started = time.perf_counter()
     scenario = with_sweep_options(scenario, scale=scale, variants=variants, metrics=metrics)
     sweep = _sweep_of(scenario, file)
-    if replications is not None and replications < 1:
-        raise SimlockError(f"replications must be at least 1, got {replications}")
+    if replications is not None:
+        checked_replications(replications)
+    checked_workers(workers)
     count = replications or sweep.replications or scenario.replications
     design = make_design(scenario, file=file, lines=lines)
     names = sweep_variants(scenario)

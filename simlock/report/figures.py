@@ -38,6 +38,7 @@ from simlock.analysis.contents import (
     variant_order,
 )
 from simlock.analysis.contents import variants as variants_of
+from simlock.analysis.formatting import format_value
 from simlock.analysis.results import Results
 from simlock.model.policy import lift_day
 
@@ -322,7 +323,7 @@ def users_by_region(
         # Each value past the end of its interval, so that small bars can be read too.
         for y_bar, end, value in zip(y, np.maximum(high, means), means, strict=True):
             ax.annotate(
-                f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:.3g}",
+                format_value(value, "devices", results.scenario.start),  # whole devices
                 (end, y_bar),
                 xytext=(4, 0),
                 textcoords="offset points",

@@ -162,18 +162,23 @@ def new_figure(
     return figure, list(axes)
 
 
+LEGEND_ROWS = 4
+"""Rows of a legend under the panels that a figure's default height already leaves room for."""
+
 AxesArgument = Axes | Sequence[Axes] | None
 """What `ax=` of a figure function takes: None (a new figure), one Axes, or one Axes per panel."""
 
 
 @dataclass(frozen=True)
 class Canvas:
-    """Where a figure draws: its root figure, its panels, and whether the figure is simlock's
-    own (`own`: titles and legends go on the figure) or the caller's (they go on the axes)."""
+    """Where a figure draws: its root figure, its panels, whether the figure is simlock's own
+    (`own`: titles and legends go on the figure) or the caller's (they go on the axes), and
+    whether its size is simlock's to choose (`flexible`: no figsize= was given)."""
 
     figure: Figure
     axes: list[Axes]
     own: bool
+    flexible: bool = False
 
 
 def canvas(
@@ -188,7 +193,7 @@ def canvas(
     caller's axes: one Axes per panel (`rows` × `cols` of them, in reading order)."""
     if ax is None:
         figure, axes = new_figure(figsize or (WIDTH_INCHES, height), rows, cols, sharex)
-        return Canvas(figure, axes, own=True)
+        return Canvas(figure, axes, own=True, flexible=figsize is None)
     if figsize is not None:
         raise ValueError("figsize= sizes a new figure; with ax= the figure is the caller's")
     panels = rows * cols
@@ -363,16 +368,28 @@ def legend_below(canvas: Canvas, handles: list, title: str | None = None) -> Non
         canvas.axes[0].legend(handles=handles, title=title, loc="best")
         return
     figure = canvas.figure
-    longest = max(len(h.get_label()) for h in handles)
-    column_points = longest * 0.6 * font_points(matplotlib.rcParams["legend.fontsize"]) + 45
-    columns = int(figure.get_figwidth() * 72 // column_points)
+    size = font_points(matplotlib.rcParams["legend.fontsize"])
+    ncol = _legend_columns([len(h.get_label()) for h in handles], size, figure.get_figwidth())
     figure.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=max(1, min(3, len(handles), columns)),
-        title=title,
-        frameon=False,
+        handles=handles, loc="outside lower center", ncol=ncol, title=title, frameon=False
     )
+    # A long legend (many variants) gets its own room, so the panels keep their height.
+    rows = -(-len(handles) // ncol) + (1 if title else 0)
+    if canvas.flexible and rows > LEGEND_ROWS:
+        extra = (rows - LEGEND_ROWS) * size * 1.45 / 72
+        figure.set_figheight(figure.get_figheight() + extra)
+
+
+def _legend_columns(lengths: list[int], size: float, width_inches: float) -> int:
+    """The most columns (up to four) whose estimated widths fit the figure's width: a legend
+    fills its columns top to bottom, and each column is as wide as its longest entry (about
+    0.6 em a character, plus the handle), so a few long entries cost one wide column only."""
+    for ncol in range(min(4, len(lengths)), 1, -1):
+        rows = -(-len(lengths) // ncol)
+        columns = [lengths[i : i + rows] for i in range(0, len(lengths), rows)]
+        if sum(max(c) * 0.6 * size + 45 for c in columns) <= width_inches * 72:
+            return ncol
+    return 1
 
 
 def legend_right(canvas: Canvas, n: int) -> None:

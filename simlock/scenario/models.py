@@ -27,9 +27,9 @@ from pydantic import (
 
 from simlock.errors import Problem, ScenarioError
 
-from .merge import deep_merge
+from .merge import MergeError, merge_located, paths_in
 from .retroactive import reach_warnings
-from .rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
+from .rules import Loc, RuleProblem, raise_rule, raise_rules, relocate, rule_error
 from .search_section import search_problems, section_model
 from .suggest import did_you_mean
 from .sweep_names import sweep_name_problems
@@ -653,8 +653,17 @@ class Scenario(_Model):
         loader, which has the file, reports it at its lines)."""
         if name == BASELINE:
             return self.policy
-        merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
-        policy = Policy.model_validate(merged)
+        override = self.variants[name]
+        try:
+            merged, written = merge_located(
+                self.policy.model_dump(by_alias=True), {}, override, paths_in(override)
+            )
+        except MergeError as exc:
+            raise_rule(exc.loc, exc.message, exc.allowed, override)
+        try:
+            policy = Policy.model_validate(merged)
+        except ValidationError as exc:
+            raise relocate(exc, "Policy", written) from None
         problems = policy_date_problems(policy, self.start, self.end)
         problems += target_problems(policy, self.channel_names)
         raise_rules("Policy", problems, None)
