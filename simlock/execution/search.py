@@ -69,12 +69,13 @@ class SearchProgress:
 
 @dataclass(frozen=True)
 class World:
-    """A world a trial is evaluated in: the scenario (its regions and checkins) without its
-    policy levers applied. A search over one world uses the scenario itself; evaluating each
-    trial over several plausible worlds adds more, each with its own replications."""
+    """A world a trial is evaluated in: a scenario document without variants, expectations,
+    sweep or search (`_policy_free_document`), to which each trial's levers are applied. A
+    search over one world uses the scenario's own; over several, a trial's objective is the mean
+    of its per-world means (each world with its own replications)."""
 
     name: str
-    scenario: Scenario
+    document: dict[str, Any]
 
 
 def run_search(
@@ -109,12 +110,11 @@ def run_search(
     started = time.perf_counter()
     replications = search.replications or loaded.replications
     seed = loaded.seed if search.seed is None else search.seed
-    base = _policy_free_document(loaded)
-    worlds = [World("scenario", loaded)]
+    worlds = [World("scenario", _policy_free_document(loaded))]
     runner = executor or make_executor(workers, scheduler)
     with runner:
         study = _open_study(out, resume, [o.direction for o in search.objectives])
-        evaluate = _Evaluator(loaded, base, worlds, replications, runner)
+        evaluate = _Evaluator(loaded, worlds, replications, runner)
         pending = [t for t in study.trials if t.state.name == "RUNNING"]
         if pending:
             _tell(study, pending, evaluate(pending), loaded)
@@ -242,57 +242,65 @@ def trial_document(base: dict[str, Any], scenario: Scenario, params: dict[str, A
     return doc, applied
 
 
+Evaluation = tuple[dict[str, Any], list[pd.DataFrame] | None]
+"""A trial's levers as applied, and its rows in each world (None: the levers make no valid
+scenario, and the trial fails)."""
+
+
 class _Evaluator:
-    """Runs trials: every (trial, world, replication) is one task on the executor."""
+    """Runs trials: every (trial, world, replication) is one task on the executor.
+
+    A policy already evaluated in this session is not simulated again: the same policy on the
+    same seeds gives the same rows (NSGA-II proposes repeats, and several choices of levers can
+    make one policy)."""
 
     def __init__(
-        self,
-        scenario: Scenario,
-        base: dict[str, Any],
-        worlds: list[World],
-        replications: int,
-        runner: Executor,
+        self, scenario: Scenario, worlds: list[World], replications: int, runner: Executor
     ) -> None:
         self.scenario = scenario
-        self.base = base
         self.worlds = worlds
         self.replications = replications
         self.runner = runner
+        self.done: dict[tuple[int, str], pd.DataFrame] = {}
 
-    def __call__(self, trials: Sequence[Any]) -> list[tuple[dict[str, Any], pd.DataFrame | None]]:
+    def __call__(self, trials: Sequence[Any]) -> list[Evaluation]:
         search = self.scenario.search
         tasks: list[PointTask] = []
-        prepared: list[tuple[dict[str, Any], str | None]] = []
+        points: dict[tuple[int, str], int] = {}  # policies to simulate in this batch
+        prepared: list[tuple[dict[str, Any], list[tuple[int, str]] | str]] = []
         for trial in trials:
-            doc, applied = trial_document(self.base, self.scenario, trial.params)
-            try:
-                trial_scenario = load_scenario(doc)
-            except ScenarioError as exc:  # a combination of levers the format forbids
-                prepared.append((applied, "; ".join(p.message for p in exc.problems)))
-                continue
-            prepared.append((applied, None))
-            policies = trial_scenario.policies([BASELINE])
-            tasks.extend(
-                PointTask(
-                    trial_scenario,
-                    trial.number,
-                    replication,
-                    (BASELINE,),
-                    (),
-                    policies,
-                    search.scale,
+            keys: list[tuple[int, str]] | str = []
+            applied: dict[str, Any] = {}
+            for w, world in enumerate(self.worlds):
+                doc, applied = trial_document(world.document, self.scenario, trial.params)
+                try:
+                    trial_scenario = load_scenario(doc)
+                except ScenarioError as exc:  # a combination of levers the format forbids
+                    keys = "; ".join(p.message for p in exc.problems)
+                    break
+                key = (w, trial_scenario.policy.model_dump_json())
+                keys.append(key)
+                if key in self.done or key in points:
+                    continue
+                points[key] = len(points)
+                policies = trial_scenario.policies([BASELINE])
+                tasks.extend(
+                    PointTask(
+                        trial_scenario, points[key], r, (BASELINE,), (), policies, search.scale
+                    )
+                    for r in range(self.replications)
                 )
-                for replication in range(self.replications)
-            )
-        rows = pd.concat(list(self.runner.map(run_point, tasks))) if tasks else None
-        out: list[tuple[dict[str, Any], pd.DataFrame | None]] = []
-        for trial, (applied, problem) in zip(trials, prepared, strict=True):
-            if problem is not None:
-                out.append(({**applied, "invalid": problem}, None))
-                continue
-            assert rows is not None
-            out.append((applied, rows[rows["point"] == trial.number]))
-        return out
+            prepared.append((applied, keys))
+        if tasks:
+            rows = pd.concat(list(self.runner.map(run_point, tasks)))
+            for key, point in points.items():
+                self.done[key] = rows[rows["point"] == point]
+        return [
+            (applied, [self.done[k] for k in keys])
+            if isinstance(keys, list)
+            else ({**applied, "invalid": keys}, None)
+            for applied, keys in prepared
+        ]
 
 
 def metric_mean(rows: pd.DataFrame, name: str) -> float:
@@ -306,10 +314,15 @@ def metric_mean(rows: pd.DataFrame, name: str) -> float:
     return float(part[wanted.metric].sum() / replications)
 
 
+def over_worlds(rows: list[pd.DataFrame], name: str) -> float:
+    """A metric's mean over the worlds of its mean over each world's replications."""
+    return float(np.mean([metric_mean(part, name) for part in rows]))
+
+
 def _tell(
     study: Any,
     trials: Sequence[Any],
-    results: list[tuple[dict[str, Any], pd.DataFrame | None]],
+    results: list[Evaluation],
     scenario: Scenario,
 ) -> None:
     """Tell every trial in trial order (the order the sampler then reads them in)."""
@@ -326,9 +339,9 @@ def _tell(
         if rows is None:
             study.tell(trial.number, state=TrialState.FAIL)
             continue
-        constraints = [_violation(c, metric_mean(rows, c.metric)) for c in search.constraints]
+        constraints = [_violation(c, over_worlds(rows, c.metric)) for c in search.constraints]
         study._storage.set_trial_user_attr(trial._trial_id, _CONSTRAINTS, constraints)
-        values = [metric_mean(rows, o.metric) for o in search.objectives]
+        values = [over_worlds(rows, o.metric) for o in search.objectives]
         study.tell(trial.number, values)
 
 
