@@ -152,6 +152,7 @@ def run_search(
             "scale": search.scale,
             "seed": seed,
             "worlds": len(worlds),
+            "policies_simulated": len(evaluate.done),
             "executor": runner.name,
             "workers": runner.workers,
             "wall_seconds": time.perf_counter() - started,
