@@ -13,7 +13,7 @@ import simlock
 from simlock.errors import OptionError, SavedRunError, ScenarioError, SimlockError
 from tests.cli_helpers import FAST, SMALL, invoke, small_doc
 
-ALLOWED = "(allowed: baseline, no-lift, warn, exempt-travellers)"
+ALLOWED = "(allowed: baseline, no-lift, warn, exempt-allowed-sim)"
 
 
 @pytest.fixture(scope="module")
