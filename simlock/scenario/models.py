@@ -30,6 +30,7 @@ from simlock.errors import Problem, ScenarioError
 from .merge import MergeError, merge_located, paths_in
 from .retroactive import reach_warnings
 from .rules import Loc, RuleProblem, raise_rule, raise_rules, relocate, rule_error
+from .search_section import search_problems, section_model
 from .suggest import did_you_mean
 from .sweep_names import sweep_name_problems
 
@@ -575,6 +576,9 @@ class Sweep(_Model):
     )
 
 
+Search = section_model(SweepParameter)
+
+
 class Scenario(_Model):
     """A whole scenario: the world, the baseline policy, its variants and what to expect."""
 
@@ -593,6 +597,7 @@ class Scenario(_Model):
     )
     expectations: list[Expectation] = Field(default_factory=list)
     sweep: Sweep | None = None
+    search: Search | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _cross_field(self) -> Scenario:
@@ -609,6 +614,7 @@ class Scenario(_Model):
                     )
                 )
         problems += sweep_name_problems(self)
+        problems += search_problems(self)
         if BASELINE in self.variants:
             problems.append(
                 RuleProblem(
