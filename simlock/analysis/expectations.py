@@ -199,8 +199,8 @@ def problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
             found.append(
                 ((*at, "variant"), f"no variant {exp.variant!r}", ", ".join(scenario.variant_names))
             )
-        if exp.min is None and exp.max is None:
-            found.append((at, "give min, max or both", None))
+        if exp.min is None and exp.max is None and exp.observed is None:
+            found.append((at, "give min, max or both, or an observed value", None))
         if exp.metric not in METRICS and exp.metric not in CHECKS:
             found.append(
                 ((*at, "metric"), f"unknown check {exp.metric!r}", ", ".join(known_checks()))
@@ -223,7 +223,7 @@ def problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
         if exp.metric in DEFINITIONS:
             found.extend(_group_problems(exp.metric, exp.params, at))
         unit = check_unit(exp.metric)
-        for bound in ("min", "max"):
+        for bound in ("min", "max", "observed"):
             value = getattr(exp, bound)
             if isinstance(value, dt.date) and unit != "date":
                 found.append(((*at, bound), f"{exp.metric} is not a date; give a number", None))
@@ -358,7 +358,7 @@ def evaluate(results: Results) -> pd.DataFrame | None:
     rows = []
     for exp in scenario.expectations:
         unit = check_unit(exp.metric)
-        low, high = _bound(scenario, exp.min), _bound(scenario, exp.max)
+        low, high = target_bounds(scenario, exp)
         if exp.variant not in ran:
             mean = ci_low = ci_high = np.nan
             n = 0
@@ -396,6 +396,46 @@ def evaluate(results: Results) -> pd.DataFrame | None:
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+STANDARD_ERRORS = 1.96
+"""An observed value with a standard error is matched within this many of them (a 95% band)."""
+
+UNIT_STEPS = {"share": 0.01, "days": 1.0, "date": 1.0}
+"""The smallest difference that matters in a unit, for scaling a distance from a bound of 0;
+counts, ranks and other units use 1."""
+
+
+def target_bounds(scenario: Scenario, exp: Expectation) -> tuple[float, float]:
+    """The range an expectation's value must lie in, as numbers (dates as day numbers from the
+    scenario start; NaN where unbounded): [min, max], intersected with observed ± tolerance or
+    observed ± 1.96 standard errors when an observed value is given."""
+    low, high = _bound(scenario, exp.min), _bound(scenario, exp.max)
+    if exp.observed is not None:
+        observed = _bound(scenario, exp.observed)
+        half = exp.tolerance if exp.tolerance is not None else STANDARD_ERRORS * exp.standard_error
+        low = observed - half if np.isnan(low) else max(low, observed - half)
+        high = observed + half if np.isnan(high) else min(high, observed + half)
+    return low, high
+
+
+def target_scale(scenario: Scenario, exp: Expectation) -> float:
+    """How far outside its range a value is 'one unit' off, for a distance that compares targets
+    of different units: the standard error of an observed value, or the tolerance; half the
+    width of a two-sided range; the bound's size for a one-sided one (the unit's smallest step,
+    `UNIT_STEPS`, for a bound of 0)."""
+    if exp.standard_error is not None:
+        return float(exp.standard_error)
+    if exp.tolerance is not None:
+        return float(exp.tolerance)
+    low, high = target_bounds(scenario, exp)
+    if np.isfinite(low) and np.isfinite(high) and high > low:
+        return (high - low) / 2
+    bound = low if np.isfinite(low) else high
+    if check_unit(exp.metric) == "date":
+        bound = 0.0  # a day number from the start says nothing of the scale
+    step = UNIT_STEPS.get(check_unit(exp.metric), 1.0)
+    return max(abs(bound), step) if np.isfinite(bound) else step
 
 
 def _bound(scenario: Scenario, value: float | dt.date | None) -> float:

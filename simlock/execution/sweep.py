@@ -31,7 +31,6 @@ overall metric. An interrupted sweep continues with `resume=True`, rerunning not
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import json
@@ -51,7 +50,7 @@ import pandas as pd
 from simlock.analysis.metrics import METRICS
 from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
 from simlock.scenario import fieldpaths
-from simlock.scenario.loader import load_file, load_scenario
+from simlock.scenario.loader import load_file, with_values
 from simlock.scenario.models import Policy, Scenario, Sweep
 from simlock.scenario.yamlio import LineMap
 
@@ -230,16 +229,12 @@ def make_design(
     scenarios: list[Scenario] = []
     applied_rows: list[dict[str, Any]] = []
     for point, values in enumerate(raw_points):
-        doc = copy.deepcopy(base)
-        applied: dict[str, Any] = {}
-        for parameter, value in zip(sweep.parameters, values, strict=True):
-            applied[parameter.path] = fieldpaths.assign(
-                doc, fieldpaths.tokens(parameter.path), value
-            )
+        wanted = {p.path: v for p, v in zip(sweep.parameters, values, strict=True)}
         try:
-            scenarios.append(load_scenario(doc))
+            point_scenario, applied = with_values(base, wanted, keep_uncertain=True)
+            scenarios.append(point_scenario)
         except ScenarioError as exc:
-            where = ", ".join(f"{k}={_label(v)}" for k, v in applied.items())
+            where = ", ".join(f"{k}={_label(v)}" for k, v in wanted.items())
             raise ScenarioError(
                 [
                     replace(p, message=f"sweep point {point} ({where}): {p.message}", file=file)

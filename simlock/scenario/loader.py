@@ -7,6 +7,7 @@ keys get the nearest valid name suggested.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import types
@@ -23,6 +24,8 @@ from pydantic.fields import FieldInfo
 from simlock.analysis.expectations import problems as expectation_problems
 from simlock.errors import Problem, ScenarioError, field_path
 
+from . import fieldpaths
+from . import uncertain as uncertain_inputs
 from .models import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
 from .rules import RULE, Loc
 from .yamlio import LineMap, line_for, read_yaml
@@ -86,7 +89,7 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
             scenario.variant(name)
         except ValidationError as exc:
             problems.extend(_problems(exc, Policy, override, ("variants", name), file, lines))
-    for loc, message, allowed in expectation_problems(scenario):
+    for loc, message, allowed in [*expectation_problems(scenario), *uncertain_problems(scenario)]:
         problems.append(
             Problem(
                 message, path=field_path(loc), file=file, line=line_for(lines, loc), allowed=allowed
@@ -95,6 +98,39 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def uncertain_problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
+    """The `uncertain:` section's problems, once the rest of the scenario is valid (an input's
+    path and bounds mean nothing in a scenario whose variants are broken)."""
+    return [tuple(p) for p in uncertain_inputs.problems(scenario)]  # type: ignore[misc]
+
+
+def with_values(
+    source: Scenario | Mapping[str, Any], values: Mapping[str, Any], *, keep_uncertain: bool = False
+) -> tuple[Scenario, dict[str, Any]]:
+    """The scenario with each field path in `values` set, validated like a file, and the values
+    as set (rounded where the field holds an integer; one per path).
+
+    The one place that applies values by path: a sweep's points, a draw of the uncertain inputs,
+    a world from a posterior. A scenario with its inputs set no longer declares them uncertain
+    (unless `keep_uncertain`). Raises `ScenarioError` when a path reaches no field or the values
+    give an invalid scenario.
+    """
+    if isinstance(source, Scenario):
+        doc = source.model_dump(by_alias=True)
+    else:
+        doc = copy.deepcopy(dict(source))
+    if not keep_uncertain:
+        doc.pop("uncertain", None)
+    applied: dict[str, Any] = {}
+    for path, value in values.items():
+        try:
+            applied[path] = fieldpaths.assign(doc, fieldpaths.tokens(path), value)
+        except fieldpaths.PathError as exc:
+            allowed = ", ".join(exc.allowed) if exc.allowed else None
+            raise ScenarioError([Problem(f"{path!r}: {exc}", path=path, allowed=allowed)]) from None
+    return _validate(doc, file=None, lines={}), applied
 
 
 _KINDS = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
@@ -273,9 +309,16 @@ def _union_member(annotation: Any, part: str | int) -> Any:
     return None
 
 
+_DISCRIMINATORS = ("distribution", "prior")
+"""Fields that tell the members of a union apart (a delay's distribution, an input's prior)."""
+
+
 def _tags(model: type[BaseModel]) -> tuple[Any, ...]:
-    field = model.model_fields.get("distribution")
-    return typing.get_args(field.annotation) if field is not None else ()
+    for name in _DISCRIMINATORS:
+        field = model.model_fields.get(name)
+        if field is not None:
+            return typing.get_args(field.annotation)
+    return ()
 
 
 def _is_model(annotation: Any) -> bool:
@@ -356,4 +399,4 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if whole else f"{value:g}"
 
 
-__all__ = ["BASELINE", "load_scenario", "load_with_warnings"]
+__all__ = ["BASELINE", "load_scenario", "load_with_warnings", "with_values"]
