@@ -386,12 +386,14 @@ def _print_summary(results, expectations) -> None:
 
 def _register_optional_commands() -> None:
     try:
+        from .calibrate import calibrate_command
         from .sweep import sweep_command
     except ImportError:
         return
     app.command("sweep", help="Run a scenario's parameter sweep (grid, Latin hypercube or Sobol).")(
         sweep_command
     )
+    app.command("calibrate")(calibrate_command)
 
 
 _register_optional_commands()
