@@ -263,9 +263,12 @@ def test_it_recovers_the_inputs_it_was_simulated_from(tmp_path, observed_doc):
     to a few, which already excludes most of each informed prior. The posterior at a tolerance
     above 0 is wider than the exact one, so its 90% interval covers the truth at least 90% of
     the time: the coverage checks can fail by chance (under 10% each), not by a tolerance chosen
-    to pass. Location services in Russia decide nothing (Russia is not banned, and its devices'
-    every signal reports Russia): the observations cannot inform it, so its posterior keeps
-    most of the prior's width (60% is far below the ~90% a uniform sample of this size shows).
+    to pass. "Narrower" is judged against a control in the same calibration: location services
+    in Russia decide nothing (Russia is not banned, and every signal of its devices reports
+    Russia), so the observations cannot inform that input, and its posterior's 90% interval
+    keeps about 90% of the prior's width (plus or minus 5 points at this sample size). An input
+    counts as informed when its interval is under three quarters of the prior's, three of those
+    standard deviations below the control's, and the control must stay above that line.
     """
     scenario = load_scenario(observed_doc)
     result = calibrate(scenario, tmp_path / "cal", particles=100, populations=4, workers=2)
@@ -280,6 +283,6 @@ def test_it_recovers_the_inputs_it_was_simulated_from(tmp_path, observed_doc):
         ratio = (high - low) / prior_width
         if prior.path in TRUTH:
             assert low <= TRUTH[prior.path] <= high, (prior.path, low, high)
-            assert ratio < 0.5, (prior.path, ratio)
+            assert ratio < 0.75, (prior.path, ratio)
         else:
-            assert ratio > 0.6, (prior.path, ratio)
+            assert ratio > 0.75, (prior.path, ratio)

@@ -70,7 +70,12 @@ class Results:
     manifest: dict[str, Any] = field(default_factory=dict)
 
     def compare(self) -> pd.DataFrame:
-        """Each variant minus the baseline, paired by replication, with 95% intervals."""
+        """Each variant minus the baseline, paired by replication, with 95% intervals (over
+        plausible worlds: paired within each world, with plausible ranges)."""
+        from .worlds import compare_worlds, has_worlds
+
+        if has_worlds(self.replicates):
+            return compare_worlds(self.replicates)
         return _compare(self.replicates)
 
     def check(self) -> pd.DataFrame | None:

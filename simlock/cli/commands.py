@@ -144,6 +144,13 @@ def run(
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Write tables only, no report or figures.")
     ] = False,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(help="Calibration folder: run over plausible worlds from its posterior."),
+    ] = None,
+    worlds: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Worlds drawn from --posterior.")
+    ] = 20,
 ) -> None:
     """Simulate a scenario and write its run folder (tables, figures, report, manifest)."""
     from simlock.execution import outputs
@@ -170,7 +177,8 @@ def run(
             outputs.check_destination(destination, force)
             executor = make_executor(workers, scheduler)
             started = time.perf_counter()
-            with _Progress(quiet, scenario.replications) as advance:
+            tasks = scenario.replications * (worlds if posterior is not None else 1)
+            with _Progress(quiet, tasks) as advance:
                 results = simulate(
                     scenario,
                     variants=names,
@@ -178,12 +186,19 @@ def run(
                     detail_replications=detail,
                     executor=executor,
                     on_task_done=lambda _done: _between_tasks(advance),
+                    posterior=posterior,
+                    worlds=worlds,
                 )
             expectations = _evaluate(results)
             # The report shows the manifest, so what it records is known before the report.
             results.manifest.update(
                 format_version=_format_version(),
-                rerun=_rerun_command(scale, detail, names),
+                rerun=_rerun_command(scale, detail, names)
+                + (
+                    []
+                    if posterior is None
+                    else ["--posterior", str(posterior), "--worlds", str(worlds)]
+                ),
                 environment=_environment(),
             )
             with outputs.staged_folder(destination, force) as staging:
