@@ -82,3 +82,9 @@ class TooBigError(SimlockError):
 
 class ConsistencyError(SimlockError):
     """An internal invariant failed after a run: a simlock bug, reported with the scenario hash."""
+
+
+class OptionError(SimlockError):
+    """An argument to a simlock function or command is not allowed: an unknown variant or
+    metric, a replication count, seed, scale or worker count out of range. The message names the
+    argument, what was given and what is allowed, in the words the command uses."""

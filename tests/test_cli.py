@@ -14,6 +14,7 @@ from cli_helpers import FAST, SMALL, invoke, leftovers, run_simlock, small_doc, 
 
 import simlock
 from simlock.analysis.results import Results
+from simlock.execution import folder as folder_module
 
 COMMANDS = ("validate", "schema", "run", "report", "sweep")
 
@@ -246,16 +247,15 @@ def test_the_run_is_written_aside_and_moved_into_place_at_the_end(
 ) -> None:
     out = tmp_path / "run"
     seen: list[Path] = []
-    save = Results.save
+    write = folder_module.write_tables
 
-    def watch(self: Results, folder: str | Path) -> Path:
-        folder = Path(folder)
+    def watch(results: Results, folder: Path) -> None:
         seen.append(folder)
         assert not out.exists(), "the destination must not exist while the run is written"
         assert folder.parent == out.parent and folder.name.endswith(".partial")
-        return save(self, folder)
+        write(results, folder)
 
-    monkeypatch.setattr(Results, "save", watch)
+    monkeypatch.setattr(folder_module, "write_tables", watch)
     assert invoke("run", SMALL, "-o", out, *FAST).exit_code == 0
     assert len(seen) == 1 and not seen[0].exists()
     assert (out / "manifest.json").is_file()
@@ -326,13 +326,13 @@ def test_a_failure_while_writing_leaves_nothing_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "run"
-    save = Results.save
+    write = folder_module.write_tables
 
-    def save_then_stop(self: Results, folder: str | Path) -> Path:
-        save(self, folder)
+    def write_then_stop(results: Results, folder: Path) -> None:
+        write(results, folder)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Results, "save", save_then_stop)
+    monkeypatch.setattr(folder_module, "write_tables", write_then_stop)
     result = invoke("run", SMALL, "-o", out, *FAST)
     assert result.exit_code == 130
     assert "interrupted; nothing was written" in result.stderr
@@ -346,10 +346,10 @@ def test_a_failed_rerun_with_force_keeps_the_earlier_run(
     out = tmp_path / "run"
     assert invoke("run", SMALL, "-o", out, *FAST, "--seed", "1").exit_code == 0
 
-    def fail(self: Results, folder: str | Path) -> Path:
+    def fail(results: Results, folder: Path) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Results, "save", fail)
+    monkeypatch.setattr(folder_module, "write_tables", fail)
     assert invoke("run", SMALL, "-o", out, *FAST, "--seed", "2", "--force").exit_code == 130
     assert manifest(out)["seed"] == 1
     assert leftovers(tmp_path) == []

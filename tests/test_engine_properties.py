@@ -96,6 +96,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     days = draw(st.integers(20, 45))
     world = draw(regions())
     ids = [r["id"] for r in world]
+    defined_channels = sorted({channel for region in world for channel in region["channels"]})
     interval = draw(st.floats(0.3, 3.0))
     checkin = {
         "model": draw(st.sampled_from(["periodic", "poisson"])),
@@ -114,7 +115,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "coverage": draw(COVERAGE),
         "exemptions": {
             "allowed_sim": draw(st.booleans()),
-            "channels": draw(st.lists(st.sampled_from(CHANNELS), max_size=1)),
+            "channels": draw(st.lists(st.sampled_from(defined_channels), max_size=1)),
         },
     }
     windows = []

@@ -45,20 +45,19 @@ pytestmark = pytest.mark.skipif(
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _SLOW_SAVE = """
 import sys, time
-from simlock.analysis.results import Results
-save = Results.save
-def slow_save(self, folder):
-    written = save(self, folder)
+from simlock.execution import folder
+write = folder.write_tables
+def slow_write(results, staging):
+    write(results, staging)
     print("TABLES WRITTEN", flush=True)
     time.sleep(60)
-    return written
-Results.save = slow_save
+folder.write_tables = slow_write
 from simlock.cli.commands import main
 sys.argv = ["simlock", *sys.argv[1:]]
 main()
 """
-"""`simlock` with a save that pauses once the tables are in the temporary folder, so a signal
-can be sent while the run is being written (the pause is the only change)."""
+"""`simlock` with a table writer that pauses once the tables are in the temporary folder, so a
+signal can be sent while the run is being written (the pause is the only change)."""
 
 
 class Terminal:

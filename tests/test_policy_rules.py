@@ -6,7 +6,6 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-import pydantic
 import pytest
 from scipy import stats
 
@@ -195,7 +194,7 @@ def test_a_bad_variant_of_a_hand_built_scenario_fails_before_any_task_runs() -> 
     executor = _CountingExecutor()
     assert len(simlock.run(good, variants=["baseline"], executor=executor).daily) > 0
     assert executor.tasks == 1
-    with pytest.raises(pydantic.ValidationError, match="outside the run"):
+    with pytest.raises(simlock.ScenarioError, match="outside the run"):
         simlock.run(bad, variants=["baseline"], executor=executor)
     assert executor.tasks == 1
 

@@ -99,7 +99,7 @@ def run_folder(tmp_path_factory) -> Path:
     """A small run saved, loaded back as `simlock report` does, and reported with expectations."""
     folder = tmp_path_factory.mktemp("run") / "small"
     results = small_results()
-    results.save(folder)
+    results.save(folder, report=False)
     loaded = Results.load(folder)
     report.write_report(loaded, folder, expectations_frame(loaded))
     return folder

@@ -4,9 +4,11 @@ unlocks after locks. A violation is a simlock bug, reported with the scenario ha
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from simlock.errors import ConsistencyError
 
+from .daily import daily_totals
 from .results import Results
 
 
@@ -16,9 +18,11 @@ def check_consistency(results: Results) -> None:
     daily = results.daily
     if (daily["locked"] < 0).any():
         problems.append("a day has a negative number of locked devices")
-    sums = ["newly_locked", "activations", "unlocked"]
-    per_task = (
-        daily.groupby(["variant", "replication"], observed=True)[sums].sum().add_prefix("daily_")
+    per_task = pd.DataFrame(
+        {
+            f"daily_{column}": daily_totals(daily, column).sum()
+            for column in ("newly_locked", "activations", "unlocked")
+        }
     )
     overall = results.replicates[results.replicates["group"] == "all"]
     wide = overall.pivot_table(

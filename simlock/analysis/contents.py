@@ -30,10 +30,7 @@ def variant_order(results: Results) -> dict[str, int]:
 
 def policy_of(scenario: Scenario, variant: str) -> Policy | None:
     """The policy of a variant; None for a variant the scenario does not name."""
-    try:
-        return scenario.variant(variant)
-    except KeyError:
-        return None
+    return scenario.variant(variant) if variant in scenario.variant_names else None
 
 
 def replications(results: Results) -> int:

@@ -21,61 +21,50 @@ value is their mean, reported with a 95% t-interval across replications. It pass
 lies within the bounds (exclusive with `strict: true`); `interval_within` says whether the whole
 interval does too, so a pass that more replications could overturn is visible as such.
 
-The checks: every metric of `simlock.metrics.METRICS` (overall, or for one region or channel
-with `params: {group: region, key: CU}`), and the checks in `CHECKS` below, computed from the
-daily counts (dates, peaks, ranks and shares of regions).
+The checks: every metric of `simlock.scenario.metric_names.METRICS` (overall, or for one region
+or channel with `params: {group: region, key: CU}`), and the checks of
+`simlock.scenario.expectation_specs.CHECK_SPECS`, computed here (`COMPUTE`) from the daily counts
+(dates, peaks, ranks and shares of regions). The loader checks an expectation's names, parameters
+and bounds against the same table when the scenario is read; this module only evaluates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from simlock.scenario.expectation_specs import (
+    CHECK_SPECS,
+    GROUPS,
+    PLAIN_METRIC_PARAMS,
+    CheckSpec,
+    check_unit,
+    known_checks,
+    problems,
+)
+from simlock.scenario.metric_names import COUNT_UNITS
 from simlock.scenario.models import Expectation, Scenario
 
-from .formatting import format_bounds, format_value, metric_unit
-from .metrics import DEFINITIONS, METRICS, t_interval
+from .daily import daily_totals
+from .formatting import format_bounds, format_value
+from .metrics import t_interval
 
 if TYPE_CHECKING:
     from .results import Results
 
-Loc = tuple[str | int, ...]
-GROUPS = ("all", "region", "channel")
-
-
-@dataclass(frozen=True)
-class Check:
-    """A named way of turning one variant's results into one value per replication."""
-
-    description: str
-    unit: str
-    params: dict[str, str]
-    """Required parameter name -> kind (see `_param_problem`: date, region, metric, ...)."""
-    compute: Callable[[Results, str, dict[str, Any]], np.ndarray]
-    optional: dict[str, str] = field(default_factory=dict)
-    """Optional parameter name -> kind."""
-
-
-PLAIN_METRIC_PARAMS = {"group": "group", "key": "key"}
-"""A plain metric is read overall, or for one region or channel: `group` and its `key`."""
-
-COUNT_UNITS = ("devices", "appeals", "device-days")
-"""Units whose values add up across regions (a share of a median means nothing)."""
+Compute = Callable[["Results", str, dict[str, Any]], np.ndarray]
+"""How a check turns one variant's results (and the check's parameters) into one value per
+replication."""
 
 
 def _per_day(results: Results, variant: str, column: str) -> pd.DataFrame:
     """A days x replications table of one daily column summed over regions and channels."""
     daily = results.daily[results.daily["variant"] == variant]
-    table = daily.pivot_table(
-        index="day", columns="replication", values=column, aggfunc="sum", observed=True
-    )
-    days = np.arange(int(results.scenario.days))
-    return table.reindex(days, fill_value=0).fillna(0)
+    return daily_totals(daily, column, by=("replication",), days=int(results.scenario.days))
 
 
 def _day(results: Results, date: dt.date) -> int:
@@ -138,170 +127,22 @@ def _region_share(results: Results, variant: str, params: dict[str, Any]) -> np.
     return (table[params["region"]] / total.where(total > 0)).to_numpy(dtype=float)
 
 
-CHECKS: dict[str, Check] = {
-    "share_of_locks_before": Check(
-        "share of all locks that took effect before `date`",
-        "share",
-        {"date": "date"},
-        _share_of_locks_before,
-    ),
-    "new_locks_from": Check(
-        "locks that took effect on or after `date` (devices)",
-        "devices",
-        {"date": "date"},
-        _new_locks_from,
-    ),
-    "first_lock_date": Check(
-        "date of the first lock",
-        "date",
-        {},
-        _first_lock_day,
-    ),
-    "locked_share_of_peak": Check(
-        "devices locked at the end of `date` as a share of the peak",
-        "share",
-        {"date": "date"},
-        _locked_share_of_peak,
-    ),
-    "region_rank": Check(
-        "rank of `region` among all regions by `metric` (1 = most)",
-        "rank",
-        {"region": "region"},
-        _region_rank,
-        optional={"metric": "metric"},
-    ),
-    "region_share": Check(
-        "share of `metric` (default users_affected) that falls in `region`",
-        "share",
-        {"region": "region"},
-        _region_share,
-        optional={"metric": "count metric"},
-    ),
+COMPUTE: dict[str, Compute] = {
+    "share_of_locks_before": _share_of_locks_before,
+    "new_locks_from": _new_locks_from,
+    "first_lock_date": _first_lock_day,
+    "locked_share_of_peak": _locked_share_of_peak,
+    "region_rank": _region_rank,
+    "region_share": _region_share,
 }
-"""Checks beyond the plain metrics, by name."""
-
-
-def known_checks() -> list[str]:
-    """Every name an expectation's `metric` may take."""
-    return [*METRICS, *CHECKS]
-
-
-def problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
-    """Everything wrong with the scenario's expectations: (field path, message, allowed).
-
-    Run by the loader, which adds the file and line, so a bad expectation is reported like any
-    other field: by `simlock validate`, and before a run starts rather than after.
-    """
-    found: list[tuple[Loc, str, str | None]] = []
-    for i, exp in enumerate(scenario.expectations):
-        at: Loc = ("expectations", i)
-        if exp.variant not in scenario.variant_names:
-            found.append(
-                ((*at, "variant"), f"no variant {exp.variant!r}", ", ".join(scenario.variant_names))
-            )
-        if exp.min is None and exp.max is None and exp.observed is None:
-            found.append((at, "give min, max or both, or an observed value", None))
-        if exp.metric not in METRICS and exp.metric not in CHECKS:
-            found.append(
-                ((*at, "metric"), f"unknown check {exp.metric!r}", ", ".join(known_checks()))
-            )
-            continue
-        required, optional = _param_kinds(exp.metric)
-        for name in required:
-            if name not in exp.params:
-                found.append(((*at, "params"), f"{exp.metric} needs the parameter {name!r}", None))
-        kinds = {**required, **optional}
-        for name, value in exp.params.items():
-            where: Loc = (*at, "params", name)
-            if name not in kinds:
-                allowed = ", ".join(kinds) or "none"
-                found.append((where, f"{exp.metric} takes no parameter {name!r}", allowed))
-                continue
-            message = _param_problem(kinds[name], value, scenario, exp.params)
-            if message is not None:
-                found.append((where, message[0], message[1]))
-        if exp.metric in DEFINITIONS:
-            found.extend(_group_problems(exp.metric, exp.params, at))
-        unit = check_unit(exp.metric)
-        for bound in ("min", "max", "observed"):
-            value = getattr(exp, bound)
-            if isinstance(value, dt.date) and unit != "date":
-                found.append(((*at, bound), f"{exp.metric} is not a date; give a number", None))
-            elif value is not None and not isinstance(value, dt.date) and unit == "date":
-                found.append(
-                    ((*at, bound), f"{exp.metric} is a date; give a date (YYYY-MM-DD)", None)
-                )
-    return found
-
-
-def _param_kinds(check: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(required, optional) parameter kinds of a check or plain metric."""
-    if check in CHECKS:
-        return CHECKS[check].params, CHECKS[check].optional
-    return {}, PLAIN_METRIC_PARAMS
-
-
-def _param_problem(
-    kind: str, value: Any, scenario: Scenario, params: dict[str, Any]
-) -> tuple[str, str | None] | None:
-    """What is wrong with one parameter value of the given kind, or None."""
-    regions = [r.id for r in scenario.regions]
-    if kind == "date":
-        if not isinstance(value, dt.date):
-            return f"a date (YYYY-MM-DD) is needed, got {value!r}", None
-        if not scenario.start <= value <= scenario.end:
-            return f"{value} is outside the run {scenario.start}..{scenario.end}", None
-    elif kind == "region" and value not in regions:
-        return f"no region {value!r}", ", ".join(regions)
-    elif kind == "metric" and value not in METRICS:
-        return f"unknown metric {value!r}", ", ".join(METRICS)
-    elif kind == "count metric":
-        counts = [m for m, d in DEFINITIONS.items() if d.unit in COUNT_UNITS]
-        if value not in counts:
-            return f"{value!r} is not a count that adds up across regions", ", ".join(counts)
-    elif kind == "group" and value not in GROUPS:
-        return f"unknown group {value!r}", ", ".join(GROUPS)
-    elif kind == "key":
-        keys = _keys(scenario, str(params.get("group", "all")))
-        if value not in keys:
-            return f"no {params.get('group', 'all')} {value!r}", ", ".join(keys)
-    return None
-
-
-def _keys(scenario: Scenario, group: str) -> list[str]:
-    """The keys a group has: every region id, every channel any region has, or 'all'."""
-    if group == "region":
-        return [r.id for r in scenario.regions]
-    if group == "channel":
-        return list(dict.fromkeys(c for r in scenario.regions for c in r.channels))
-    return ["all"]
-
-
-def _group_problems(
-    metric: str, params: dict[str, Any], at: Loc
-) -> list[tuple[Loc, str, str | None]]:
-    """A plain metric read for a region or channel needs its key, and has one at all."""
-    group = params.get("group", "all")
-    if group == "all":
-        return []
-    if DEFINITIONS[metric].overall_only:
-        return [((*at, "params", "group"), f"{metric} exists only overall", "all")]
-    if "key" not in params:
-        return [((*at, "params"), f"group {group} needs a key (which {group})", None)]
-    return []
-
-
-def check_unit(name: str) -> str:
-    """The unit of a check's value: a metric's unit (`simlock._format.metric_unit`: devices,
-    appeals, device-days, days, share or date) or a check's own (rank, for instance)."""
-    return CHECKS[name].unit if name in CHECKS else metric_unit(name)
+"""The computation of each check of `CHECK_SPECS` (names, parameters and units are there)."""
 
 
 def per_replication(results: Results, expectation: Expectation) -> np.ndarray:
     """The expectation's value in each replication (NaN where undefined)."""
     params = dict(expectation.params)
-    if expectation.metric in CHECKS:
-        return CHECKS[expectation.metric].compute(results, expectation.variant, params)
+    if expectation.metric in COMPUTE:
+        return COMPUTE[expectation.metric](results, expectation.variant, params)
     group = str(params.get("group", "all"))
     key = str(params.get("key", "all"))
     rows = results.replicates[
@@ -482,3 +323,23 @@ def _detail(
         text += " (one replication: no interval)"
     allowed = format_bounds(bound_low, bound_high, strict, show, brackets=True)
     return f"{text}; expected {allowed}{suffix}"
+
+
+__all__ = [
+    "CHECK_SPECS",
+    "COLUMNS",
+    "COMPUTE",
+    "COUNT_UNITS",
+    "FAIL",
+    "GROUPS",
+    "NOT_EVALUATED",
+    "PASS",
+    "PASS_UNSURE",
+    "PLAIN_METRIC_PARAMS",
+    "CheckSpec",
+    "check_unit",
+    "evaluate",
+    "known_checks",
+    "per_replication",
+    "problems",
+]

@@ -16,16 +16,10 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from .metrics import DEFINITIONS
+from simlock.scenario.metric_names import metric_unit
 
 DASH = "—"
 """Shown for a value that is undefined (a median of no locks, a share of no activations)."""
-
-
-def metric_unit(metric: str) -> str:
-    """The unit of a metric (`simlock.metrics.DEFINITIONS`): devices, appeals, device-days,
-    days, share or date."""
-    return DEFINITIONS[metric].unit if metric in DEFINITIONS else "devices"
 
 
 def _signed(text: str, value: float, signed: bool) -> str:

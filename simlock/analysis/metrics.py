@@ -13,82 +13,35 @@ territories locked because of a detection error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from simlock.model.engine import Outcome, UnlockCause, VariantResult
 from simlock.model.population import Population
+from simlock.scenario.metric_names import DEFINITIONS, METRICS, OVERALL_ONLY, Metric
 from simlock.scenario.models import BASELINE
 
 from . import tables
+from .daily import daily_totals
 
 GREY = "grey_import"
 TRAVELLER = "traveller"
 
-
-@dataclass(frozen=True)
-class Metric:
-    """What a metric means and its unit: devices, appeals, device-days, days, share, or date (a
-    day number from the scenario start); `overall_only` metrics have no per-group value."""
-
-    description: str
-    unit: str
-    overall_only: bool = False
-
-
-DEFINITIONS: dict[str, Metric] = {
-    "activations": Metric("devices activated", "devices"),
-    "banned_activations": Metric("devices activated in a banned territory", "devices"),
-    "users_affected": Metric("devices locked at least once", "devices"),
-    "share_banned_locked": Metric("share of banned-territory activations locked", "share"),
-    "lock_days": Metric("device-days spent locked (censored at the end of the run)", "device-days"),
-    "days_to_lock_median": Metric("median days from activation to lock", "days"),
-    "days_to_lock_p90": Metric("90th percentile of days from activation to lock", "days"),
-    "lock_duration_median": Metric("median days locked (censored at the end of the run)", "days"),
-    "lock_duration_mean": Metric("mean days locked (censored at the end of the run)", "days"),
-    "targeted_locks": Metric("locks of grey imports in banned territories", "devices"),
-    "collateral_locks": Metric(
-        "locks of anyone else (travellers, official devices, detection errors)", "devices"
-    ),
-    "collateral_travellers": Metric("locks of travellers", "devices"),
-    "collateral_outside_banned": Metric(
-        "locks of devices activated outside banned territories (detection errors)", "devices"
-    ),
-    "share_locked_outside_banned": Metric(
-        "share of locked devices activated outside banned territories", "share"
-    ),
-    "grey_market_locked": Metric("locks of grey-market imports", "devices"),
-    "grey_market_share_of_locked": Metric(
-        "share of locked devices that are grey-market imports", "share"
-    ),
-    "warned": Metric("devices warned (then locked, resolved, or spared by the lift)", "devices"),
-    "resolved_after_warning": Metric("warned users who resolved and were not locked", "devices"),
-    "locks_cancelled_by_lift": Metric(
-        "lock decisions cancelled by the lift before taking effect", "devices"
-    ),
-    "unlocked_by_lift": Metric("devices unlocked after the lift", "devices"),
-    "unlocked_by_appeal": Metric("devices unlocked after an approved appeal", "devices"),
-    "locked_at_end": Metric("devices still locked at the end of the run", "devices"),
-    "appeals_filed": Metric("appeals filed", "appeals"),
-    "appeals_served": Metric(
-        "appeals whose service started before the lift and the end", "appeals"
-    ),
-    "appeals_approved": Metric("appeals approved", "appeals"),
-    "appeal_wait_median": Metric("median days an appeal waited for the desk", "days"),
-    "appeal_wait_mean": Metric("mean days an appeal waited for the desk", "days"),
-    "peak_locked": Metric("most devices locked at once (end of day)", "devices"),
-    "peak_locked_day": Metric("day of the peak", "date", overall_only=True),
-    "peak_new_locks_day": Metric("day with the most new locks", "date", overall_only=True),
-}
-"""Every metric `replicate_metrics` reports: what it means and its unit, in one place."""
-
-METRICS: dict[str, str] = {name: metric.description for name, metric in DEFINITIONS.items()}
-"""Metric name -> what it means, in report order."""
-
-OVERALL_ONLY = {name for name, metric in DEFINITIONS.items() if metric.overall_only}
+# The names, units and descriptions live in the dependency-free registry (the loader reads them
+# without numpy); they are re-exported here beside the code that computes them.
+__all__ = [
+    "DEFINITIONS",
+    "METRICS",
+    "OVERALL_ONLY",
+    "SUMMARY_KEYS",
+    "Metric",
+    "compare",
+    "half_width",
+    "replicate_metrics",
+    "summarize",
+    "t_interval",
+]
 
 
 def replicate_metrics(
@@ -265,18 +218,14 @@ class _GroupedValues:
 
 
 def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
-    """Peak locked (and, overall, the days of the peaks) from the daily frame.
-
-    Sums per day (and group) with numpy: a pandas group-by per variant and grouping cost more
-    than the rest of the metrics. The sums are of counts, exact in float64.
-    """
+    """Peak locked (and, overall, the days of the peaks) from the daily frame of one task."""
     column = {"all": None, "region": "region", "channel": "channel"}[kind]
-    days, day_of_row = np.unique(daily["day"].to_numpy(), return_inverse=True)
-    locked_rows = daily["locked"].to_numpy()
     out: dict[str, dict[str, float]] = {"peak_locked": {}}
     if column is None:
-        locked = np.bincount(day_of_row, weights=locked_rows, minlength=days.size)
-        new = np.bincount(day_of_row, weights=daily["newly_locked"].to_numpy(), minlength=days.size)
+        locked_table = daily_totals(daily, "locked", by=())
+        days = locked_table.index.to_numpy()
+        locked = locked_table["all"].to_numpy()
+        new = daily_totals(daily, "newly_locked", by=())["all"].to_numpy()
         out["peak_locked"]["all"] = float(locked.max()) if locked.size else 0.0
         # Undefined without locks; a lock undone within its day still has a day of new locks.
         has_locked = locked.size and locked.max() > 0
@@ -284,15 +233,8 @@ def _peaks(daily: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
         out["peak_locked_day"] = {"all": float(days[locked.argmax()]) if has_locked else np.nan}
         out["peak_new_locks_day"] = {"all": float(days[new.argmax()]) if has_new else np.nan}
         return out
-    groups = daily[column]
-    present, group_of_row = np.unique(groups.cat.codes.to_numpy(), return_inverse=True)
-    per_group_day = np.bincount(
-        group_of_row * days.size + day_of_row,
-        weights=locked_rows,
-        minlength=present.size * days.size,
-    ).reshape(present.size, days.size)
-    for code, values in zip(present, per_group_day, strict=True):
-        out["peak_locked"][str(groups.cat.categories[code])] = float(values.max())
+    for key, values in daily_totals(daily, "locked", by=(column,)).items():
+        out["peak_locked"][str(key)] = float(values.max())
     return out
 
 

@@ -2,13 +2,18 @@
 
 A saved run holds Parquet for every frame (exact types: categories, dates, floats), CSV copies of
 `daily`, `summary` and `replicates` for spreadsheets, the scenario as resolved (`scenario.yaml`),
-and `manifest.json` (simlock version, format version, scenario hash, seeds, timings).
+and `manifest.json` (simlock version, format version, scenario hash, seeds, timings). The whole
+run folder (these, `expectations.csv`, the report, the atomic move into place) is written by one
+function, `simlock.execution.folder.write_run_folder`, which `Results.save` and `simlock run`
+both call; this module writes and reads the tables.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +21,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from simlock.errors import SavedRunError, ScenarioError
+from simlock.errors import OptionError, SavedRunError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_scenario
 from simlock.scenario.models import Scenario
 
 from .metrics import compare as _compare
+from .provenance import provenance as _provenance
 
 FORMAT_VERSION = 2
 """Bumped when the saved layout changes incompatibly; `Results.load` refuses other versions.
@@ -50,7 +56,35 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-@dataclass
+def save_scenario(scenario: Scenario, path: Path) -> None:
+    """Write the scenario as resolved, as YAML that `load_scenario` reads back."""
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(scenario_document(scenario), handle, sort_keys=False, allow_unicode=True)
+
+
+def write_tables(results: Results, folder: Path) -> None:
+    """Every frame as Parquet, the CSV copies and `scenario.yaml` into an existing `folder`
+    (the run folder's tables; the manifest is written last, by the folder writer)."""
+    for name in FRAMES:
+        getattr(results, name).to_parquet(folder / f"{name}.parquet", index=False)
+    for name in CSV_FRAMES:
+        getattr(results, name).to_csv(folder / f"{name}.csv", index=False)
+    save_scenario(results.scenario, folder / "scenario.yaml")
+
+
+RunFolderWriter = Callable[..., Path]
+"""`write_run_folder(results, destination, *, force, report) -> Path`."""
+
+_run_folder_writer: list[RunFolderWriter] = []
+
+
+def set_run_folder_writer(writer: RunFolderWriter) -> None:
+    """Install the run-folder writer `Results.save` calls (done by `simlock.execution.folder`
+    when it is imported; see `Results.save` for why it is injected)."""
+    _run_folder_writer[:] = [writer]
+
+
+@dataclass(eq=False)
 class Results:
     """Everything a run produced: tidy frames, the scenario, and the manifest.
 
@@ -69,14 +103,16 @@ class Results:
     events: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
 
-    def compare(self) -> pd.DataFrame:
-        """Each variant minus the baseline, paired by replication, with 95% intervals (over
-        plausible worlds: paired within each world, with plausible ranges)."""
+    def compare(self, baseline: str = "baseline") -> pd.DataFrame:
+        """Each variant minus `baseline` (a variant of this run), paired by replication, with
+        95% intervals (over plausible worlds: paired within each world, with plausible ranges);
+        an unknown baseline is an `OptionError`."""
         from .worlds import compare_worlds, has_worlds
 
+        _check_name("baseline", baseline, self.replicates["variant"].unique())
         if has_worlds(self.replicates):
-            return compare_worlds(self.replicates)
-        return _compare(self.replicates)
+            return compare_worlds(self.replicates, baseline)
+        return _compare(self.replicates, baseline)
 
     def check(self) -> pd.DataFrame | None:
         """The scenario's expectations checked on these results (None if it declares none):
@@ -86,25 +122,60 @@ class Results:
         return evaluate(self)
 
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
-        """One metric's summary rows (mean and interval per variant and key)."""
+        """One metric's summary rows (mean and interval per variant and key); an unknown metric
+        or group is an `OptionError` naming the closest one."""
+        _check_name("metric", name, self.summary["metric"].unique())
+        _check_name("group", group, self.summary["group"].unique())
         rows = self.summary[(self.summary["metric"] == name) & (self.summary["group"] == group)]
         return rows.reset_index(drop=True)
 
-    def save(self, folder: str | Path) -> Path:
-        """Write every frame, the scenario and the manifest into `folder` (created if needed)."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in FRAMES:
-            getattr(self, name).to_parquet(folder / f"{name}.parquet", index=False)
-        for name in CSV_FRAMES:
-            getattr(self, name).to_csv(folder / f"{name}.csv", index=False)
-        with open(folder / "scenario.yaml", "w", encoding="utf-8") as handle:
-            yaml.safe_dump(
-                scenario_document(self.scenario), handle, sort_keys=False, allow_unicode=True
+    def provenance(self) -> dict[str, Any]:
+        """What made these numbers, to cite and to rerun: simlock's and the libraries' versions
+        (`environment`), the git commit of a checkout and whether it had uncommitted changes
+        (`git`, None for an installed package), the scenario's `content_hash` (its content
+        without the run options, so the same scenario run with another seed, replication count,
+        scale, variant list or number of workers keeps it), the `options` that change the
+        numbers, those that never do (`numbers_unchanged_by`: executor, workers) and `rerun`, the
+        command that reproduces the run from its saved folder. Recorded when the run started."""
+        return _provenance(self.manifest, self.scenario)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the scenarios are equal and every frame is equal (values, columns and
+        types; dates at any unit); the manifest (timings, versions, executor) is not compared."""
+        if not isinstance(other, Results):
+            return NotImplemented
+        return self.scenario == other.scenario and all(
+            _frames_equal(getattr(self, name), getattr(other, name)) for name in FRAMES
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable frames: not hashable
+
+    def __repr__(self) -> str:
+        variants = list(dict.fromkeys(str(v) for v in self.summary.get("variant", [])))
+        shown = ", ".join(f"{name}={len(getattr(self, name)):,} rows" for name in FRAMES)
+        return (
+            f"<Results {self.scenario.name!r}: {self.scenario.replications} replication(s), "
+            f"variants {', '.join(variants) or 'none'}; {shown}>"
+        )
+
+    def save(self, folder: str | Path, *, force: bool = False, report: bool = True) -> Path:
+        """Write the run folder `simlock run` writes: every table, `scenario.yaml`,
+        `expectations.csv` (when the scenario declares expectations), the report and its figures
+        (unless `report=False`) and `manifest.json` with the provenance. The folder appears whole
+        or not at all; a folder that exists and is not empty is replaced only with `force`, and
+        only if it holds an earlier run. Returns the folder.
+
+        The writer is `simlock.execution.folder.write_run_folder`, the function the command
+        calls, so a notebook and the command write the same folder. `Results` belongs to the
+        analysis layer, which may not import the layers above it (the report, the run folder),
+        so that function is injected: `simlock.execution.folder` installs itself here when
+        imported, which `import simlock` does."""
+        if not _run_folder_writer:
+            raise SimlockError(
+                "Results.save needs simlock's run-folder writer: import simlock (or "
+                "simlock.execution.folder) first"
             )
-        manifest = {**self.manifest, "format_version": FORMAT_VERSION}
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-        return folder
+        return _run_folder_writer[0](self, Path(folder), force=force, report=report)
 
     @classmethod
     def load(cls, folder: str | Path) -> Results:
@@ -140,6 +211,32 @@ class Results:
             )
         frames = {name: _read_frame(folder / f"{name}.parquet", name) for name in FRAMES}
         return cls(scenario=scenario, manifest=manifest, **frames)
+
+
+def _check_name(argument: str, name: object, known: Any) -> None:
+    """Refuse a name that is not among `known`, naming the closest and all that are."""
+    names = [str(k) for k in known]
+    if name in names:
+        return
+    close = difflib.get_close_matches(str(name), names, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise OptionError(
+        f"{argument}: no {argument} named {name!r} in these results{hint} "
+        f"(allowed: {', '.join(sorted(names))})"
+    )
+
+
+def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Same columns, values and types; datetimes compared at one unit, since Parquet keeps a
+    run's seconds as milliseconds (a loaded run equals the run it was saved from)."""
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    return _one_time_unit(a).equals(_one_time_unit(b))
+
+
+def _one_time_unit(frame: pd.DataFrame) -> pd.DataFrame:
+    times = {c: frame[c].astype("datetime64[ns]") for c in frame if frame[c].dtype.kind == "M"}
+    return frame.assign(**times) if times else frame
 
 
 def _read_frame(path: Path, name: str) -> pd.DataFrame:

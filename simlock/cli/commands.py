@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -21,12 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simlock._version import __version__
-from simlock.analysis.expectations import FAIL, NOT_EVALUATED
 from simlock.errors import ConsistencyError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_with_warnings
-from simlock.scenario.models import Scenario
 
 from .naming import slug
+
+# What only `run`, `report` and `sweep` need (numpy, pandas, the engine, the report) is imported
+# inside those commands, so that `simlock validate` and `simlock schema` start without it.
 
 app = typer.Typer(
     name="simlock",
@@ -155,33 +155,27 @@ def run(
     """Simulate a scenario and write its run folder (tables, figures, report, manifest)."""
     from simlock.execution import outputs
     from simlock.execution.executors import make_executor
+    from simlock.execution.folder import write_run_folder
+    from simlock.execution.manifest import manifest_text
+    from simlock.execution.options import checked_variants, with_overrides
     from simlock.execution.runner import run as simulate
 
-    manifest_text = ""
+    results = None
     with outputs.interruptible():
         try:
             scenario, warnings = load_with_warnings(file)
             for warning in warnings:
                 err.print(f"[yellow]{escape(f'{file}: warning: {warning}')}[/]", soft_wrap=True)
-            if replications is not None or seed is not None:
-                updates = {
-                    k: v
-                    for k, v in (("replications", replications), ("seed", seed))
-                    if v is not None
-                }
-                scenario = Scenario.model_validate(
-                    {**scenario.model_dump(by_alias=True), **updates}
-                )
-            names = _checked_variants(scenario, variant)
+            scenario = with_overrides(scenario, replications=replications, seed=seed)
+            checked_variants(scenario, variant, label="--variant")
             destination = output if output is not None else Path("runs") / slug(scenario.name)
             outputs.check_destination(destination, force)
             executor = make_executor(workers, scheduler)
-            started = time.perf_counter()
             tasks = scenario.replications * (worlds if posterior is not None else 1)
             with _Progress(quiet, tasks) as advance:
                 results = simulate(
                     scenario,
-                    variants=names,
+                    variants=variant or None,
                     scale=scale,
                     detail_replications=detail,
                     executor=executor,
@@ -190,30 +184,9 @@ def run(
                     worlds=worlds,
                 )
             expectations = _evaluate(results)
-            # The report shows the manifest, so what it records is known before the report.
-            results.manifest.update(
-                format_version=_format_version(),
-                rerun=_rerun_command(scale, detail, names)
-                + (
-                    []
-                    if posterior is None
-                    else ["--posterior", str(posterior), "--worlds", str(worlds)]
-                ),
-                environment=_environment(),
+            write_run_folder(
+                results, destination, force=force, report=not no_report, expectations=expectations
             )
-            with outputs.staged_folder(destination, force) as staging:
-                clock = time.perf_counter()
-                results.save(staging)
-                results.manifest["wall_seconds"]["write_tables"] = time.perf_counter() - clock
-                if expectations is not None:
-                    expectations.to_csv(staging / "expectations.csv", index=False)
-                if not no_report:
-                    clock = time.perf_counter()
-                    _write_report(results, staging, expectations)
-                    results.manifest["wall_seconds"]["report"] = time.perf_counter() - clock
-                results.manifest["wall_seconds"]["total"] = time.perf_counter() - started
-                manifest_text = json.dumps(results.manifest, indent=2, default=str) + "\n"
-                (staging / outputs.RUN_MARKER).write_text(manifest_text)
         except ConsistencyError as exc:
             raise _fail(str(exc), EXIT_BUG) from None
         except ScenarioError as exc:
@@ -221,10 +194,14 @@ def run(
         except SimlockError as exc:
             raise _fail(str(exc)) from None
         except KeyboardInterrupt as exc:
-            finished = manifest_text and _read(destination / outputs.RUN_MARKER) == manifest_text
+            # Ctrl-C held back while the folder was moved into place arrives just after: the
+            # folder is whole if its manifest is this run's.
+            written = results is not None and _read(
+                destination / outputs.RUN_MARKER
+            ) == manifest_text(results.manifest)
             message = (
                 f"interrupted after {destination} was written completely"
-                if finished
+                if written
                 else "interrupted; nothing was written"
             )
             raise _fail(message, outputs.interrupted_exit_code(exc)) from None
@@ -236,6 +213,8 @@ def run(
     if expectations is None:
         err.print("[yellow]--check: the scenario declares no expectations[/]")
         return
+    from simlock.analysis.expectations import FAIL
+
     failed = expectations.loc[expectations["verdict"] == FAIL, "name"].tolist()
     if failed:
         raise _fail(f"{len(failed)} expectation(s) failed: {', '.join(failed)}", EXIT_CHECK_FAILED)
@@ -271,48 +250,6 @@ def _read(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
-
-
-def _rerun_command(scale: float, detail: int, variants: tuple[str, ...] | None) -> list[str]:
-    """The command that reproduces this run from its folder: the saved scenario.yaml already
-    holds the seed and replications used; scale, detail and variants are the options that also
-    change the numbers (workers and executors do not)."""
-    command = ["simlock", "run", "scenario.yaml", "--scale", repr(scale), "--detail", str(detail)]
-    for name in variants or ():
-        command += ["--variant", name]
-    return command
-
-
-def _environment() -> dict[str, str]:
-    """Versions that can change a run's numbers, for rerunning it exactly."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in ("numpy", "pandas", "pyarrow", "scipy", "simpy", "pydantic"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def _format_version() -> int:
-    from simlock.analysis.results import FORMAT_VERSION
-
-    return FORMAT_VERSION
-
-
-def _checked_variants(scenario: Scenario, wanted: list[str] | None) -> tuple[str, ...] | None:
-    if not wanted:
-        return None
-    unknown = [v for v in wanted if v not in scenario.variant_names]
-    if unknown:
-        raise SimlockError(
-            f"--variant: no variant named {', '.join(unknown)} "
-            f"(allowed: {', '.join(scenario.variant_names)})"
-        )
-    return tuple(wanted)
 
 
 def _evaluate(results):
@@ -367,6 +304,7 @@ SUMMARY_METRICS = (
 
 def _print_summary(results, expectations) -> None:
     """Key metrics per variant (mean, its 95% interval beneath), then the expectations."""
+    from simlock.analysis.expectations import FAIL, NOT_EVALUATED
     from simlock.analysis.formatting import format_summary_row, metric_unit
 
     scenario = results.scenario

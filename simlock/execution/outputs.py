@@ -6,6 +6,9 @@ looks, and no temporary folder either. A folder that exists and is not empty is 
 with `force`, and only when it holds an earlier run (a `manifest.json`): `--force` never deletes a
 folder of other files.
 
+A single file is written the same way by `write_atomic` (a temporary name beside it, then a
+rename): a sweep's parts and manifests, a run's manifest.
+
 Ctrl-C and SIGTERM are held back while the old run is swapped for the new one and while
 temporary folders are deleted, then delivered: the interruption still happens, but never between
 the two renames or halfway through a cleanup.
@@ -14,12 +17,14 @@ the two renames or halfway through a cleanup.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from simlock.errors import OutputError
 
@@ -124,6 +129,19 @@ def staged_folder(destination: Path, force: bool = False) -> Iterator[Path]:
     finally:
         with _signals_held():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
+    """Call `write` on a temporary name beside `path` (`.NAME.partial.EXT`), then rename it to
+    `path`: a reader, or a process killed mid-write, never sees half a file. The temporary file is
+    deleted if `write` fails or is interrupted."""
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _move_into_place(staging: Path, destination: Path) -> None:

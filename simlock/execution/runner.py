@@ -15,13 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+from pydantic import ValidationError
 
 from simlock.analysis import metrics, tables
+from simlock.errors import Problem, ScenarioError, field_path
 from simlock.model import population
 from simlock.model.engine import VariantResult, simulate_variant
 from simlock.scenario.models import Policy, Scenario
 
+from . import folder as _folder  # noqa: F401  (installs the writer Results.save calls)
 from .executors import Executor, make_executor
+from .manifest import common
+from .options import checked_run_options, checked_variants, with_overrides
 
 if TYPE_CHECKING:
     from simlock.analysis.results import Results
@@ -127,11 +132,11 @@ def run(
     always runs, since comparisons are made against it); `scale` multiplies every activation rate;
     the first `detail_replications` keep device-level tables (`devices`, `events`).
 
-    Raises `TooBigError` before allocating anything when the run would need more memory than
-    this machine has (with the `scale` that would fit), `KeyError` for an unknown variant, the
-    validation error of a bad variant (in a scenario built by hand: `load_scenario` has checked a
-    file's) before any task starts, and `ConsistencyError` when the results break an invariant
-    (a simlock bug).
+    Raises `OptionError` for an unknown variant or an option out of range (the messages of
+    `simlock run`), `TooBigError` before allocating anything when the run would need more memory
+    than this machine has (with the `scale` that would fit), the error of a bad variant (in a
+    scenario built by hand: `load_scenario` has checked a file's) before any task starts, and
+    `ConsistencyError` when the results break an invariant (a simlock bug).
 
     With `posterior` (a calibration folder, `simlock calibrate`), every variant runs over
     `worlds` draws from its posterior, `replications` in each (`simlock.execution.worlds`).
@@ -152,25 +157,18 @@ def run(
             executor=executor,
             on_task_done=on_task_done,
         )
-    from simlock._version import __version__
     from simlock.analysis.consistency import check_consistency
+    from simlock.analysis.provenance import rerun_command
     from simlock.analysis.results import Results, scenario_hash
 
     from . import memory
 
-    if scale <= 0:
-        raise ValueError("scale must be positive")
-    updates: dict[str, int] = {}
-    if replications is not None:
-        updates["replications"] = replications
-    if seed is not None:
-        updates["seed"] = seed
-    if updates:
-        scenario = scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})
-    names = _variant_list(scenario, variants)
+    checked_run_options(scale, workers, detail_replications)
+    scenario = with_overrides(scenario, replications=replications, seed=seed)
+    names = checked_variants(scenario, variants)
     # Every variant's policy, resolved and validated once, here: a hand-built scenario with a bad
     # variant fails before any worker starts, and no task resolves them again.
-    policies = scenario.policies()
+    policies = _resolved_policies(scenario)
     tasks = make_tasks(
         scenario, range(scenario.replications), names, scale, detail_replications, policies
     )
@@ -199,12 +197,8 @@ def run(
             phases[phase] = phases.get(phase, 0.0) + seconds
     phases["collect"] = time.perf_counter() - clock
     manifest = {
-        "simlock_version": __version__,
-        "scenario": scenario.name,
+        **common(scenario, scenario.replications),
         "scenario_hash": scenario_hash(scenario),
-        "seed": scenario.seed,
-        "replications": scenario.replications,
-        "replication_seeds": [[scenario.seed, r] for r in range(scenario.replications)],
         "variants": list(names),
         "scale": scale,
         "detail_replications": min(detail_replications, scenario.replications),
@@ -212,6 +206,7 @@ def run(
         "workers": getattr(runner, "workers", 1),
         "executor_fallback": getattr(runner, "fallback", None),
         "devices_simulated": int(sum(r.devices_simulated for r in results)),
+        "rerun": rerun_command(scale, detail_replications, _requested(variants)),
         "wall_seconds": {"simulate_all_tasks": simulated, **phases},
     }
     results = Results(
@@ -227,18 +222,30 @@ def run(
     return results
 
 
-def _variant_list(scenario: Scenario, variants: Iterable[str] | None) -> tuple[str, ...]:
-    from simlock.scenario.models import BASELINE
+def _resolved_policies(scenario: Scenario) -> dict[str, Policy]:
+    """Every variant's policy; a bad override in a scenario built by hand (pydantic's
+    ValidationError) is a `ScenarioError` naming the variant's field, as for a file."""
+    try:
+        return scenario.policies()
+    except ValidationError:
+        pass
+    problems: list[Problem] = []
+    for name in scenario.variant_names:
+        try:
+            scenario.variant(name)
+        except ValidationError as exc:
+            problems += [
+                Problem(error["msg"], path=field_path(("variants", name, *error["loc"])))
+                for error in exc.errors()
+            ]
+    raise ScenarioError(problems)
 
+
+def _requested(variants: Iterable[str] | None) -> list[str] | None:
+    """The variants asked for, as the command's `--variant` options (None: all of them)."""
     if variants is None:
-        return tuple(scenario.variant_names)
-    wanted = list(dict.fromkeys(variants))
-    unknown = [v for v in wanted if v not in scenario.variant_names]
-    if unknown:
-        raise KeyError(
-            f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(scenario.variant_names)}"
-        )
-    return tuple([BASELINE] + [v for v in wanted if v != BASELINE])
+        return None
+    return [variants] if isinstance(variants, str) else list(dict.fromkeys(variants))
 
 
 def _concat_or_empty(parts: list[pd.DataFrame | None]) -> pd.DataFrame:

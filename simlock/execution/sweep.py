@@ -35,7 +35,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import re
 import textwrap
 import time
@@ -48,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from simlock.analysis.metrics import METRICS
+from simlock.analysis.results import save_scenario
 from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_file, with_values
@@ -55,12 +55,15 @@ from simlock.scenario.models import Policy, Scenario, Sweep
 from simlock.scenario.yamlio import LineMap
 
 from .executors import Executor, make_executor
+from .manifest import common, write_manifest
+from .outputs import write_atomic
 from .runner import Task, run_task
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 SWEEP_FILE = "sweep.parquet"
+SCENARIO_FILE = "scenario.yaml"
 PARTS_DIR = "parts"
 MANIFEST_FILE = "sweep.json"
 POINTS_FILE = "points.csv"
@@ -173,21 +176,22 @@ def run_loaded_sweep(
     runner = executor or make_executor(workers, scheduler)
     with runner:  # connect to a cluster before anything is written
         done = _prepare_folder(out, manifest, resume)
-        _write_atomic(out / POINTS_FILE, design.points.to_csv)
+        write_atomic(out / POINTS_FILE, design.points.to_csv)
+        write_atomic(out / SCENARIO_FILE, lambda path: save_scenario(scenario, path))
         tasks = make_tasks(design, count, tuple(scenario.variant_names))
         todo = [t for t in tasks if (t.point, t.replication) not in done]
         tracker = _Tracker(len(design.points), count, done, len(tasks), progress)
         for rows in runner.map(run_point, todo):
             point, replication = int(rows["point"].iat[0]), int(rows["replication"].iat[0])
-            _write_atomic(out / PARTS_DIR / _part_name(point, replication), rows.to_parquet)
+            write_atomic(out / PARTS_DIR / _part_name(point, replication), rows.to_parquet)
             tracker.finished(point)
     frame = collect(out, design, count, tuple(scenario.variant_names))
-    _write_atomic(out / SWEEP_FILE, lambda path: frame.to_parquet(path, index=False))
+    write_atomic(out / SWEEP_FILE, lambda path: frame.to_parquet(path, index=False))
     if design.design == "sobol":
         indices = sobol_indices(frame, design, seed=scenario.seed)
-        _write_atomic(out / SENSITIVITY_FILE, lambda path: indices.to_csv(path, index=False))
+        write_atomic(out / SENSITIVITY_FILE, lambda path: indices.to_csv(path, index=False))
         figure = plot_sensitivity(indices, samples=sweep.samples, replications=count)
-        _write_atomic(out / SENSITIVITY_FIGURE, lambda path: figure.savefig(path, dpi=120))
+        write_atomic(out / SENSITIVITY_FIGURE, lambda path: figure.savefig(path, dpi=120))
     manifest.update(
         executor=runner.name,
         workers=runner.workers,
@@ -196,7 +200,7 @@ def run_loaded_sweep(
         wall_seconds=time.perf_counter() - started,
         complete=True,
     )
-    _write_json(out / MANIFEST_FILE, manifest)
+    write_manifest(out / MANIFEST_FILE, manifest)
     return frame
 
 
@@ -533,7 +537,9 @@ def _sweep_of(scenario: Scenario, file: str | None) -> Sweep:
 
 
 def _manifest(scenario: Scenario, design: Design, replications: int) -> dict[str, Any]:
-    from simlock._version import __version__
+    """The sweep's manifest: what every manifest records (`manifest.common`), the design, and
+    `sweep_hash`, the identity a resumed sweep must match (the scenario's content and seed, not
+    its replication count: resuming with more replications keeps the finished ones)."""
     from simlock.analysis.results import scenario_document
 
     doc = scenario_document(scenario)
@@ -541,15 +547,13 @@ def _manifest(scenario: Scenario, design: Design, replications: int) -> dict[str
     doc.get("sweep", {}).pop("replications", None)
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return {
-        "simlock_version": __version__,
-        "scenario": scenario.name,
+        **common(scenario, replications),
         "sweep_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
         "design": design.design,
         "parameters": design.parameters,
         "points": len(design.points),
-        "replications": replications,
-        "replication_seeds": [[scenario.seed, r] for r in range(replications)],
         "variants": list(scenario.variant_names),
+        "rerun": ["simlock", "sweep", SCENARIO_FILE, "--replications", str(replications)],
         "complete": False,
     }
 
@@ -584,7 +588,7 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], resume: bool) -> set[tu
     for folder in (out, parts):  # left by a sweep killed outright (SIGKILL, power cut)
         for stale in folder.glob(".*.partial*"):
             stale.unlink()
-    _write_json(previous, manifest)
+    write_manifest(previous, manifest)
     return {
         (point, replication)
         for point, replication in finished_tasks(out)
@@ -604,22 +608,6 @@ def finished_tasks(out_dir: str | Path) -> set[tuple[int, int]]:
 
 def _part_name(point: int, replication: int) -> str:
     return f"point-{point:06d}-rep-{replication:05d}.parquet"
-
-
-def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    """Write through a temporary name and rename: a killed sweep never leaves half a file."""
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    text = json.dumps(data, indent=2, default=str) + "\n"
-    _write_atomic(path, lambda p: p.write_text(text))
 
 
 class _Tracker:

@@ -21,14 +21,16 @@ import pandas as pd
 
 from simlock.analysis.results import Results, scenario_hash
 from simlock.analysis.worlds import WORLD, summarize_worlds
-from simlock.errors import ScenarioError, SimlockError
+from simlock.errors import OptionError, ScenarioError
 from simlock.scenario.loader import with_values
 from simlock.scenario.models import Scenario
 
 from . import memory
 from .calibrate import Calibration, load_calibration
 from .executors import Executor, make_executor
-from .runner import Task, TaskResult, _concat_or_empty, _variant_list, run_task
+from .manifest import common
+from .options import checked_run_options, checked_variants, with_overrides
+from .runner import Task, TaskResult, _concat_or_empty, _requested, run_task
 
 
 def run_worlds(
@@ -51,19 +53,16 @@ def run_worlds(
     Raises `OutputError` for a folder that holds no finished calibration, `ScenarioError` when a
     calibrated input does not fit this scenario, and what `simlock.run` raises.
     """
-    from simlock._version import __version__
     from simlock.analysis.consistency import check_consistency
+    from simlock.analysis.provenance import rerun_command
 
-    if worlds < 1:
-        raise SimlockError(f"worlds must be at least 1, got {worlds}")
-    if scale <= 0:
-        raise ValueError("scale must be positive")
+    if isinstance(worlds, bool) or not isinstance(worlds, int) or worlds < 1:
+        raise OptionError(f"worlds: {worlds!r} is not a whole number of at least 1")
+    checked_run_options(scale, workers, detail_replications)
     calibration = posterior if isinstance(posterior, Calibration) else load_calibration(posterior)
-    updates = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
-    if updates:
-        scenario = scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})
+    scenario = with_overrides(scenario, replications=replications, seed=seed)
     count = scenario.replications
-    names = _variant_list(scenario, variants)
+    names = checked_variants(scenario, variants)
     draws = calibration.draw(worlds, scenario.seed)
     world_scenarios = [_world(scenario, draws.iloc[w], calibration.inputs) for w in range(worlds)]
     tasks = []
@@ -98,18 +97,19 @@ def run_worlds(
     devices = _concat_or_empty([r.devices for r in results])
     events = _concat_or_empty([r.events for r in results])
     manifest: dict[str, Any] = {
-        "simlock_version": __version__,
-        "scenario": scenario.name,
+        **common(scenario, worlds * count),
         "scenario_hash": scenario_hash(scenario),
-        "seed": scenario.seed,
-        "replications": count,
-        "replication_seeds": [[scenario.seed, r] for r in range(worlds * count)],
         "variants": list(names),
         "scale": scale,
         "detail_replications": min(detail_replications, worlds * count),
         "executor": runner.name,
         "workers": getattr(runner, "workers", 1),
+        "executor_fallback": getattr(runner, "fallback", None),
         "devices_simulated": int(sum(r.devices_simulated for r in results)),
+        "rerun": [
+            *rerun_command(scale, detail_replications, _requested(variants)),
+            *("--posterior", str(posterior), "--worlds", str(worlds)),
+        ],
         "wall_seconds": {"simulate_all_tasks": simulated},
         "worlds": {
             "count": worlds,

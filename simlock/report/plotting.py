@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from simlock.analysis.contents import replications, variant_order, variants
+from simlock.analysis.daily import daily_totals
 from simlock.analysis.metrics import half_width
 from simlock.analysis.results import Results
 
@@ -221,9 +222,11 @@ def daily_band(results: Results, column: str) -> pd.DataFrame:
     daily = results.daily
     if daily.empty:
         return pd.DataFrame(columns=BAND_COLUMNS)
-    totals = daily.groupby(["variant", "date", "day", "replication"], observed=True)[column].sum()
-    wide = totals.unstack("replication", fill_value=0)
+    totals = daily_totals(daily, column, by=("variant", "replication"))
+    wide = totals.stack("variant", future_stack=True).fillna(0.0)
     band = t_band(wide).reset_index()
+    dates = daily[["day", "date"]].drop_duplicates("day").set_index("day")["date"]
+    band["date"] = band["day"].map(dates)
     band["variant"] = band["variant"].astype(str)
     band["_order"] = band["variant"].map(variant_order(results))
     band = band.sort_values(["_order", "date"]).reset_index(drop=True)

@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from simlock.errors import Problem
+from simlock.errors import Problem, SimlockError
+
+from .suggest import did_you_mean
 
 _TOKEN = re.compile(r"\[(\d+|\*)\]|([^.\[\]]+)|(\.)")
 
 
-class PathError(Exception):
+class PathError(SimlockError):
+    """A field path that does not lead to a field of the scenario; `allowed` lists what is
+    there instead."""
+
     def __init__(self, message: str, allowed: list[str] | None = None) -> None:
         super().__init__(message)
         self.allowed = allowed
@@ -101,7 +106,8 @@ def _select(node: Any, token: str | int) -> list[tuple[Any, Any]]:
         if isinstance(token, int):
             raise PathError("a mapping has no list index; name a field", _names_in(node))
         if token not in node:
-            raise PathError(f"no field {token!r}", _names_in(node))
+            names = _names_in(node)
+            raise PathError(f"no field {token!r}" + did_you_mean(token, names), names)
         return [(node, token)]
     if token == -1:
         return [(node, i) for i in range(len(node))]
@@ -112,7 +118,8 @@ def _select(node: Any, token: str | int) -> list[tuple[Any, Any]]:
     for i, item in enumerate(node):
         if isinstance(item, dict) and token in (item.get("id"), item.get("name")):
             return [(node, i)]
-    raise PathError(f"no item with id or name {token!r}", _names_in(node))
+    names = _names_in(node)
+    raise PathError(f"no item with id or name {token!r}" + did_you_mean(token, names), names)
 
 
 def _names_in(node: Any) -> list[str]:
@@ -127,11 +134,9 @@ def _names_in(node: Any) -> list[str]:
 
 
 def _coerce(value: Any, current: Any) -> Any:
-    """Sampled numbers are floats; a field that holds an integer gets the nearest integer. A numpy
-    scalar becomes the Python number it holds (recognised by its module: this layer does not
-    import numpy)."""
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        value = value.item()
+    """Sampled numbers are floats; a field that holds an integer gets the nearest integer."""
+    if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
+        value = value.item()  # a numpy scalar from a design: its plain Python value
     if isinstance(current, int) and not isinstance(current, bool) and isinstance(value, float):
         return round(value)
     return value

@@ -21,24 +21,37 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from simlock.analysis.expectations import problems as expectation_problems
 from simlock.errors import Problem, ScenarioError, field_path
 
 from . import fieldpaths
 from . import uncertain as uncertain_inputs
+from .expectation_specs import problems as expectation_problems
 from .models import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
+from .references import problems as reference_problems
 from .rules import RULE, Loc
 from .yamlio import LineMap, line_for, read_yaml
 
 
-def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
-    """Load and validate a scenario from a YAML file path or a mapping.
+def load_scenario(source: str | Path | Mapping[str, Any] | Scenario) -> Scenario:
+    """Load and validate a scenario from a YAML file path, a mapping, or a `Scenario` (built or
+    changed by hand, validated again whole: its variants and expectations too).
 
     Raises `ScenarioError` listing every problem found; the messages are the ones
     `simlock validate` prints.
     """
+    if isinstance(source, Scenario):
+        return _validate(source.model_dump(by_alias=True), file=None, lines={})
     if isinstance(source, Mapping):
         return _validate(dict(source), file=None, lines={})
+    if not isinstance(source, str | Path):
+        raise ScenarioError(
+            [
+                Problem(
+                    f"cannot load a scenario from {type(source).__name__}",
+                    allowed="a path to a YAML file, a mapping of fields, or a Scenario",
+                )
+            ]
+        )
     return load_file(Path(source))[0]
 
 
@@ -49,7 +62,9 @@ def load_file(path: Path) -> tuple[Scenario, LineMap]:
     return _validate(data, file=str(path), lines=lines), lines
 
 
-def load_with_warnings(source: str | Path | Mapping[str, Any]) -> tuple[Scenario, list[str]]:
+def load_with_warnings(
+    source: str | Path | Mapping[str, Any] | Scenario,
+) -> tuple[Scenario, list[str]]:
     """`load_scenario`, plus warnings: things that are allowed but probably not meant."""
     scenario = load_scenario(source)
     return scenario, scenario.warnings()
@@ -86,10 +101,14 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
     problems: list[Problem] = []
     for name, override in scenario.variants.items():
         try:
-            scenario.variant(name)
+            scenario.merged_policy(name)
         except ValidationError as exc:
             problems.extend(_problems(exc, Policy, override, ("variants", name), file, lines))
-    for loc, message, allowed in [*expectation_problems(scenario), *uncertain_problems(scenario)]:
+    for loc, message, allowed in [
+        *expectation_problems(scenario),
+        *reference_problems(scenario),
+        *uncertain_problems(scenario),
+    ]:
         problems.append(
             Problem(
                 message, path=field_path(loc), file=file, line=line_for(lines, loc), allowed=allowed
@@ -131,6 +150,14 @@ def with_values(
             allowed = ", ".join(exc.allowed) if exc.allowed else None
             raise ScenarioError([Problem(f"{path!r}: {exc}", path=path, allowed=allowed)]) from None
     return _validate(doc, file=None, lines={}), applied
+
+
+def scenario_error(
+    exc: ValidationError, model: type[BaseModel], written: Any, prefix: Loc = ()
+) -> ScenarioError:
+    """pydantic's errors for `written` (validated as `model`, at `prefix` in a scenario) as a
+    `ScenarioError` in the file's own terms, for a scenario that has no file."""
+    return ScenarioError(_problems(exc, model, written, prefix, None, {}))
 
 
 _KINDS = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}

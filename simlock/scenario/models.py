@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from simlock.errors import Problem, ScenarioError
 
 from .merge import deep_merge
 from .rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
+from .suggest import did_you_mean
 from .uncertain import UncertainInput
 
 BASELINE = "baseline"
@@ -43,6 +52,10 @@ PosDays = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 SIGNALS = ("sim", "ip", "gps")
 CHANNEL_TRAVELLER = "traveller"
+CHANNEL_SHARE_TOLERANCE = 0.001
+"""How far a region's channel shares may sum from 1: shares written to a few decimals (0.33333
+three times) add up to 1 only within rounding. The population draws channels with the shares
+divided by their sum, so such a file means what it says."""
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -151,9 +164,10 @@ class Region(_Model):
         if not channels:
             raise rule_error("at least one channel is needed", "e.g. {official: 1.0}")
         total = sum(channels.values())
-        if not math.isclose(total, 1.0, abs_tol=1e-6):
+        if abs(total - 1.0) > CHANNEL_SHARE_TOLERANCE + 1e-12:  # 0.999 is within 0.001
             raise rule_error(
-                f"channel shares must sum to 1, they sum to {total:g}",
+                f"channel shares must sum to 1 (within {CHANNEL_SHARE_TOLERANCE:g}), they sum "
+                f"to {total:g}",
                 "shares between 0 and 1 that add up to 1",
             )
         return channels
@@ -392,10 +406,10 @@ class Policy(_Model):
 class Expectation(_Model):
     """A statement about the results a scenario should reproduce, with its source.
 
-    `metric` names a check of `simlock.expectations` (any metric of `simlock.metrics.METRICS`,
-    or a check such as `share_of_locks_before`); its value (the mean across replications, reported
-    with its 95% interval) must lie within [`min`, `max`] (exclusive with `strict`). Checks whose
-    value is a date take dates as bounds.
+    `metric` names a check (any metric of `simlock.scenario.metric_names.METRICS`, or a check of
+    `simlock.scenario.expectation_specs.CHECK_SPECS` such as `share_of_locks_before`); its value
+    (the mean across replications, reported with its 95% interval) must lie within [`min`,
+    `max`] (exclusive with `strict`). Checks whose value is a date take dates as bounds.
 
     A target that is a number rather than a range gives `observed`, with either a `tolerance`
     (the target range is observed ± tolerance) or a `standard_error` (observed ± 1.96 standard
@@ -566,12 +580,33 @@ class Scenario(_Model):
         """The policy of a variant: the baseline policy with the variant's overrides merged in.
 
         `simlock.load_scenario` has already validated every variant; a scenario built by hand is
-        validated here, on first use, and a bad override raises pydantic's ValidationError.
+        validated here, on first use. An unknown name or a bad override raises `ScenarioError`
+        with the messages `simlock validate` prints (without a file: there is none).
         """
+        if name != BASELINE and name not in self.variants:
+            raise ScenarioError(
+                [
+                    Problem(
+                        f"no variant {name!r}" + did_you_mean(name, self.variant_names),
+                        path="variants",
+                        allowed=", ".join(self.variant_names),
+                    )
+                ]
+            )
+        try:
+            return self.merged_policy(name)
+        except ValidationError as exc:
+            # The loader turns pydantic's errors into plain words; it imports this module, so it
+            # is imported here, where a hand-built scenario's bad variant is found.
+            from .loader import scenario_error
+
+            raise scenario_error(exc, Policy, self.variants[name], ("variants", name)) from None
+
+    def merged_policy(self, name: str) -> Policy:
+        """`variant` for a name the scenario has, raising pydantic's `ValidationError` (the
+        loader, which has the file, reports it at its lines)."""
         if name == BASELINE:
             return self.policy
-        if name not in self.variants:
-            raise KeyError(f"no variant {name!r}; known: {', '.join(self.variant_names)}")
         merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
         policy = Policy.model_validate(merged)
         raise_rules("Policy", policy_date_problems(policy, self.start, self.end), None)
@@ -602,7 +637,9 @@ class Scenario(_Model):
                     f"variants.{name}.coverage: ignored, the policy has enforcement windows "
                     "(each has its own coverage: override windows instead)"
                 )
-        return out
+        from .surprises import surprises  # it reads these models
+
+        return out + surprises(self)
 
 
 def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[RuleProblem]:
