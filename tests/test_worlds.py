@@ -94,6 +94,9 @@ def test_a_run_over_the_posterior_has_worlds_common_dice_and_plausible_ranges(ca
     assert (overall["plausible_low"] <= overall["mean"]).all()
     assert (overall["mean"] <= overall["plausible_high"]).all()
     assert "worlds_same_sign" in results.compare().columns
+    check = results.check().iloc[0]
+    assert check["worlds"] == 3 and check["n"] == 6
+    assert check["plausible_low"] <= check["value"] <= check["plausible_high"]
     again = simlock.run(
         scenario, posterior=folder, worlds=3, replications=2, scale=0.5, detail_replications=0
     )

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from simlock.analysis.formatting import format_value
 from simlock.analysis.weighted import weighted_quantile
@@ -71,9 +72,9 @@ def write_calibration_report(
         (
             "prior_posterior",
             "What the observations taught about each input",
-            "Prior (grey) against posterior (blue) of each uncertain input; bars are shares "
-            "of the probability for dates and choices. Dotted lines: the posterior's 90% "
-            "interval.",
+            "Prior (grey) against posterior (blue) of each uncertain input: the share of the "
+            "probability in each bin (logarithmic bins for a log-uniform prior), or on each "
+            "date or choice. Dotted lines: the posterior's 90% interval.",
             *_prior_posterior(posterior, prior_draws, inputs, scenario),
         ),
         (
@@ -88,8 +89,8 @@ def write_calibration_report(
             "posterior_predictive",
             "Does the calibrated ensemble reproduce each target?",
             "Each target's simulated value over the posterior (weighted histogram of the "
-            "particles' values; counts at full scale) against the target's range (green band, "
-            "or line for a one-sided bound).",
+            "particles' values; counts at full scale) against the target's range (green band "
+            "between dashed bounds, or one dashed line for a one-sided bound).",
             *_predictive(predictive, targets, start, scenario),
         ),
         (
@@ -222,7 +223,10 @@ def _prior_posterior(
             x = np.arange(len(categories))
             ax.bar(x - 0.2, prior_share, 0.4, color=PRIOR_COLOUR, label="prior")
             ax.bar(x + 0.2, post_share, 0.4, color=POSTERIOR_COLOUR, label="posterior")
-            ax.set_xticks(x, categories, rotation=30 if len(categories) > 3 else 0, ha="right")
+            tilt = len(categories) > 3 or max(len(c) for c in categories) > 6
+            ax.set_xticks(
+                x, categories, rotation=25 if tilt else 0, ha="right" if tilt else "center"
+            )
             ax.set_ylabel("probability")
             data += [
                 {"input": path, "value": c, "prior": p, "posterior": q}
@@ -234,12 +238,20 @@ def _prior_posterior(
             log = _item(scenario, path).prior == "loguniform"
             low, high = float(np.min(prior)), float(np.max(prior))
             edges = np.geomspace(low, high, 31) if log and low > 0 else np.linspace(low, high, 31)
-            ax.hist(prior, bins=edges, density=True, color=PRIOR_COLOUR, alpha=0.6, label="prior")
+            # Shares per bin on the same bins (geometric for a log-uniform prior, which then
+            # looks flat as it is), so prior and posterior compare bar for bar.
+            ax.hist(
+                prior,
+                bins=edges,
+                weights=np.full(prior.size, 1 / prior.size),
+                color=PRIOR_COLOUR,
+                alpha=0.6,
+                label="prior",
+            )
             ax.hist(
                 post,
                 bins=edges,
-                weights=weights,
-                density=True,
+                weights=weights / weights.sum(),
                 color=POSTERIOR_COLOUR,
                 alpha=0.7,
                 label="posterior",
@@ -248,7 +260,8 @@ def _prior_posterior(
                 ax.axvline(q, color=POSTERIOR_COLOUR, linestyle=":", linewidth=1.5)
             if log:
                 ax.set_xscale("log")
-            ax.set_ylabel("density")
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_ylabel("share of probability per bin")
             counts, _ = np.histogram(post, bins=edges, weights=weights)
             data += [
                 {"input": path, "value": float(a), "prior": math.nan, "posterior": float(c)}
@@ -321,14 +334,20 @@ def _predictive(
         weights = part["weight"].to_numpy(dtype=float)
         finite = np.isfinite(values)
         low, high = float(target["low"]), float(target["high"])
+        unit = target["unit"]
         if finite.any():
-            ax.hist(values[finite], bins=20, weights=weights[finite], color=POSTERIOR_COLOUR)
+            ax.hist(
+                values[finite],
+                bins=_bins(values[finite], unit),
+                weights=weights[finite] / weights[finite].sum(),
+                color=POSTERIOR_COLOUR,
+                zorder=3,
+            )
         if np.isfinite(low) and np.isfinite(high):
-            ax.axvspan(low, high, color=RANGE_COLOUR, alpha=0.25, label="target range")
+            ax.axvspan(low, high, color=RANGE_COLOUR, alpha=0.25, label="target range", zorder=1)
         for bound in (low, high):
             if np.isfinite(bound):
-                ax.axvline(bound, color=RANGE_COLOUR, linewidth=2)
-        unit = target["unit"]
+                ax.axvline(bound, color=RANGE_COLOUR, linewidth=1.5, linestyle="--", zorder=4)
         ax.set_xlabel(
             f"{plain(target['metric'], 30)} ({'day from start' if unit == 'date' else unit})",
             fontsize=SMALL_SIZE,
@@ -343,6 +362,17 @@ def _predictive(
         f"{plain(scenario.name)}: simulated values of the last population's particles, weighted",
     )
     return figure, predictive
+
+
+def _bins(values: np.ndarray, unit: str) -> np.ndarray:
+    """Twenty bins over the values; a value every particle shares gets one visible bar around it
+    (half a step either side for whole units, 1% otherwise)."""
+    low, high = float(values.min()), float(values.max())
+    if high == low:
+        whole = unit in ("date", "days", "rank", "devices", "appeals", "device-days")
+        pad = 0.5 if whole else max(abs(low) * 0.01, 0.001)
+        return np.array([low - pad, high + pad])
+    return np.linspace(low, high, 21)
 
 
 def _schedule(populations: pd.DataFrame, scenario: Scenario) -> tuple[Figure, pd.DataFrame]:
