@@ -212,6 +212,28 @@ def test_the_same_seed_gives_the_same_posterior_with_any_number_of_workers(tmp_p
 
 
 @pytest.mark.slow
+def test_a_dask_cluster_with_threads_gives_the_same_posterior(tmp_path, observed_doc):
+    distributed = pytest.importorskip("distributed")
+    from simlock.execution.executors import DaskExecutor
+
+    scenario = load_scenario(observed_doc)
+    settings = {"particles": 12, "populations": 2, "report": False}
+    here = calibrate(scenario, tmp_path / "here", workers=1, **settings)
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        executor = DaskExecutor(cluster.scheduler_address)
+        on_dask = calibrate(scenario, tmp_path / "dask", executor=executor, **settings)
+    pd.testing.assert_frame_equal(here.particles, on_dask.particles)
+    assert on_dask.manifest["executor"] == "dask"
+
+
+@pytest.mark.slow
 def test_an_interrupted_calibration_resumes_to_the_same_posterior(tmp_path, observed_doc):
     scenario = load_scenario(observed_doc)
     settings = {"particles": 16, "populations": 3, "workers": 1, "report": False}

@@ -13,6 +13,9 @@ discarded, and are not counted as evaluations.
 
 The global random state of the process that evaluates a candidate is saved and restored around
 it, so a calibration in this process leaves numpy's and Python's random state as it found them.
+Threads share that state, so a process evaluates one batch of candidates at a time: a Dask worker
+with several threads runs candidates one after the other (start Dask workers with
+`--nthreads 1` and one process per core to use every core).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import contextvars
 import hashlib
 import math
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +41,9 @@ _LOADED: dict[str, Callable[[], Any]] = {}
 
 MIN_BATCH = 8
 
+_GLOBAL_STATE = threading.Lock()
+"""Held while candidates run: pyabc draws from numpy's global state, which threads share."""
+
 
 def candidate_seeds(seed: int, t: int, k: int) -> tuple[int, int]:
     """(pyabc's numpy seed, the simulation's seed) of candidate `k` of population `t` (t = -1 is
@@ -52,10 +59,17 @@ def evaluate_candidates(job: tuple[bytes, int, int, list[int]]) -> list[tuple[in
 
     blob, seed, t, ks = job
     digest = hashlib.sha256(blob).hexdigest()
-    simulate_one = _LOADED.get(digest)
-    if simulate_one is None:
-        _LOADED.clear()
-        simulate_one = _LOADED[digest] = cloudpickle.loads(blob)
+    with _GLOBAL_STATE:
+        simulate_one = _LOADED.get(digest)
+        if simulate_one is None:
+            _LOADED.clear()
+            simulate_one = _LOADED[digest] = cloudpickle.loads(blob)
+        return _evaluate(simulate_one, seed, t, ks)
+
+
+def _evaluate(
+    simulate_one: Callable[[], Any], seed: int, t: int, ks: list[int]
+) -> list[tuple[int, Any]]:
     saved_numpy, saved_python = np.random.get_state(), random.getstate()
     out = []
     try:
