@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 VARIANTS = {
     "no-lift": {"lift": None},
     "warn": {"warning": {"grace_days": 3, "resolve_share": 0.2}},
-    "exempt-travellers": {"exemptions": {"allowed_sim": True}},
+    "exempt-allowed-sim": {"exemptions": {"allowed_sim": True}},
 }
 
 

@@ -17,20 +17,22 @@ from simlock._version import __version__
 from simlock.errors import ScenarioError, SimlockError
 
 if TYPE_CHECKING:
-    from simlock.analysis.results import Results
+    from simlock.analysis.results import Results, compare
     from simlock.execution.runner import run
     from simlock.execution.sweep import run_sweep
     from simlock.scenario.loader import load_scenario
     from simlock.scenario.models import Scenario
 
 _LAZY = {
-    "Results": "simlock.analysis.results",
+    # Through the run-folder module, which installs the writer `Results.save` calls.
+    "Results": "simlock.execution.folder",
+    "compare": "simlock.analysis.results",
     "Scenario": "simlock.scenario.models",
     "load_scenario": "simlock.scenario.loader",
     "run": "simlock.execution.runner",
     "run_sweep": "simlock.execution.sweep",
 }
-"""Public name -> the module that defines it, imported when the name is first used."""
+"""Public name -> the module it is taken from, imported when the name is first used."""
 
 _WITH = {"Results": "simlock.execution.folder"}
 """Modules a public name needs beside its own: `Results.save` writes through the run-folder
@@ -51,11 +53,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     """The public names (lazy ones included, before their first use) and the module's own."""
     return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
-
-
-def compare(results: Results) -> Any:
-    """Each variant minus the baseline, paired by replication, with 95% intervals (tidy frame)."""
-    return results.compare()
 
 
 __all__ = [

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from cli_helpers import small_doc
 
 import simlock
 from simlock.analysis.results import Results
+from tests.cli_helpers import small_doc
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
 HOSTILE = "Cuba <script>alert('x')</script> $1 & *co* | [a](http://x)"
@@ -53,6 +53,19 @@ def _many_variants(doc: dict[str, Any]) -> None:
     }
 
 
+def _twenty_variants(doc: dict[str, Any]) -> None:
+    """Nineteen variants beside the baseline: lock delays of 0 to 9 days, and nine surge
+    coverages."""
+    doc["variants"] = {
+        f"delay-{i}": {"lock_delay": {"distribution": "fixed", "days": i}} for i in range(10)
+    }
+    surge = doc["policy"]["windows"][1]
+    for i in range(1, 10):
+        doc["variants"][f"surge-{i}0"] = {
+            "windows": [doc["policy"]["windows"][0], {**surge, "coverage": i / 10}]
+        }
+
+
 VARIATIONS = {
     "default": lambda doc: None,
     "no_locks": _no_locks,
@@ -61,6 +74,7 @@ VARIATIONS = {
     "no_appeals": _no_appeals,
     "hostile": _hostile,
     "many_variants": _many_variants,
+    "twenty_variants": _twenty_variants,
 }
 
 

@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import invoke, small_doc, write_yaml
 
 import simlock
 from simlock.analysis.weighted import weighted_quantile
@@ -26,6 +25,7 @@ from simlock.execution.calibrate import (
 )
 from simlock.execution.priors import priors_of
 from simlock.scenario.loader import load_scenario
+from tests.cli_helpers import invoke, small_doc, write_yaml
 
 COVERAGE = "policy.windows.surge.coverage"
 CU_RATE = "regions.CU.activations[0].rate_per_day"

@@ -4,11 +4,11 @@ off is refused with a message that states the tolerance."""
 from __future__ import annotations
 
 import pytest
-from cli_helpers import small_doc
 
 import simlock
 from simlock.errors import ScenarioError
 from simlock.scenario.models import CHANNEL_SHARE_TOLERANCE
+from tests.cli_helpers import small_doc
 
 
 def with_shares(shares: dict[str, float]) -> dict:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import FAST, SMALL, invoke, leftovers, run_simlock, small_doc, write_yaml
 
 import simlock
 from simlock.analysis.results import Results
 from simlock.execution import folder as folder_module
+from tests.cli_helpers import FAST, SMALL, invoke, leftovers, run_simlock, small_doc, write_yaml
 
 COMMANDS = ("validate", "schema", "run", "report", "sweep")
 
@@ -71,6 +71,7 @@ def test_run_help_documents_every_option() -> None:
         assert option in text
 
 
+@pytest.mark.process
 def test_the_installed_command_runs_as_a_real_process() -> None:
     result = run_simlock("--version")
     assert result.returncode == 0
@@ -186,7 +187,7 @@ def test_an_unknown_variant_is_refused_with_the_known_ones(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "error: --variant: no variant named nope "
-        "(allowed: baseline, no-lift, warn, exempt-travellers)"
+        "(allowed: baseline, no-lift, warn, exempt-allowed-sim)"
     )
     assert not (tmp_path / "run").exists()
 
@@ -372,6 +373,7 @@ def test_report_on_something_that_is_not_a_run_exits_2(tmp_path: Path, kind: str
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_report_rebuilds_the_report_of_a_saved_run(tmp_path: Path) -> None:
     pytest.importorskip("simlock.report.run_report")
     out = tmp_path / "run"
@@ -402,6 +404,7 @@ def test_an_unexpected_error_is_one_paragraph_and_exit_code_3(
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_the_report_written_by_run_shows_how_to_rerun_it(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert invoke("run", SMALL, "-o", out, "--scale", "0.05", "--workers", "1", "-q").exit_code == 0

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import SMALL, invoke, run_simlock
 
 import simlock
 from simlock.analysis.results import FORMAT_VERSION, FRAMES, scenario_hash
+from tests.cli_helpers import SMALL, invoke, run_simlock
 
 OPTIONS = ["--scale", "0.1", "--detail", "2", "--quiet", "--no-report"]
 
@@ -44,6 +44,7 @@ def test_two_runs_with_the_same_seed_give_identical_frames(first_run: Path, tmp_
     assert not frames(first_run)["devices"].empty
 
 
+@pytest.mark.process
 def test_one_worker_and_two_worker_processes_give_identical_frames(
     first_run: Path, tmp_path: Path
 ) -> None:
@@ -84,7 +85,7 @@ def test_the_manifest_records_what_made_the_run(first_run: Path) -> None:
     assert manifest["seed"] == scenario.seed == 7
     assert manifest["replications"] == scenario.replications == 2
     assert manifest["replication_seeds"] == [[7, 0], [7, 1]]
-    assert manifest["variants"] == ["baseline", "no-lift", "warn", "exempt-travellers"]
+    assert manifest["variants"] == ["baseline", "no-lift", "warn", "exempt-allowed-sim"]
     assert manifest["scale"] == 0.1
     assert manifest["detail_replications"] == 2
     assert manifest["devices_simulated"] > 0

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -289,6 +290,7 @@ def _check_daily_against_events(scenario: Scenario, population: Population, r: V
     assert kinds.get("lock_cancelled", 0) == (r.outcome == Outcome.CANCELLED_BY_LIFT).sum()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(scenarios())
 def test_engine_invariants_hold_on_random_scenarios(scenario: Scenario) -> None:
@@ -301,6 +303,7 @@ def test_engine_invariants_hold_on_random_scenarios(scenario: Scenario) -> None:
         _check_daily_against_events(scenario, population, result)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(scenarios())
 def test_variants_share_devices_and_personal_draws(scenario: Scenario) -> None:

@@ -2,7 +2,7 @@
 
 Both simulate the same specification on the same devices (the population generator is shared);
 the engine with closed forms and counter-based draws, the reference check-in by check-in with
-its own random streams. So they must agree in distribution, and each case below compares them on
+its own random streams. So they must agree in distribution, and each case (`CASES`) compares them on
 a small scenario that switches on a set of policy features:
 
 * per-replication statistics (counts of devices, mean delays and waits), paired: replication r
@@ -14,250 +14,30 @@ a small scenario that switches on a set of policy features:
 
 Bounds: |t| < 5.5 (P(|t_19| > 5.5) ≈ 2.6e-5) and KS p-value > 1e-4; with 18 statistics and at
 most 3 distributions per case, a false failure has probability below 8e-4 per test. Seeds are
-fixed, so the tests are deterministic. Power: `test_a_wrong_engine_fails_the_comparison` runs the
-same comparison against an engine whose lock delays are half a day longer and checks that it
-fails. Checked once while developing, these wrong engines fail it too: one more desk agent, a
-desk 10% slower, offline spells ignored, check-ins 25% too frequent, unlocks 0.01 day after the
-command, the offline state taken from the activation instead of the last contact, no look-back
-sweep, an independent coverage draw per window, a surge opening one day late, approval or appeal
-shares off by a factor 1.2, a resolve share of two thirds of the right one.
+fixed, so the tests are deterministic. The cases, statistics and bounds live in
+`tests/reference_comparison.py`; the reference's runs are computed once per test session (the
+`reference_runs` fixture) and shared with the wrong engines.
+
+Power: `test_engine_mutants.py` runs the same comparison against deliberately wrong engines (a
+lock at the command instead of the next check-in, coverage or the lift ignored, one more desk
+agent, a desk 10% slower, offline spells ignored, ...) and fails if any of them passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
 import pytest
-from scipy import stats
 
 from simlock.model.population import generate
-from simlock.scenario.models import Scenario
-from tests.engine_helpers import counts, engine_frame, make_scenario
+from tests.engine_helpers import engine_frame, make_scenario
+from tests.reference_comparison import CASES, WINDOWS_AND_LIFT, Case, ReferenceRuns, compare
 from tests.reference_model import simulate_reference
 
-REPS = 20
-T_BOUND, KS_P = 5.5, 1e-4
-
-
-@dataclass(frozen=True)
-class Case:
-    """A scenario (overrides of the helpers' base world) and the distributions to compare."""
-
-    name: str
-    overrides: dict[str, Any]
-    distributions: tuple[str, ...] = ("days_to_lock", "lock_duration")
-    must_happen: tuple[str, ...] = field(default=())
-
-
-WINDOWS_AND_LIFT = Case(
-    "periodic check-ins with offline spells; trickle and surge windows with look-back; lift; "
-    "exemption of allowed SIMs",
-    {
-        "end": "2021-07-16",
-        "checkin": {"jitter_days": 0.3, "offline_rate_per_day": 0.2, "offline_mean_days": 2.0},
-        "policy": {
-            "windows": [
-                {"name": "trickle", "start": "2021-06-06", "end": "2021-06-26", "coverage": 0.2},
-                {
-                    "name": "surge",
-                    "start": "2021-06-26",
-                    "end": "2021-07-08",
-                    "coverage": 0.7,
-                    "lookback_days": 15,
-                },
-            ],
-            "lift": {"date": "2021-07-06", "unlock": True},
-            "exemptions": {"allowed_sim": True},
-        },
-    },
-    must_happen=("users_affected", "cancelled_by_lift", "unlocked_by_lift", "locked_by_surge"),
-)
-
-POISSON_WARNING = Case(
-    "Poisson check-ins with offline spells; coverage without windows; warning, grace and "
-    "resolution; lift",
-    {
-        "end": "2021-07-11",
-        "checkin": {
-            "model": "poisson",
-            "interval_days": 1.5,
-            "offline_rate_per_day": 0.3,
-            "offline_mean_days": 1.0,
-        },
-        "policy": {
-            "coverage": 0.6,
-            "lock_delay": {"distribution": "uniform", "low_days": 1, "high_days": 6},
-            "warning": {"grace_days": 2.0, "resolve_share": 0.3},
-            "lift": {"date": "2021-07-01"},
-        },
-    },
-    distributions=("days_to_warning", "days_to_lock", "lock_duration"),
-    must_happen=("warned", "resolved_after_warning", "cancelled_by_lift", "unlocked_by_lift"),
-)
-
-CONGESTED_DESK = Case(
-    "appeals to a congested first-come-first-served desk, no lift; empirical lock delays",
-    {
-        "end": "2021-07-11",
-        "checkin": {"jitter_days": 0.2, "offline_rate_per_day": 0.1, "offline_mean_days": 3.0},
-        "policy": {
-            "lock_delay": {
-                "distribution": "empirical",
-                "values_days": [1, 2, 5, 9],
-                "weights": [1, 3, 2, 1],
-            },
-            "appeals": {
-                "share": 0.5,
-                "delay": {"distribution": "exponential", "mean_days": 2.0},
-                "agents": 2,
-                "service_days": 0.4,
-                "approval_share": 0.6,
-            },
-        },
-    },
-    must_happen=("appeals_filed", "appeals_served", "appeals_approved", "unlocked_by_appeal"),
-)
-
-APPEALS_AND_LIFT = Case(
-    "appeals and a lift that unlocks: cases not started are withdrawn; slow periodic check-ins",
-    {
-        "end": "2021-07-06",
-        "checkin": {"interval_days": 3.0, "jitter_days": 1.0, "offline_rate_per_day": 0.05},
-        "policy": {
-            "lock_delay": {"distribution": "exponential", "mean_days": 3.0},
-            "lift": {"date": "2021-06-26"},
-            "appeals": {
-                "share": 0.6,
-                "delay": {"distribution": "uniform", "low_days": 0.5, "high_days": 3},
-                "agents": 3,
-                "service_days": 0.3,
-                "approval_share": 0.8,
-            },
-        },
-    },
-    must_happen=("appeals_filed", "unlocked_by_appeal", "unlocked_by_lift", "cancelled_by_lift"),
-)
-
-LIFT_WITHOUT_UNLOCK = Case(
-    "a lift that does not unlock: pending locks cancelled, locked devices stay locked, the desk "
-    "stays open; warnings; fixed delays; exempt travellers by channel",
-    {
-        "end": "2021-07-06",
-        "checkin": {"offline_rate_per_day": 0.2, "offline_mean_days": 1.5},
-        "policy": {
-            "lock_delay": {"distribution": "fixed", "days": 2.5},
-            "warning": {"grace_days": 1.0},
-            "lift": {"date": "2021-06-21", "unlock": False},
-            "exemptions": {"channels": ["traveller"]},
-            "appeals": {
-                "share": 0.4,
-                "delay": {"distribution": "fixed", "days": 4.0},
-                "agents": 1,
-                "service_days": 0.25,
-                "approval_share": 0.5,
-            },
-        },
-    },
-    distributions=("days_to_warning", "days_to_lock", "lock_duration"),
-    must_happen=("cancelled_by_lift", "locked_at_end", "unlocked_by_appeal"),
-)
-
-CASES = [WINDOWS_AND_LIFT, POISSON_WARNING, CONGESTED_DESK, APPEALS_AND_LIFT, LIFT_WITHOUT_UNLOCK]
-
-
-def statistics(frame: pd.DataFrame, horizon: float) -> dict[str, float]:
-    """Per-replication statistics: the helpers' `counts`, locks per window, mean days."""
-    out: dict[str, float] = dict(counts(frame))
-    locked = frame[frame["locked"].notna()]
-    for window in ("trickle", "surge"):
-        out[f"locked_by_{window}"] = float((locked["decided_by"] == window).sum())
-    waits = (frame["appeal_started"] - frame["appealed"]).dropna()
-    out["mean_days_to_lock"] = float((locked["locked"] - locked["activated"]).mean())
-    out["mean_lock_days"] = float((locked["unlocked"].fillna(horizon) - locked["locked"]).mean())
-    out["mean_appeal_wait"] = float(waits.mean()) if len(waits) else 0.0
-    return out
-
-
-def distributions(frame: pd.DataFrame, horizon: float) -> dict[str, np.ndarray]:
-    """Per-device samples of days: activation to warning and to lock, lock duration (censored
-    at the end of the run)."""
-    locked = frame[frame["locked"].notna()]
-    warned = frame[frame["warned"].notna()]
-    return {
-        "days_to_warning": (warned["warned"] - warned["activated"]).to_numpy(),
-        "days_to_lock": (locked["locked"] - locked["activated"]).to_numpy(),
-        "lock_duration": (locked["unlocked"].fillna(horizon) - locked["locked"]).to_numpy(),
-    }
-
-
-Simulator = Callable[[Scenario, int], pd.DataFrame]
-
-
-def _engine(scenario: Scenario, replication: int) -> pd.DataFrame:
-    return engine_frame(scenario, scenario.policy, replication)
-
-
-def _reference(scenario: Scenario, replication: int) -> pd.DataFrame:
-    return simulate_reference(scenario, scenario.policy, replication)
-
-
-Collected = tuple[pd.DataFrame, dict[str, np.ndarray]]
-
-
-def _collect(simulate: Simulator, scenario: Scenario) -> Collected:
-    """Statistics per replication (rows) and pooled samples of days, over `REPS` replications."""
-    rows, samples = [], {}
-    for replication in range(REPS):
-        frame = simulate(scenario, replication)
-        rows.append(statistics(frame, scenario.days))
-        for name, values in distributions(frame, scenario.days).items():
-            samples.setdefault(name, []).append(values)
-    return pd.DataFrame(rows), {k: np.concatenate(v) for k, v in samples.items()}
-
-
-_REFERENCE_RUNS: dict[str, Collected] = {}
-
-
-def _reference_run(case: Case) -> Collected:
-    """The reference's results for a case, computed once per test session (the slow part)."""
-    if case.name not in _REFERENCE_RUNS:
-        _REFERENCE_RUNS[case.name] = _collect(_reference, make_scenario(case.overrides))
-    return _REFERENCE_RUNS[case.name]
-
-
-def compare(case: Case, engine: Simulator = _engine) -> list[str]:
-    """Every disagreement between `engine` and the reference beyond the bounds (as text)."""
-    engine_stats, engine_samples = _collect(engine, make_scenario(case.overrides))
-    ref_stats, ref_samples = _reference_run(case)
-    problems = []
-    for name in engine_stats.columns:
-        e, r = engine_stats[name].to_numpy(), ref_stats[name].to_numpy()
-        difference = r - e
-        error = difference.std(ddof=1) / np.sqrt(REPS)
-        if error == 0:
-            if difference.mean() != 0:
-                problems.append(f"{name}: engine always {e.mean()}, reference {r.mean()}")
-            continue
-        t = difference.mean() / error
-        if abs(t) > T_BOUND:
-            problems.append(f"{name}: engine {e.mean():.2f}, reference {r.mean():.2f}, t={t:.1f}")
-    for name in case.distributions:
-        p = stats.ks_2samp(engine_samples[name], ref_samples[name]).pvalue
-        if p < KS_P:
-            problems.append(f"{name}: KS p-value {p:.2e}")
-    for name in case.must_happen:  # the case does exercise what it is meant to
-        if engine_stats[name].mean() < 5 or ref_stats[name].mean() < 5:
-            problems.append(f"{name}: too rare to test ({engine_stats[name].mean():.1f})")
-    return problems
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name.split(";")[0])
-def test_engine_matches_the_reference_model(case: Case) -> None:
-    assert compare(case) == []
+def test_engine_matches_the_reference_model(case: Case, reference_runs: ReferenceRuns) -> None:
+    assert compare(case, reference_runs) == []
 
 
 def test_engine_and_reference_consider_the_same_devices() -> None:
@@ -271,18 +51,3 @@ def test_engine_and_reference_consider_the_same_devices() -> None:
     outside = ~engine["considered"]
     assert engine.loc[outside, "outcome"].equals(reference.loc[outside, "outcome"])
     assert (engine.loc[outside, "outcome"] == "exempt").sum() > 0
-
-
-def test_a_wrong_engine_fails_the_comparison() -> None:
-    """Power: an engine whose lock delays are half a day longer is caught (the engine given every
-    empirical lock delay half a day longer than the reference's)."""
-
-    def half_a_day_late(scenario: Scenario, replication: int) -> pd.DataFrame:
-        delay = scenario.policy.lock_delay
-        late = delay.model_copy(update={"values_days": [v + 0.5 for v in delay.values_days]})
-        policy = scenario.policy.model_copy(update={"lock_delay": late})
-        return engine_frame(scenario, policy, replication)
-
-    problems = compare(CONGESTED_DESK, engine=half_a_day_late)
-    assert any(p.startswith("days_to_lock: KS") for p in problems), problems
-    assert any(p.startswith("mean_days_to_lock") for p in problems), problems

@@ -27,9 +27,25 @@ from simlock.execution.executors import (
 SMALL = Path(__file__).parent / "data" / "small.yaml"
 
 
-def sleep_then_return(seconds: float) -> float:
-    time.sleep(seconds)
-    return seconds
+def finish_in_order(step: tuple[str, Path]) -> str:
+    """A task of a handshake through a file: "first" creates it and returns at once; "second"
+    returns only once the file exists, so it finishes after "first" whatever the scheduling."""
+    role, flag = step
+    if role == "first":
+        flag.touch()
+        return role
+    deadline = time.monotonic() + 60
+    while not flag.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{flag} never appeared: the tasks did not run side by side")
+        time.sleep(0.005)
+    return role
+
+
+def in_reverse_order(folder: Path) -> list[tuple[str, Path]]:
+    """Tasks submitted in the opposite order to the one they finish in."""
+    flag = folder / "first-finished"
+    return [("second", flag), ("first", flag)]
 
 
 def double_but_die_in_a_worker(value: int) -> int:
@@ -81,6 +97,7 @@ def test_a_scheduler_argument_or_environment_variable_selects_dask(
     assert isinstance(make_executor(1, ""), SequentialExecutor)
 
 
+@pytest.mark.process
 def test_local_processes_give_bit_identical_frames(
     small: simlock.Scenario, sequential_results: simlock.Results
 ) -> None:
@@ -91,10 +108,11 @@ def test_local_processes_give_bit_identical_frames(
     assert os.getpid() not in pids
 
 
-def test_results_are_yielded_as_tasks_finish() -> None:
+@pytest.mark.process
+def test_results_are_yielded_as_tasks_finish(tmp_path: Path) -> None:
     with ProcessExecutor(2) as executor:
-        order = list(executor.map(sleep_then_return, [1.0, 0.0]))
-    assert order == [0.0, 1.0]
+        order = list(executor.map(finish_in_order, in_reverse_order(tmp_path)))
+    assert order == ["first", "second"]
 
 
 def test_a_function_defined_in_a_notebook_runs_here_with_a_warning() -> None:
@@ -103,12 +121,14 @@ def test_a_function_defined_in_a_notebook_runs_here_with_a_warning() -> None:
     assert results == [2, 3, 4]
 
 
+@pytest.mark.process
 def test_workers_that_die_on_start_fall_back_to_this_process_with_a_warning() -> None:
     with pytest.warns(SequentialFallbackWarning, match="died"):
         results = sorted(ProcessExecutor(2).map(double_but_die_in_a_worker, [1, 2, 3]))
     assert results == [2, 4, 6]
 
 
+@pytest.mark.process
 def test_a_program_read_from_stdin_runs_here_with_a_warning_and_no_worker_tracebacks() -> None:
     """Workers re-run the main program from its path; `python -` has none, so they would die
     printing tracebacks. The executor sees it before starting them."""
@@ -144,8 +164,9 @@ def test_missing_dask_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) ->
         DaskExecutor("tcp://127.0.0.1:8786").__enter__()
 
 
+@pytest.mark.slow
 def test_dask_on_a_local_cluster_gives_bit_identical_frames(
-    small: simlock.Scenario, sequential_results: simlock.Results
+    small: simlock.Scenario, sequential_results: simlock.Results, tmp_path: Path
 ) -> None:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
@@ -160,6 +181,6 @@ def test_dask_on_a_local_cluster_gives_bit_identical_frames(
         with DaskExecutor(cluster.scheduler_address) as executor:
             assert executor.workers == 2
             on_dask = simlock.run(small, scale=0.2, detail_replications=0, executor=executor)
-            order = list(executor.map(sleep_then_return, [1.0, 0.0]))
+            order = list(executor.map(finish_in_order, in_reverse_order(tmp_path)))
     assert_same_results(sequential_results, on_dask)
-    assert order == [0.0, 1.0]
+    assert order == ["first", "second"]

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_helpers import SHIPPED, SMALL, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +28,7 @@ from simlock.analysis.consistency import check_consistency
 from simlock.errors import ScenarioError
 from simlock.execution import memory as guards
 from simlock.scenario.yamlio import MAX_DEPTH, MAX_EXPANDED_NODES, MAX_FILE_BYTES
+from tests.cli_helpers import SHIPPED, SMALL, invoke
 
 TRIED: Counter[str] = Counter()
 """Cases tried, by kind; printed when the module's tests are done."""
@@ -188,6 +188,7 @@ def mutated_docs(draw: st.DrawFn) -> Any:
     return doc
 
 
+@pytest.mark.slow
 def test_random_mutations_of_every_shipped_scenario_never_crash(tmp_path: Path) -> None:
     @fuzz_settings(150)
     @given(doc=mutated_docs())
@@ -248,6 +249,7 @@ def nudged_docs(draw: st.DrawFn) -> Any:
     return doc
 
 
+@pytest.mark.slow
 def test_valid_scenarios_found_by_the_fuzzer_also_run(tmp_path: Path) -> None:
     @fuzz_settings(30)
     @given(doc=nudged_docs())
@@ -321,6 +323,7 @@ def damaged(original: bytes, edits: list[tuple[float, str, bytes]]) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 def test_byte_level_damage_to_a_real_file_never_crashes(tmp_path: Path) -> None:
     @fuzz_settings(100)
     @given(original=st.sampled_from(TEXTS), edits=DAMAGE)

@@ -8,19 +8,22 @@ import re
 import resource
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import FAST, SMALL, invoke, quiet_env, simlock_command, small_doc, write_yaml
 
 import simlock
-import simlock.execution.runner
 from simlock.analysis.consistency import check_consistency
 from simlock.analysis.results import Results, scenario_hash
 from simlock.errors import ConsistencyError, TooBigError
+from simlock.execution import executors
 from simlock.execution import memory as guards
+from simlock.execution.executors import SequentialExecutor
+from simlock.model.population import generate
+from tests.cli_helpers import FAST, SMALL, invoke, quiet_env, simlock_command, small_doc, write_yaml
 
 ADDRESS_SPACE = 3 * 1024**3
 """A `ulimit -v` for the child process: a broken guard then fails with MemoryError instead of
@@ -56,6 +59,7 @@ def simlock_in_limited_memory(*args: str | Path) -> subprocess.CompletedProcess[
 # -- too big to run --------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_run_too_big_for_memory_stops_before_allocating_and_says_what_fits(
     tmp_path: Path,
 ) -> None:
@@ -85,6 +89,7 @@ def test_a_run_too_big_for_memory_stops_before_allocating_and_says_what_fits(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.process
 def test_a_sweep_too_big_for_memory_stops_before_writing_anything(tmp_path: Path) -> None:
     doc = huge_doc()
     doc["sweep"] = {"parameters": [{"path": "policy.coverage", "values": [0.5, 1.0]}]}
@@ -94,8 +99,8 @@ def test_a_sweep_too_big_for_memory_stops_before_writing_anything(tmp_path: Path
     assert done.returncode == 2, done.stderr
     message = " ".join(done.stderr.split())
     assert "this sweep needs about" in message
-    assert "lower the scenario's activation rates to about" in message
-    assert "--scale" not in message
+    assert "try --scale " in message and "in the sweep: section" in message
+    assert "--detail" not in message
     assert not out.exists()
 
 
@@ -117,20 +122,33 @@ def test_the_python_api_refuses_too_big_a_run_before_allocating(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A notebook's `simlock.run` is checked too: refused with the keyword that fits, instead of
-    the kernel being killed by the operating system."""
+    the kernel being killed by the operating system. "Before allocating" is measured: the refusal
+    allocates a small fraction of what drawing the run's devices alone takes."""
     scenario = simlock.load_scenario(SMALL)
     monkeypatch.setattr(
-        guards, "available_memory", lambda: guards.estimate_memory(scenario, 0.5, 1, 1, 4)
+        guards, "available_memory", lambda: guards.estimate_memory(scenario, 5.0, 1, 1, 4)
     )
 
-    def no_population(*args: object) -> None:
-        raise AssertionError("devices were drawn before the memory check")
+    def refused() -> int:
+        """The peak memory Python allocated while the run was refused (bytes)."""
+        tracemalloc.start()
+        try:
+            with pytest.raises(
+                TooBigError, match=r"try --scale [45](\.\d+)? \(from Python: scale=[45](\.\d+)?\)"
+            ):
+                simlock.run(scenario, scale=10.0, workers=1)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
 
-    monkeypatch.setattr(simlock.execution.runner.population, "generate", no_population)
-    with pytest.raises(
-        TooBigError, match=r"try --scale 0\.[45]\d* \(from Python: scale=0\.[45]\d*\)"
-    ):
-        simlock.run(scenario, workers=1)
+    refused()  # the first call also imports what a run needs
+    tracemalloc.start()
+    try:
+        generate(scenario, 0, 10.0)
+        devices = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert refused() < devices / 20
 
 
 def test_the_estimate_grows_with_scale_workers_detail_and_variants() -> None:
@@ -165,6 +183,7 @@ def test_when_no_scale_fits_the_message_says_so() -> None:
     guards.check_fits(scenario, 1.0, 1, 1, 4, available=10**12)
 
 
+@pytest.mark.process
 def test_available_memory_counts_an_address_space_limit() -> None:
     done = subprocess.run(
         [
@@ -254,18 +273,30 @@ def test_a_contradiction_is_a_consistency_error_with_the_scenario_hash(
     assert "a simlock bug" in message
 
 
+class _ExecutorWithABug(SequentialExecutor):
+    """Runs tasks here, then counts one lock too many on the first day that has locks: what a
+    bug anywhere in a replication's simulation looks like to the run that collects it."""
+
+    def map(self, fn, tasks):  # type: ignore[no-untyped-def]
+        for made in super().map(fn, tasks):
+            row = _first_row_with(made.daily, "newly_locked")
+            made.daily.loc[made.daily.index[row], "newly_locked"] += 1
+            yield made
+
+
+def test_the_python_api_refuses_an_inconsistent_run_naming_the_scenario() -> None:
+    scenario = simlock.load_scenario(SMALL)
+    with pytest.raises(ConsistencyError, match="internal consistency check failed") as caught:
+        simlock.run(scenario, scale=0.1, detail_replications=0, executor=_ExecutorWithABug())
+    assert f"scenario hash {scenario_hash(scenario)}" in str(caught.value)
+
+
 def test_the_command_reports_an_inconsistent_run_as_a_bug_with_exit_code_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    simulate = simlock.execution.runner.run_task
-
-    def task_with_a_bug(task: simlock.execution.runner.Task) -> simlock.execution.runner.TaskResult:
-        made = simulate(task)
-        row = _first_row_with(made.daily, "newly_locked")
-        made.daily.loc[made.daily.index[row], "newly_locked"] += 1
-        return made
-
-    monkeypatch.setattr(simlock.execution.runner, "run_task", task_with_a_bug)
+    """The command builds its executor with `make_executor` (its --workers and --scheduler);
+    given one with a bug, it exits 3 and leaves no folder."""
+    monkeypatch.setattr(executors, "make_executor", lambda *args, **kwargs: _ExecutorWithABug())
     out = tmp_path / "run"
     result = invoke("run", SMALL, "-o", out, *FAST)
     assert result.exit_code == 3

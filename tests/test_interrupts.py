@@ -24,7 +24,10 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import (
+
+from simlock.execution import outputs
+from simlock.execution.sweep import MANIFEST_FILE, PARTS_DIR, SWEEP_FILE
+from tests.cli_helpers import (
     FAST,
     SMALL,
     invoke,
@@ -34,9 +37,6 @@ from cli_helpers import (
     small_doc,
     write_yaml,
 )
-
-from simlock.execution import outputs
-from simlock.execution.sweep import MANIFEST_FILE, PARTS_DIR, SWEEP_FILE
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="POSIX signals and pseudo-terminals"
@@ -157,6 +157,7 @@ def busy_scenario(tmp_path: Path, sweep: dict | None = None) -> Path:
     return write_yaml(tmp_path / "busy.yaml", doc)
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("how", "workers", "code"),
     [("ctrl-c", "1", 130), ("ctrl-c", "2", 130), ("kill", "1", 143), ("kill", "2", 143)],
@@ -184,6 +185,7 @@ def test_a_run_interrupted_midway_leaves_nothing(
     assert terminal.group_is_gone()
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("how", "earlier_run", "code"),
     [("ctrl-c", False, 130), ("kill", True, 143)],
@@ -224,6 +226,7 @@ SWEEP = {
 SWEEP_TASKS = 6
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("how", "workers", "code"),
     [("sigint", "2", 130), ("kill", "1", 143)],
@@ -286,9 +289,12 @@ class _SignalsInFinalizer:
 def test_an_interruption_swallowed_by_a_finalizer_is_raised_at_the_next_task(
     signum: int, raised: type[KeyboardInterrupt]
 ) -> None:
+    # The handler this process started with: Python's default, or SIG_IGN when the suite was
+    # started in the background by a shell without job control.
+    before = signal.getsignal(signal.SIGINT)
     with outputs.interruptible():
         _SignalsInFinalizer(signum)
         with pytest.raises(raised):
             outputs.raise_if_interrupted()
     outputs.raise_if_interrupted()  # outside, nothing is remembered
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, SMALL
+
+from tests.cli_helpers import ROOT, SMALL
 
 HEAVY = ("numpy", "pandas", "scipy", "simpy", "matplotlib", "pyarrow")
 LINT = (
@@ -52,12 +53,14 @@ def imported_after(code: str) -> list[str]:
     return [m for m in HEAVY if m in modules]
 
 
+@pytest.mark.process
 def test_every_import_contract_is_kept() -> None:
     result = lint_imports(ROOT / "pyproject.toml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 2 kept, 0 broken." in result.stdout
 
 
+@pytest.mark.process
 def test_a_broken_contract_fails_the_check(tmp_path: Path) -> None:
     """The check above can fail: a contract the code breaks (the analysis layer does import
     numpy) is reported as broken, with a non-zero exit code."""
@@ -74,6 +77,7 @@ def test_a_broken_contract_fails_the_check(tmp_path: Path) -> None:
     assert "analysis imports no numpy BROKEN" in result.stdout
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     "code",
     [
@@ -91,6 +95,7 @@ def test_loading_and_validating_import_no_numpy_heavy_library(code: str) -> None
     assert imported_after(code) == []
 
 
+@pytest.mark.process
 def test_the_lazy_api_still_imports_what_it_names() -> None:
     """The probe above can see heavy imports: asking for `simlock.run` loads the engine."""
     assert "numpy" in imported_after("import simlock; simlock.run")

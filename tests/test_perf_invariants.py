@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlock.analysis.metrics import _SortedValues
+import simlock
 from simlock.analysis.tables import devices_frame, devices_frames, events_frame, events_frames
 from simlock.execution.runner import Task, run_task
 from simlock.model.detection import cached_inference, infer_territory
 from simlock.model.engine import simulate_variant
 from simlock.model.population import NO_SIGNAL, Codebook, Population, generate
-from simlock.model.streams import Kind, generator
 from simlock.scenario.models import Detection
+from tests.cli_helpers import SMALL
 from tests.engine_helpers import BASE, make_scenario
 
 TERRITORIES = ("CU", "IR", "RU", "US", "NL", "TR")
@@ -201,65 +201,94 @@ def test_the_detail_tables_of_every_task_have_the_same_dtypes() -> None:
         assert list(mine["variant"].cat.categories) == scenario.variant_names
 
 
-def _signals_by_one_draw(scenario, region, book, is_traveller, replication):
-    """The signals drawn as four rows of one (4, n) draw, every row applied (the plain form)."""
-    n = is_traveller.size
-    profile = region.signals
-    rng = generator(scenario.seed, replication, region.id, Kind.SIGNALS)
-    own = book.territory_code(region.id)
-    u_sim, u_vpn, u_gps, u_wifi = rng.random((4, n))
-    sim = np.full(n, own, dtype=np.int16)
-    if profile.sim_otherwise is not None:
-        sim[u_sim >= profile.local_sim_share] = book.territory_code(profile.sim_otherwise)
-    ip_home = book.territory_code(profile.ip_reports) if profile.ip_reports else own
-    ip = np.full(n, ip_home, dtype=np.int16)
-    if region.travellers_from is not None:
-        home = book.territory_code(region.travellers_from)
-        sim[is_traveller] = home
-        ip[is_traveller & (u_wifi >= profile.traveller_local_ip_share)] = home
-    ip[u_vpn < profile.vpn_share] = book.territory_code(profile.vpn_exit)
-    gps = np.where(u_gps < profile.location_share, own, NO_SIGNAL).astype(np.int16)
-    return sim, ip, gps
+SIGNALS = {
+    "local_sim_share": 0.7,
+    "sim_otherwise": "RU",
+    "vpn_share": 0.3,
+    "location_share": 0.4,
+    "traveller_local_ip_share": 0.4,
+}
+
+
+def _population_with(signals: dict[str, object]) -> Population:
+    """The engine tests' world with Cuba's signals set (replication 2)."""
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["signals"] = signals
+    regions[1]["channels"] = {"official": 1.0}
+    return generate(make_scenario({"regions": regions}), 2)
 
 
 @pytest.mark.parametrize(
-    "signals",
+    ("change", "moves", "stays"),
     [
-        {"local_sim_share": 1.0, "sim_otherwise": "RU", "vpn_share": 0.0, "location_share": 0.0},
-        {"local_sim_share": 0.7, "sim_otherwise": "RU", "vpn_share": 0.3, "location_share": 0.4},
-        {"local_sim_share": 0.9, "sim_otherwise": "US", "vpn_share": 0.0, "location_share": 1.0},
+        ({"location_share": 0.0}, "gps", ("sim", "ip")),  # no GPS draw needed: skipped
+        ({"location_share": 1.0}, "gps", ("sim", "ip")),
+        ({"vpn_share": 0.0}, "ip", ("sim", "gps")),  # no VPN draw needed
+        ({"local_sim_share": 1.0}, "sim", ("ip", "gps")),  # no SIM draw needed
+        ({"traveller_local_ip_share": 1.0}, "ip", ("sim", "gps")),
     ],
 )
-def test_signals_drawn_row_by_row_equal_one_draw_of_all_rows(signals) -> None:
-    regions = copy.deepcopy(BASE["regions"])
-    regions[0]["signals"] = {**signals, "traveller_local_ip_share": 0.4}
-    regions[1]["channels"] = {"official": 1.0}
-    scenario = make_scenario({"regions": regions})
-    population = generate(scenario, 2)
+def test_a_signal_share_changes_only_its_own_signal(
+    change: dict[str, float], moves: str, stays: tuple[str, ...]
+) -> None:
+    """Signal draws a share makes useless are skipped; the others must come out the same, as if
+    every draw were made (a skipped draw that shifted the next ones would change them)."""
+    before, after = _population_with(SIGNALS), _population_with({**SIGNALS, **change})
+    for column in ("activated", "region", "channel", *stays):
+        assert np.array_equal(getattr(before, column), getattr(after, column)), column
+    assert not np.array_equal(getattr(before, moves), getattr(after, moves))
+
+
+def test_signals_follow_their_shares() -> None:
+    population = _population_with(SIGNALS)
     book = population.codebook
-    for index, region in enumerate(scenario.regions):
-        mine = population.region == index
-        traveller = (
-            population.channel[mine] == book.channels.index("traveller")
-            if ("traveller" in book.channels)
-            else np.zeros(mine.sum(), dtype=bool)
-        )
-        sim, ip, gps = _signals_by_one_draw(scenario, region, book, traveller, 2)
-        assert np.array_equal(population.sim[mine], sim), region.id
-        assert np.array_equal(population.ip[mine], ip), region.id
-        assert np.array_equal(population.gps[mine], gps), region.id
+    cuba = population.region == 0
+    local = cuba & (population.channel != book.channels.index("traveller"))
+    own = book.territory_code("CU")
+    for share, seen in (
+        (SIGNALS["location_share"], population.gps[cuba] == own),
+        (SIGNALS["local_sim_share"], population.sim[local] == own),
+        (SIGNALS["vpn_share"], population.ip[cuba] == book.territory_code("NL")),
+    ):
+        error = np.sqrt(share * (1 - share) / seen.size)
+        assert abs(seen.mean() - share) < 4 * error, (share, seen.mean())
 
 
-def test_quantiles_from_one_sort_equal_each_groups_own_quantile() -> None:
-    rng = np.random.default_rng(5)
-    values = np.round(rng.exponential(3.0, 4000), 1)  # many ties
-    codes = rng.integers(0, 7, values.size)
-    codes[codes == 4] = 5  # an empty group
-    grouped = _SortedValues(values).by_group(codes, 7)
-    for q in (0.5, 0.9):
-        expected = [
-            np.quantile(values[codes == g], q) if (codes == g).any() else np.nan for g in range(7)
-        ]
-        assert np.array_equal(grouped.quantile(q), np.array(expected), equal_nan=True)
-        overall = _SortedValues(values).by_group(np.zeros(values.size, dtype=np.int64), 1)
-        assert overall.quantile(q).tolist() == [np.quantile(values, q)]
+@pytest.fixture(scope="module")
+def detailed_run() -> simlock.Results:
+    """small.yaml with every variant and its first replication's device table."""
+    scenario = simlock.load_scenario(SMALL)
+    return simlock.run(scenario, replications=2, scale=0.2, workers=1, detail_replications=1)
+
+
+@pytest.mark.parametrize("group", ["all", "region", "channel"])
+def test_quantile_metrics_equal_each_groups_own_quantile_of_the_device_table(
+    detailed_run: simlock.Results, group: str
+) -> None:
+    """The metrics sort each quantity once for every grouping; the plain form takes each group's
+    quantile of its own devices, read from the run's device table."""
+    devices = detailed_run.devices
+    horizon = detailed_run.scenario.days
+    locked = devices[devices["locked"].notna()]
+    quantities = {
+        "days_to_lock": locked["locked"] - locked["activated"],
+        "lock_duration": locked["unlocked"].fillna(horizon) - locked["locked"],
+    }
+    replicates = detailed_run.replicates
+    compared = 0
+    for name, days in quantities.items():
+        frame = locked.assign(days=days.to_numpy(), all="all")
+        for (variant, key), values in frame.groupby(["variant", group], observed=True)["days"]:
+            for metric, q in ((f"{name}_median", 0.5), (f"{name}_p90", 0.9)):
+                row = replicates[
+                    (replicates["variant"] == variant)
+                    & (replicates["replication"] == 0)
+                    & (replicates["group"] == group)
+                    & (replicates["key"] == str(key))
+                    & (replicates["metric"] == metric)
+                ]
+                if row.empty:  # lock_duration has a median only
+                    continue
+                assert row["value"].item() == np.quantile(values.to_numpy(), q), (metric, key)
+                compared += 1
+    assert compared >= 3 * len(detailed_run.scenario.variant_names)

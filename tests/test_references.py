@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import FAST, SMALL, invoke, small_doc, write_yaml
 
 import simlock
 from simlock.errors import Problem, ScenarioError
+from tests.cli_helpers import FAST, SMALL, invoke, small_doc, write_yaml
 
 
 def only_problem(tmp_path: Path, doc: dict[str, Any]) -> Problem:

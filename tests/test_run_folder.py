@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import SMALL, invoke, leftovers, small_doc, write_yaml
 
 import simlock
 from simlock.analysis.results import CSV_FRAMES, FRAMES, Results
 from simlock.errors import OutputError
 from simlock.execution import folder as folder_module
+from tests.cli_helpers import SMALL, invoke, leftovers, small_doc, write_yaml
 
 OPTIONS = {"seed": 11, "replications": 2, "scale": 0.1, "detail": 1}
 EXPECTATIONS = [
@@ -160,6 +160,7 @@ def test_save_refuses_a_folder_that_holds_other_files(tmp_path: Path, small: Res
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
 
 
+@pytest.mark.process
 def test_a_fresh_interpreter_can_load_and_save_a_run(tmp_path: Path, small: Results) -> None:
     """`import simlock` is all a notebook does before `Results.load(...).save(...)`: the writer
     `Results.save` calls must be installed by it, however lazily `simlock` imports."""

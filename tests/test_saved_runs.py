@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import FAST, SMALL, invoke
 
 from simlock.analysis.results import FORMAT_VERSION, FRAMES, Results
 from simlock.errors import SavedRunError
+from tests.cli_helpers import FAST, SMALL, invoke
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,7 @@ def test_a_saved_run_loads_back_exactly(saved: Path) -> None:
     assert not results.devices.empty
 
 
+@pytest.mark.slow
 def test_save_then_load_round_trips_every_frame(saved: Path, tmp_path: Path) -> None:
     first = Results.load(saved)
     again = Results.load(first.save(tmp_path / "again"))

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import SMALL, invoke, small_doc, write_yaml
 
 import simlock
 from simlock.errors import ScenarioError, SimlockError
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_with_warnings
+from tests.cli_helpers import SMALL, invoke, small_doc, write_yaml
 
 
 def test_load_scenario_takes_a_file_a_mapping_or_a_scenario() -> None:
@@ -63,7 +63,7 @@ def test_an_unknown_variant_is_a_scenario_error_with_the_nearest_name() -> None:
     assert not isinstance(caught.value, KeyError)
     (problem,) = caught.value.problems
     assert problem.message == "no variant 'no_lift'; did you mean 'no-lift'?"
-    assert problem.allowed == "baseline, no-lift, warn, exempt-travellers"
+    assert problem.allowed == "baseline, no-lift, warn, exempt-allowed-sim"
 
 
 def test_a_bad_variant_of_a_hand_built_scenario_names_its_field() -> None:

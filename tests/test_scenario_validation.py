@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_helpers import BAD, SHIPPED, SMALL, invoke, small_doc, write_yaml
 
 import simlock
 from simlock.errors import Problem, ScenarioError
 from simlock.scenario.models import Scenario
+from tests.cli_helpers import BAD, SHIPPED, SMALL, invoke, small_doc, write_yaml
 
 BAD_FILES = sorted(BAD.glob("*.yaml"))
 

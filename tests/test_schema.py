@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_helpers import SCENARIOS, SCHEMA_FILE, SHIPPED, invoke, small_doc
 from jsonschema import Draft202012Validator
 
 import simlock
+from tests.cli_helpers import SCENARIOS, SCHEMA_FILE, SHIPPED, invoke, small_doc
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema="
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import SHIPPED, invoke, small_doc, write_yaml
 
 import simlock
 from simlock.scenario.loader import load_with_warnings
+from tests.cli_helpers import SHIPPED, invoke, small_doc, write_yaml
 
 
 def warnings_of(doc: dict) -> list[str]:

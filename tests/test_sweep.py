@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import write_yaml
 
 import simlock
 from simlock.errors import OutputError, ScenarioError
@@ -28,6 +27,7 @@ from simlock.execution.sweep import (
     make_design,
     run_sweep,
 )
+from tests.cli_helpers import write_yaml
 
 TINY: dict[str, Any] = {
     "name": "tiny",
@@ -323,6 +323,7 @@ def test_resuming_a_folder_of_another_sweep_is_refused(tmp_path: Path) -> None:
         run_sweep(other, tmp_path / "stuff", workers=1, resume=True)
 
 
+@pytest.mark.process
 def test_processes_and_dask_give_the_same_frame_bit_for_bit(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     scenario = tiny(COVERAGE_GRID, replications=1)
@@ -341,6 +342,7 @@ def test_processes_and_dask_give_the_same_frame_bit_for_bit(tmp_path: Path) -> N
 # -- sensitivity -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_sobol_sweep_ranks_the_lever_that_drives_users_affected(tmp_path: Path) -> None:
     sweep = {
         "design": "sobol",
@@ -358,11 +360,13 @@ def test_a_sobol_sweep_ranks_the_lever_that_drives_users_affected(tmp_path: Path
         "variant",
         "metric",
         "parameter",
+        "method",
         "order",
         "index",
         "ci_low",
         "ci_high",
     }
+    assert set(indices["method"]) == {"Sobol"}
     users = indices[(indices["metric"] == "users_affected") & (indices["order"] == "total")]
     by_parameter = users.set_index("parameter")["index"]
     assert by_parameter["policy.windows.surge.coverage"] > 0.5

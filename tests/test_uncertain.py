@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import invoke, small_doc, write_yaml
 
 from simlock.analysis.expectations import target_bounds, target_scale
 from simlock.errors import ScenarioError
 from simlock.scenario.loader import load_scenario, with_values
 from simlock.scenario.uncertain import field_bounds
+from tests.cli_helpers import invoke, small_doc, write_yaml
 
 GOOD = [
     {"path": "policy.windows.surge.coverage", "prior": "uniform", "low": 0.2, "high": 0.9},

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import invoke, small_doc, write_yaml
 
 import simlock
 from simlock.analysis.results import Results
@@ -14,6 +13,7 @@ from simlock.analysis.worlds import compare_worlds, summarize_worlds
 from simlock.errors import OutputError
 from simlock.execution.calibrate import calibrate
 from simlock.scenario.loader import load_scenario
+from tests.cli_helpers import invoke, small_doc, write_yaml
 
 COVERAGE = "policy.windows.surge.coverage"
 CU_RATE = "regions.CU.activations[0].rate_per_day"

@@ -6,7 +6,7 @@ of the 2021 episode, for instance), each with its source and bounds:
 ```yaml
 expectations:
   - name: Locks come a few days after activation
-    source: FACTS.md stylized fact 2
+    source: docs/record/september-2021.md#fact-2
     metric: days_to_lock_median
     min: 2
     max: 7

@@ -3,9 +3,10 @@
 The unit of a metric (devices, appeals, device-days, days, share or date), one value in its unit
 (counts with thousands separators, days, shares as percentages, day numbers as dates), an
 estimate with its 95% interval, and the bounds an expectation allows. The report's tables and
-the expectations' one-line verdicts (`simlock.expectations.evaluate`, column `detail`) format
-through these functions, so the same value reads the same way in both; a verdict asks for
-`precise` values, so that a value next to a bound is not rounded onto it.
+the expectations' one-line verdicts (`simlock.analysis.expectations.evaluate`, column `detail`)
+format through these functions, so the same value reads the same way in both; a verdict asks for
+`precise` values, so that a value next to a bound is not rounded onto it. Units come from
+`simlock.scenario.metric_names` (`metric_unit` is re-exported here).
 """
 
 from __future__ import annotations
@@ -37,11 +38,25 @@ def _count(value: float, signed: bool) -> str:
     return _signed(text, value, signed)
 
 
+WHOLE_UNITS = ("devices", "appeals")
+"""Units people count in whole numbers: a mean over replications is shown rounded to one."""
+
+
+def _whole(value: float, signed: bool) -> str:
+    """A count of devices or appeals as a whole number; a mean that is not zero but rounds to
+    zero reads '<1' (a difference: '~0'), so that it is not mistaken for none at all."""
+    if value != 0 and abs(value) < 0.5:
+        return "~0" if signed else "<1"
+    whole = math.floor(abs(value) + 0.5)  # half up: a mean of 0.5 devices is not shown as 0
+    return _signed(f"{'-' if value < 0 else ''}{whole:,d}", value, signed)
+
+
 def format_value(
     value: float, unit: str, start: dt.date, signed: bool = False, precise: bool = False
 ) -> str:
-    """One number in its unit: counts with thousands separators, days to 0.1, shares as
-    percentages, day numbers from `start` as dates (the nearest day). `signed` formats a
+    """One number in its unit: devices and appeals as whole numbers (means over replications
+    rounded), other counts with thousands separators, days to 0.1, shares as percentages, day
+    numbers from `start` as dates (the nearest day; halfway, the later one). `signed` formats a
     difference: an explicit +, shares in percentage points, dates in days.
 
     `precise` is for a verdict against bounds: counts to 0.1, days and ranks to 0.01, and a date
@@ -52,7 +67,7 @@ def format_value(
     if unit == "date":
         if signed:
             return format_value(value, "days", start, signed, precise)
-        day = (start + dt.timedelta(days=round(value))).isoformat()
+        day = (start + dt.timedelta(days=_nearest_day(value))).isoformat()
         return f"~{day}" if precise and not float(value).is_integer() else day
     if unit == "share":
         if signed:
@@ -64,7 +79,16 @@ def format_value(
     if precise:
         text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
         return _signed(text, value, signed)
+    if unit in WHOLE_UNITS:
+        return _whole(value, signed)
     return _count(value, signed)
+
+
+def _nearest_day(value: float) -> int:
+    """The day number nearest `value`; halfway between two days, the later one. Python's `round`
+    rounds halves to even, which would show a mean of 2.5 as day 2 but 3.5 as day 4: a reader
+    comparing two such dates would see them move apart by two days instead of one."""
+    return math.floor(value + 0.5)
 
 
 def format_estimate(

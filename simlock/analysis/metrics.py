@@ -6,9 +6,10 @@ channel (`replicate_metrics`). Across replications they become a mean with a Stu
 variants share their devices (common random numbers), so the paired difference removes most of the
 noise (`compare`).
 
-Targeted locks are grey imports activated in a banned territory (what the vendor says it aims at);
-every other lock is collateral: travellers, official devices, and devices outside banned
-territories locked because of a detection error.
+Targeted locks are locks of devices the variant's policy targets (`policy.targets`: its channels,
+grey imports unless the scenario says otherwise) activated in a banned territory: what the vendor
+says it aims at. Every other lock is collateral: travellers, official devices, and devices outside
+banned territories locked because of a detection error.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from simlock.scenario.models import BASELINE
 from . import tables
 from .daily import daily_totals
 
-GREY = "grey_import"
 TRAVELLER = "traveller"
 
 # The names, units and descriptions live in the dependency-free registry (the loader reads them
@@ -72,10 +72,10 @@ def replicate_metrics(
     duration = unlock_time - lock_time
     to_lock = lock_time - population.activated[lk]
     channel_lk = population.channel[lk]
-    grey_code = book.channels.index(GREY) if GREY in book.channels else -1
     traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
     lk_in_banned = region_banned[population.region[lk]]
-    targeted = lk_in_banned & (channel_lk == grey_code)
+    of_target_channel = np.isin(channel_lk, result.targets)
+    targeted = lk_in_banned & of_target_channel
     # Flags over the considered devices are rare (a few percent are ever decided): keep where
     # they hold, so each grouping counts a few rows instead of every considered device.
     outcome_idx = result.outcome[idx]
@@ -96,7 +96,9 @@ def replicate_metrics(
         "collateral_locks": ~targeted,
         "collateral_travellers": (channel_lk == traveller_code) & ~targeted,
         "collateral_outside_banned": ~lk_in_banned,
-        "grey_market_locked": channel_lk == grey_code,
+        # The two groups above overlap: travellers abroad (say Cubans in Spain) are in both.
+        "collateral_travellers_outside_banned": (channel_lk == traveller_code) & ~lk_in_banned,
+        "grey_market_locked": of_target_channel,
     }
     unlock_cause_lk = result.unlock_cause[locked]
     unlocks_lk = {

@@ -37,6 +37,9 @@ LIBRARIES = ("numpy", "pandas", "pyarrow", "scipy", "simpy", "pydantic")
 RUN_OPTIONS = ("seed", "replications")
 """Fields of the scenario file that are run options: left out of the content hash."""
 
+SWEEP_OPTIONS = ("replications", "scale", "variants", "metrics")
+"""Fields of the `sweep:` section that are options of the sweep's runs, left out likewise."""
+
 NUMBERS_UNCHANGED_BY = ("executor", "workers")
 """Options recorded for the record only: they never change a run's numbers."""
 
@@ -84,14 +87,16 @@ def _git(folder: Path, *args: str) -> str | None:
 
 def content_hash(scenario: Scenario) -> str:
     """A short SHA-256 of the scenario's content without its run options (seed, replications,
-    and the sweep's replications): equal for the same scenario run with any options."""
+    and the sweep's replications, scale, variants and metrics): equal for the same scenario run
+    with any options."""
     from .results import scenario_document
 
     document = scenario_document(scenario)
     for key in RUN_OPTIONS:
         document.pop(key, None)
     if isinstance(document.get("sweep"), dict):
-        document["sweep"].pop("replications", None)
+        for key in SWEEP_OPTIONS:
+            document["sweep"].pop(key, None)
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -10,11 +10,10 @@ both call; this module writes and reads the tables.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import yaml
 from simlock.errors import OptionError, SavedRunError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_scenario
 from simlock.scenario.models import Scenario
+from simlock.scenario.suggest import did_you_mean
 
 from .metrics import compare as _compare
 from .provenance import provenance as _provenance
@@ -109,17 +109,46 @@ class Results:
         an unknown baseline is an `OptionError`."""
         from .worlds import compare_worlds, has_worlds
 
-        _check_name("baseline", baseline, self.replicates["variant"].unique())
+        _check_name("baseline", baseline, self.replicates["variant"].unique(), "variant")
         if has_worlds(self.replicates):
             return compare_worlds(self.replicates, baseline)
         return _compare(self.replicates, baseline)
 
-    def check(self) -> pd.DataFrame | None:
+    def check(self, variant: str | None = None) -> pd.DataFrame | None:
         """The scenario's expectations checked on these results (None if it declares none):
-        one row per expectation with its value, 95% interval, bounds and pass/fail."""
+        one row per expectation with its value, 95% interval, bounds and pass/fail.
+
+        Each expectation is checked on the variant it names (the baseline unless it says
+        otherwise); `variant=` checks every one of them on that variant instead, to see which
+        facts a what-if would have broken. A variant that was not run is an `OptionError`."""
         from .expectations import evaluate
 
-        return evaluate(self)
+        if variant is None:
+            return evaluate(self)
+        _check_name("variant", variant, self.summary["variant"].unique())
+        retargeted = [e.model_copy(update={"variant": variant}) for e in self.scenario.expectations]
+        scenario = self.scenario.model_copy(update={"expectations": retargeted})
+        return evaluate(replace(self, scenario=scenario))
+
+    def select(self, variants: Iterable[str]) -> Results:
+        """These results restricted to `variants`: every frame keeps only their rows, and a
+        categorical `variant` column keeps only their categories (in the order given), so that
+        tables, figures and their legends show exactly the variants selected. The scenario and
+        the manifest are kept as they are (they say what was run).
+
+        Raises `OptionError` naming the variants present when one of `variants` is not."""
+        wanted = list(dict.fromkeys(str(v) for v in variants))
+        present = {
+            str(v) for frame in (self.summary, self.daily) for v in frame["variant"].unique()
+        }
+        missing = [v for v in wanted if v not in present]
+        if missing or not wanted:
+            raise OptionError(
+                f"variants: no variant {', '.join(missing) or '(none given)'} in these results "
+                f"(present: {', '.join(sorted(present))})"
+            )
+        frames = {name: _only(getattr(self, name), wanted) for name in FRAMES}
+        return Results(scenario=self.scenario, manifest=dict(self.manifest), **frames)
 
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """One metric's summary rows (mean and interval per variant and key); an unknown metric
@@ -169,11 +198,12 @@ class Results:
         calls, so a notebook and the command write the same folder. `Results` belongs to the
         analysis layer, which may not import the layers above it (the report, the run folder),
         so that function is injected: `simlock.execution.folder` installs itself here when
-        imported, which `import simlock` does."""
+        imported, which `simlock.Results`, `simlock.run` and the command all do. (Only a
+        `Results` imported from this module by hand, with nothing run, can lack it.)"""
         if not _run_folder_writer:
             raise SimlockError(
-                "Results.save needs simlock's run-folder writer: import simlock (or "
-                "simlock.execution.folder) first"
+                "Results.save needs simlock's run-folder writer: use simlock.Results, or "
+                "import simlock.execution.folder first"
             )
         return _run_folder_writer[0](self, Path(folder), force=force, report=report)
 
@@ -213,15 +243,26 @@ class Results:
         return cls(scenario=scenario, manifest=manifest, **frames)
 
 
-def _check_name(argument: str, name: object, known: Any) -> None:
+def compare(results: Results, baseline: str = "baseline") -> pd.DataFrame:
+    """Each variant of `results` minus `baseline`, paired by replication, with 95% intervals
+    (tidy frame: variant, group, key, metric, difference, ci_low, ci_high, n). The function form
+    of `Results.compare`, exported as `simlock.compare`."""
+    if not isinstance(results, Results):
+        raise OptionError(
+            f"results: expected the Results of simlock.run or Results.load, got "
+            f"{type(results).__name__}"
+        )
+    return results.compare(baseline)
+
+
+def _check_name(argument: str, name: object, known: Any, noun: str | None = None) -> None:
     """Refuse a name that is not among `known`, naming the closest and all that are."""
     names = [str(k) for k in known]
     if name in names:
         return
-    close = difflib.get_close_matches(str(name), names, n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
+    hint = did_you_mean(name, names)
     raise OptionError(
-        f"{argument}: no {argument} named {name!r} in these results{hint} "
+        f"{argument}: no {noun or argument} named {name!r}{hint} "
         f"(allowed: {', '.join(sorted(names))})"
     )
 
@@ -237,6 +278,19 @@ def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 def _one_time_unit(frame: pd.DataFrame) -> pd.DataFrame:
     times = {c: frame[c].astype("datetime64[ns]") for c in frame if frame[c].dtype.kind == "M"}
     return frame.assign(**times) if times else frame
+
+
+def _only(frame: pd.DataFrame, variants: list[str]) -> pd.DataFrame:
+    """The rows of `variants` (all of a frame without a variant column), with the categories of
+    a categorical variant column narrowed to them."""
+    if "variant" not in frame.columns:
+        return frame.copy()
+    column = frame["variant"]
+    kept = frame[column.astype(str).isin(variants)].reset_index(drop=True)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        order = [v for v in variants if v in set(column.cat.categories.astype(str))]
+        kept["variant"] = pd.Categorical(kept["variant"].astype(str), categories=order)
+    return kept
 
 
 def _read_frame(path: Path, name: str) -> pd.DataFrame:

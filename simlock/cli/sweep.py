@@ -64,12 +64,34 @@ def sweep_command(
         int | None,
         typer.Option(min=1, max=10_000, help="Replications per point (default: the sweep's)."),
     ] = None,
+    scale: Annotated[
+        float | None,
+        typer.Option(
+            min=1e-9, max=1e6, help="Multiply every activation rate (default: the sweep's scale)."
+        ),
+    ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant",
+            help="Run only this variant at each point (repeatable); baseline always runs.",
+        ),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="Measure the sensitivity of this metric (repeatable): users_affected, "
+            "region.CU.users_affected, channel.traveller.collateral_locks, ...",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")
     ] = False,
 ) -> None:
     """Run every point x variant x replication of a scenario's sweep; write one tidy frame
-    (sweep.parquet) and, for Sobol designs, sensitivity indices and their figure."""
+    (sweep.parquet, with regions and channels in sweep_groups.parquet) and, for Sobol and Latin
+    hypercube designs, sensitivity indices and their figure."""
     from simlock.execution.executors import make_executor
     from simlock.execution.memory import check_fits
     from simlock.execution.outputs import interrupted_exit_code, interruptible
@@ -78,6 +100,8 @@ def sweep_command(
         SWEEP_FILE,
         finished_tasks,
         run_loaded_sweep,
+        sweep_variants,
+        with_sweep_options,
     )
     from simlock.scenario.loader import load_file
 
@@ -87,10 +111,16 @@ def sweep_command(
         try:
             scenario, lines = load_file(file)
             destination = output or Path("runs") / f"{slug(scenario.name)}-sweep"
+            options = with_sweep_options(scenario, scale=scale, variants=variant, metrics=metric)
             executor = make_executor(workers, scheduler)
-            if executor.name != "dask":  # a cluster's memory is its workers', not this machine's
-                check_fits(
-                    scenario, 1.0, executor.workers, 0, len(scenario.variant_names), command="sweep"
+            if executor.name != "dask" and options.sweep is not None:  # a cluster's memory is
+                check_fits(  # its workers', not this machine's
+                    options,
+                    options.sweep.scale,
+                    executor.workers,
+                    0,
+                    len(sweep_variants(options)),
+                    command="sweep",
                 )
             with bar:
                 frame = run_loaded_sweep(
@@ -100,6 +130,9 @@ def sweep_command(
                     lines=lines,
                     resume=resume,
                     replications=replications,
+                    scale=scale,
+                    variants=variant,
+                    metrics=metric,
                     progress=bar.update,
                     executor=executor,
                 )
@@ -127,7 +160,7 @@ def sweep_command(
     if sensitivity.exists():
         _out.print(f"wrote {sensitivity} and {destination / 'sensitivity.png'}")
         if not quiet:
-            _print_sensitivity(sensitivity)
+            _print_sensitivity(sensitivity, metric)
 
 
 class _RateColumn(ProgressColumn):
@@ -179,28 +212,32 @@ class _SweepProgress:
             self._bar.update(self._task, completed=report.tasks_done, points=points)
 
 
-def _print_sensitivity(path: Path) -> None:
+def _print_sensitivity(path: Path, metrics: list[str] | None) -> None:
+    """The baseline's indices of the chosen metrics (or users affected and collateral locks),
+    most influential parameter first."""
     import pandas as pd
 
     indices = pd.read_csv(path)
     if indices.empty:
         return
     baseline = indices[indices["variant"] == indices["variant"].iat[0]]
-    for metric in ("users_affected", "collateral_locks"):
+    for metric in metrics or ("users_affected", "collateral_locks"):
         part = baseline[baseline["metric"] == metric]
         if part.empty:
             continue
+        method = str(part["method"].iat[0]) if "method" in part.columns else "Sobol"
+        orders = [o for o in ("first", "total") if o in set(part["order"])]
         wide = part.pivot(index="parameter", columns="order", values="index")
         low = part.pivot(index="parameter", columns="order", values="ci_low")
         high = part.pivot(index="parameter", columns="order", values="ci_high")
-        table = Table(title=f"{metric.replace('_', ' ')}: Sobol indices [95% interval]")
-        for column in ("parameter", "first order", "total order"):
+        table = Table(title=f"{metric.replace('_', ' ')}: {method} indices [95% interval]")
+        for column in ("parameter", *(f"{o} order" for o in orders)):
             table.add_column(column, justify="left" if column == "parameter" else "right")
-        for parameter in wide.sort_values("total", ascending=False).index:
+        for parameter in wide.sort_values(orders[-1], ascending=False).index:
             cells = [
                 f"{wide.at[parameter, o]:.2f} [{low.at[parameter, o]:.2f}, "
                 f"{high.at[parameter, o]:.2f}]"
-                for o in ("first", "total")
+                for o in orders
             ]
             table.add_row(parameter, *cells)
         _out.print(table)

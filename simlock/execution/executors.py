@@ -12,11 +12,20 @@ never a bare `fork`: forking a process that has threads (a Jupyter kernel, a Das
 deadlock. Where worker processes cannot start at all (no semaphores in a sandbox, a task function
 defined in a notebook, workers that die on start) the executor says so in a
 `SequentialFallbackWarning` and runs the tasks here instead of hanging or failing.
+
+**Scripts need `if __name__ == "__main__":`.** A worker process starts by re-running the main
+script's top level (that is how it finds functions defined there). A script that calls
+`simlock.run(..., workers=2)` at its top level would start simlock again in every worker, which
+Python refuses with a long traceback from each. So a script with no such guard runs its tasks in
+this process with a warning saying to add it, and a worker that reaches simlock while re-running
+a script stops at once with one line saying the same.
 """
 
 from __future__ import annotations
 
 import abc
+import ast
+import functools
 import multiprocessing
 import os
 import re
@@ -27,6 +36,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, TypeVar
 
 from simlock.errors import SimlockError
@@ -40,8 +50,14 @@ ABANDON_GRACE_SECONDS = 60.0
 SCHEDULER_ENV = "SIMLOCK_SCHEDULER"
 """Environment variable holding a Dask scheduler address, used when none is passed."""
 
+GUARD_ADVICE = (
+    'put the code that calls simlock under `if __name__ == "__main__":` (worker processes '
+    "re-run a script's top level before their first task)"
+)
+"""What a script must do to use worker processes, said wherever the lack of it shows."""
+
 _ADDRESS = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+$")
-_PRELOAD = ["simlock.runner", "simlock.sweep"]
+_PRELOAD = ["simlock.execution.runner", "simlock.execution.sweep"]
 """Imported once in the fork server, so each worker starts with simlock already loaded."""
 
 
@@ -120,6 +136,8 @@ class ProcessExecutor(Executor):
         tasks = list(tasks)
         if not tasks:
             return
+        if _re_running_main_script():
+            _stop_this_worker()
         reason = _why_not_in_workers(fn)
         pool = None if reason else self._open_pool(len(tasks))
         if pool is None:
@@ -155,7 +173,8 @@ class ProcessExecutor(Executor):
                                 "fewer --workers or a smaller --scale)"
                             ) from None
                         self._close_pool()
-                        self.fallback = "the worker processes died as they started"
+                        self.fallback = "the worker processes died as they started; "
+                        self.fallback += f"in a script, {GUARD_ADVICE}"
                         _warn_fallback(self.fallback)
                         left = [t for i, t in enumerate(tasks) if i not in yielded]
                         yield from SequentialExecutor().map(fn, left)
@@ -322,10 +341,65 @@ def _why_not_in_workers(fn: Callable[..., Any]) -> str | None:
             "worker processes cannot import; move it to a module"
         )
     main_path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_path and os.path.isfile(main_path) and not _has_main_guard(main_path):
+        return (
+            f'{main_path} has no `if __name__ == "__main__":` guard, and worker processes re-run '
+            "a script's top level before their first task; put the code that calls simlock "
+            "under such a guard to use workers"
+        )
     if main_path and not os.path.isfile(main_path):
         # Workers re-run the main program from its path before any task; `python -` has none.
         return f"the main program ({main_path}) is not a file that worker processes can load"
     return None
+
+
+def _has_main_guard(path: str) -> bool:
+    """Whether a script has a top-level `if __name__ == "__main__":` (either way round); a file
+    that cannot be read or parsed is given the benefit of the doubt."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return True
+    return _parsed_has_guard(str(Path(path).resolve()), stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_has_guard(path: str, mtime_ns: int) -> bool:
+    try:
+        tree = ast.parse(Path(path).read_bytes(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return True
+    return any(isinstance(node, ast.If) and _is_main_test(node.test) for node in tree.body)
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    texts = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and texts == ["__main__"]
+
+
+def _re_running_main_script() -> bool:
+    """True in a worker process that is re-running the main script, before its first task:
+    multiprocessing marks the process as inheriting while it does (the mark its own check,
+    `spawn._check_not_importing_main`, reads)."""
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+def _stop_this_worker() -> None:
+    """Leave a worker that reached simlock while re-running the main script: one line instead of
+    Python's traceback (SystemExit is not printed as one); the main process then runs the tasks
+    itself and warns."""
+    script = getattr(sys.modules.get("__mp_main__"), "__file__", None) or "the main script"
+    sys.stderr.write(
+        f"simlock: a worker process re-running {script} reached simlock again; {GUARD_ADVICE}\n"
+    )
+    sys.stderr.flush()
+    raise SystemExit(1)
 
 
 def _main_is_a_file() -> bool:
@@ -338,5 +412,15 @@ def _warn_fallback(reason: str) -> None:
     warnings.warn(
         f"running tasks one by one in this process: {reason}",
         SequentialFallbackWarning,
-        stacklevel=3,
+        stacklevel=_caller_level(),
     )
+
+
+def _caller_level() -> int:
+    """The `stacklevel` of the first caller outside simlock, so the warning names the line of
+    the user's script or notebook that ran simlock."""
+    package = str(Path(__file__).resolve().parents[1])
+    frame, level = sys._getframe(1), 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

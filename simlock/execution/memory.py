@@ -105,7 +105,7 @@ def check_fits(
 ) -> None:
     """Raise `TooBigError` if the run would need more memory than is available, saying the
     estimate and the largest scale that fits (or that none does with these workers). `command`
-    says which options to suggest: a sweep has no --scale or --detail."""
+    says which options to suggest: a sweep has no --detail."""
     need = estimate_memory(scenario, scale, workers, detail, variants)
     have = available if available is not None else available_memory()
     if need <= have:
@@ -123,8 +123,8 @@ def check_fits(
         )
     else:
         advice = (
-            f"lower the scenario's activation rates to about {fitting:.3g} times their values, "
-            "or use fewer --workers"
+            f"try --scale {fitting:.3g} (or scale: {fitting:.3g} in the sweep: section), or "
+            "fewer --workers"
         )
     raise TooBigError(
         f"this {command} needs about {_gigabytes(need)} ({devices:,.0f} devices per "

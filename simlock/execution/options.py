@@ -28,9 +28,7 @@ def with_overrides(
     otherwise); refused with `OptionError` when out of range."""
     updates: dict[str, int] = {}
     if replications is not None:
-        updates["replications"] = _whole(
-            "replications", replications, 1, MAX_REPLICATIONS, "1 to 10,000"
-        )
+        updates["replications"] = checked_replications(replications)
     if seed is not None:
         updates["seed"] = _whole("seed", seed, 0, MAX_SEED, "0 to 2**63 - 1")
     if not updates:
@@ -60,6 +58,20 @@ def checked_variants(
     return (BASELINE, *(v for v in names if v != BASELINE))
 
 
+def checked_replications(replications: object) -> int:
+    """A replication count the command accepts (1 to 10,000), or `OptionError`."""
+    return _whole("replications", replications, 1, MAX_REPLICATIONS, "1 to 10,000")
+
+
+def checked_workers(workers: object) -> int | None:
+    """A worker count the command accepts (1 to 1024, None for one per core)."""
+    if workers is None:
+        return None
+    return _whole(
+        "workers", workers, 1, MAX_WORKERS, f"1 to {MAX_WORKERS}, or None for one per core"
+    )
+
+
 def checked_run_options(scale: float, workers: int | None, detail_replications: int) -> None:
     """Refuse a scale, worker count or detail count the command would refuse."""
     if isinstance(scale, bool) or not isinstance(scale, int | float):
@@ -70,8 +82,7 @@ def checked_run_options(scale: float, workers: int | None, detail_replications: 
         raise OptionError(
             f"scale: {scale!r} is out of range (allowed: {MIN_SCALE:g} to {MAX_SCALE:g})"
         )
-    if workers is not None:
-        _whole("workers", workers, 1, MAX_WORKERS, f"1 to {MAX_WORKERS}, or None for one per core")
+    checked_workers(workers)
     _whole("detail_replications", detail_replications, 0, None, "0 or more")
 
 

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from pydantic import ValidationError
 
 from simlock.analysis import metrics, tables
-from simlock.errors import Problem, ScenarioError, field_path
+from simlock.errors import OptionError
 from simlock.model import population
 from simlock.model.engine import VariantResult, simulate_variant
 from simlock.scenario.models import Policy, Scenario
@@ -163,12 +162,17 @@ def run(
 
     from . import memory
 
+    if not isinstance(scenario, Scenario):
+        raise OptionError(
+            f"scenario: expected a Scenario, got {type(scenario).__name__} "
+            "(simlock.load_scenario(path) reads a scenario file)"
+        )
     checked_run_options(scale, workers, detail_replications)
     scenario = with_overrides(scenario, replications=replications, seed=seed)
     names = checked_variants(scenario, variants)
     # Every variant's policy, resolved and validated once, here: a hand-built scenario with a bad
     # variant fails before any worker starts, and no task resolves them again.
-    policies = _resolved_policies(scenario)
+    policies = scenario.policies()
     tasks = make_tasks(
         scenario, range(scenario.replications), names, scale, detail_replications, policies
     )
@@ -220,25 +224,6 @@ def run(
     )
     check_consistency(results)
     return results
-
-
-def _resolved_policies(scenario: Scenario) -> dict[str, Policy]:
-    """Every variant's policy; a bad override in a scenario built by hand (pydantic's
-    ValidationError) is a `ScenarioError` naming the variant's field, as for a file."""
-    try:
-        return scenario.policies()
-    except ValidationError:
-        pass
-    problems: list[Problem] = []
-    for name in scenario.variant_names:
-        try:
-            scenario.variant(name)
-        except ValidationError as exc:
-            problems += [
-                Problem(error["msg"], path=field_path(("variants", name, *error["loc"])))
-                for error in exc.errors()
-            ]
-    raise ScenarioError(problems)
 
 
 def _requested(variants: Iterable[str] | None) -> list[str] | None:

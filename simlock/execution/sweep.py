@@ -6,7 +6,15 @@ A scenario's `sweep:` section names parameters by their field path and a design:
   contributes `samples` evenly spaced values);
 - `lhs`: `samples` points of a Latin hypercube (scipy's, seeded by the scenario's seed);
 - `sobol`: Saltelli's scheme over a Sobol sequence (SALib), `samples` base samples (a power of
-  two), giving `samples * (parameters + 2)` points and first- and total-order indices.
+  two), giving `samples * (parameters + 2)` points and first- and total-order Sobol indices.
+
+Latin hypercube designs get first-order indices too, by RBD-FAST (SALib's `rbd_fast`, which
+works on any given sample; at least 8 points, and its intervals are wide below a few hundred).
+Indices are computed for every overall metric, or for the section's `metrics` (overall names such
+as `users_affected`, or a region's or channel's: `region.CU.users_affected`,
+`channel.traveller.collateral_locks`). The section's `variants` choose which variants every point
+runs (the baseline always runs) and `scale` multiplies every activation rate, as in `simlock run`;
+`run_sweep`'s arguments of the same names override them.
 
 In `lhs` and `sobol` a parameter with `values` is a discrete choice among them (each equally
 likely); one with `low`/`high` is uniform in between, rounded when the field is an integer.
@@ -26,7 +34,8 @@ replication) is one task that simulates every variant on the same devices (commo
 as in `simlock.run`, and the same seeds for every point, so points differ by their parameters
 alone); each finished task is written at once to `parts/`, and the parts are consolidated into
 `sweep.parquet`: one row per point, variant and replication, with the parameters and, wide, every
-overall metric. An interrupted sweep continues with `resume=True`, rerunning nothing that finished.
+overall metric; `sweep_groups.parquet` holds the same by region and by channel (columns `group`,
+`key`). An interrupted sweep continues with `resume=True`, rerunning nothing that finished.
 """
 
 from __future__ import annotations
@@ -46,16 +55,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simlock.analysis.metrics import METRICS
+from simlock.analysis.metrics import METRICS, OVERALL_ONLY
 from simlock.analysis.results import save_scenario
 from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
 from simlock.scenario import fieldpaths
-from simlock.scenario.loader import load_file, with_values
-from simlock.scenario.models import Policy, Scenario, Sweep
+from simlock.scenario.loader import load_file, load_scenario, with_values
+from simlock.scenario.models import BASELINE, Policy, Scenario, Sweep
+from simlock.scenario.sweep_names import MetricName
 from simlock.scenario.yamlio import LineMap
 
 from .executors import Executor, make_executor
 from .manifest import common, write_manifest
+from .options import checked_replications, checked_workers
 from .outputs import write_atomic
 from .runner import Task, run_task
 
@@ -64,14 +75,23 @@ if TYPE_CHECKING:
 
 SWEEP_FILE = "sweep.parquet"
 SCENARIO_FILE = "scenario.yaml"
+GROUPS_FILE = "sweep_groups.parquet"
 PARTS_DIR = "parts"
 MANIFEST_FILE = "sweep.json"
 POINTS_FILE = "points.csv"
 SENSITIVITY_FILE = "sensitivity.csv"
 SENSITIVITY_FIGURE = "sensitivity.png"
 KEY_COLUMNS = ("point", "variant", "replication")
+GROUP_COLUMNS = ("group", "key")
+"""Where a row of `sweep_groups.parquet` belongs: `group` region or channel, `key` its id."""
 KEY_METRICS = ("users_affected", "collateral_locks", "lock_days", "peak_locked")
-"""Metrics shown in the sensitivity figure (all metrics are in `sensitivity.csv`)."""
+"""Metrics shown in the sensitivity figure when the sweep names none (all overall metrics are in
+`sensitivity.csv`)."""
+METHODS = {"sobol": "Sobol", "lhs": "RBD-FAST"}
+"""The sensitivity method of each design that has one (a grid has none)."""
+MIN_RBD_POINTS = 8
+"""RBD-FAST needs this many points: its bootstrap halves the sample, which must exceed twice the
+harmonics summed (`_harmonics`)."""
 
 _PART = re.compile(r"^point-(\d+)-rep-(\d+)\.parquet$")
 _OKABE_ITO = ("#0072B2", "#E69F00")
@@ -103,6 +123,8 @@ class PointTask:
     labels: tuple[tuple[str, Any], ...]
     policies: Mapping[str, Policy] | None = None
     """The point's resolved policies, shared by its replications (resolved once per point)."""
+    scale: float = 1.0
+    """Multiplies every activation rate (the sweep's `scale`)."""
 
 
 @dataclass(frozen=True)
@@ -124,16 +146,22 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     replications: int | None = None,
+    scale: float | None = None,
+    variants: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     executor: Executor | None = None,
 ) -> pd.DataFrame:
-    """Run a scenario's sweep into `out_dir` and return the tidy frame (also `sweep.parquet`).
+    """Run a scenario's sweep into `out_dir` and return the tidy frame (also `sweep.parquet`;
+    region and channel metrics are in `sweep_groups.parquet`, see `load_sweep`).
 
-    `replications` overrides the sweep's and the scenario's; `workers`/`scheduler` choose the
+    `replications`, `scale`, `variants` (the baseline always runs) and `metrics` (whose
+    sensitivity is measured) override the sweep section's; `workers`/`scheduler` choose the
     executor as `simlock.executors.make_executor` does (or pass `executor`). `progress` is called
-    once before the first task and after each one. For Sobol designs `sensitivity.csv` and
-    `sensitivity.png` are written too. Raises `ScenarioError` for a bad sweep and `OutputError`
-    for a folder that holds something else.
+    once before the first task and after each one. For Sobol and Latin hypercube designs
+    `sensitivity.csv` and `sensitivity.png` are written too. Raises `ScenarioError` for a bad
+    sweep (an unknown variant or metric among them) and `OutputError` for a folder that holds
+    something else.
     """
     loaded, file, lines = _load(scenario)
     return run_loaded_sweep(
@@ -145,6 +173,9 @@ def run_sweep(
         workers=workers,
         scheduler=scheduler,
         replications=replications,
+        scale=scale,
+        variants=variants,
+        metrics=metrics,
         progress=progress,
         executor=executor,
     )
@@ -160,37 +191,52 @@ def run_loaded_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     replications: int | None = None,
+    scale: float | None = None,
+    variants: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     executor: Executor | None = None,
 ) -> pd.DataFrame:
     """`run_sweep` of a scenario already loaded from `file`, whose `lines` (field path -> line)
     place the sweep's own problems: the command loads its file once for every use."""
     started = time.perf_counter()
+    scenario = with_sweep_options(scenario, scale=scale, variants=variants, metrics=metrics)
     sweep = _sweep_of(scenario, file)
-    if replications is not None and replications < 1:
-        raise SimlockError(f"replications must be at least 1, got {replications}")
+    if replications is not None:
+        checked_replications(replications)
+    checked_workers(workers)
     count = replications or sweep.replications or scenario.replications
     design = make_design(scenario, file=file, lines=lines)
+    names = sweep_variants(scenario)
     out = Path(out_dir)
-    manifest = _manifest(scenario, design, count)
+    # What the sweep measures is not what it simulates: other metrics resume the same sweep.
+    simulated = sweep.model_copy(update={"metrics": None})
+    manifest = _manifest(scenario.model_copy(update={"sweep": simulated}), design, count)
+    manifest.update(variants=list(names), scale=sweep.scale)
     runner = executor or make_executor(workers, scheduler)
     with runner:  # connect to a cluster before anything is written
         done = _prepare_folder(out, manifest, resume)
         write_atomic(out / POINTS_FILE, design.points.to_csv)
         write_atomic(out / SCENARIO_FILE, lambda path: save_scenario(scenario, path))
-        tasks = make_tasks(design, count, tuple(scenario.variant_names))
+        tasks = make_tasks(design, count, names, scale=sweep.scale)
         todo = [t for t in tasks if (t.point, t.replication) not in done]
         tracker = _Tracker(len(design.points), count, done, len(tasks), progress)
         for rows in runner.map(run_point, todo):
             point, replication = int(rows["point"].iat[0]), int(rows["replication"].iat[0])
             write_atomic(out / PARTS_DIR / _part_name(point, replication), rows.to_parquet)
             tracker.finished(point)
-    frame = collect(out, design, count, tuple(scenario.variant_names))
+    frame, groups = _split(_collect_parts(out, design, count, names))
     write_atomic(out / SWEEP_FILE, lambda path: frame.to_parquet(path, index=False))
-    if design.design == "sobol":
-        indices = sobol_indices(frame, design, seed=scenario.seed)
+    write_atomic(out / GROUPS_FILE, lambda path: groups.to_parquet(path, index=False))
+    # A Latin hypercube runs without SALib; only its indices need it.
+    if design.design in METHODS and (design.design == "sobol" or _has_salib()):
+        indices = sensitivity_indices(
+            frame, design, groups=groups, metrics=sweep.metrics, seed=scenario.seed
+        )
         write_atomic(out / SENSITIVITY_FILE, lambda path: indices.to_csv(path, index=False))
-        figure = plot_sensitivity(indices, samples=sweep.samples, replications=count)
+        figure = plot_sensitivity(
+            indices, metrics=sweep.metrics, samples=sweep.samples, replications=count
+        )
         write_atomic(out / SENSITIVITY_FIGURE, lambda path: figure.savefig(path, dpi=120))
     manifest.update(
         executor=runner.name,
@@ -210,7 +256,7 @@ def make_design(
     """The sweep's points, each applied to the scenario and validated (before anything runs)."""
     sweep = _sweep_of(scenario, file)
     base = scenario.model_dump(by_alias=True, exclude={"sweep"})
-    problems = []
+    problems: list[Problem] = []
     seen: set[str] = set()
     for i, parameter in enumerate(sweep.parameters):
         if parameter.path in seen:
@@ -252,35 +298,88 @@ def make_design(
     return Design(sweep.design, points, tuple(scenarios), unit)
 
 
-def make_tasks(design: Design, replications: int, variants: tuple[str, ...]) -> list[PointTask]:
+def with_sweep_options(
+    scenario: Scenario,
+    *,
+    scale: float | None = None,
+    variants: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+) -> Scenario:
+    """The scenario with its sweep section's scale, variants and metrics replaced by those given
+    (from Python or the command line), validated like the file: an unknown variant is a
+    `ScenarioError` at `sweep.variants[i]`."""
+    updates = {
+        name: list(value) if name != "scale" else value
+        for name, value in (("scale", scale), ("variants", variants), ("metrics", metrics))
+        if value is not None
+    }
+    if not updates or scenario.sweep is None:
+        return scenario
+    doc = scenario.model_dump(by_alias=True)
+    doc["sweep"] = {**doc["sweep"], **updates}
+    return load_scenario(doc)
+
+
+def sweep_variants(scenario: Scenario) -> tuple[str, ...]:
+    """The variants every point of the sweep runs: the baseline, then the section's `variants`
+    in scenario order (all of the scenario's when it names none)."""
+    wanted = scenario.sweep.variants if scenario.sweep is not None else None
+    if wanted is None:
+        return tuple(scenario.variant_names)
+    return tuple(v for v in scenario.variant_names if v == BASELINE or v in wanted)
+
+
+def make_tasks(
+    design: Design, replications: int, variants: tuple[str, ...], *, scale: float = 1.0
+) -> list[PointTask]:
     """One task per (point, replication), points first: early points finish first."""
     records = design.points.to_dict(orient="records")
     tasks = []
     for point, scenario in enumerate(design.scenarios):
-        policies = scenario.policies()
+        policies = scenario.policies(list(variants))
         labels = tuple(records[point].items())
         tasks.extend(
-            PointTask(scenario, point, replication, variants, labels, policies)
+            PointTask(scenario, point, replication, variants, labels, policies, scale)
             for replication in range(replications)
         )
     return tasks
 
 
 def run_point(task: PointTask) -> pd.DataFrame:
-    """Simulate one (point, replication) and return its overall metrics, one row per variant.
+    """Simulate one (point, replication) and return its metrics, one row per variant and group
+    (`group` all, region or channel; `key` the region's id or channel's name, `all` overall).
 
     Top-level and pure, so any executor can run it; it ships back only summary-level rows.
     """
-    result = run_task(Task(task.scenario, task.replication, task.variants, policies=task.policies))
-    overall = result.replicates[result.replicates["group"] == "all"]
-    wide = overall.pivot(index="variant", columns="metric", values="value")
+    result = run_task(
+        Task(
+            task.scenario,
+            task.replication,
+            task.variants,
+            scale=task.scale,
+            policies=task.policies,
+        )
+    )
+    replicates = result.replicates
+    index = ["variant", *GROUP_COLUMNS]
+    wide = replicates.set_index([*index, "metric"])["value"].unstack("metric")
     metric_order = [m for m in METRICS if m in wide.columns]
-    wide = wide.reindex(index=list(task.variants), columns=metric_order).astype("float64")
+    # Variants in the task's order; within one, overall first, then regions, then channels, as
+    # `replicate_metrics` lists them.
+    order = {variant: i for i, variant in enumerate(task.variants)}
+    present = replicates[index].drop_duplicates()
+    present = present.sort_values("variant", key=lambda c: c.map(order), kind="stable")
+    wide = wide.reindex(index=pd.MultiIndex.from_frame(present), columns=metric_order).astype(
+        "float64"
+    )
+    places = wide.index.to_frame(index=False)
     rows = pd.DataFrame(
         {
             "point": np.full(len(wide), task.point, dtype=np.int64),
-            "variant": pd.array(task.variants, dtype="str"),
+            "variant": pd.array(places["variant"], dtype="str"),
             "replication": np.full(len(wide), task.replication, dtype=np.int64),
+            "group": pd.array(places["group"], dtype="str"),
+            "key": pd.array(places["key"], dtype="str"),
         }
     )
     for path, value in task.labels:
@@ -293,8 +392,16 @@ def run_point(task: PointTask) -> pd.DataFrame:
 def collect(
     out_dir: str | Path, design: Design, replications: int, variants: Sequence[str]
 ) -> pd.DataFrame:
-    """Consolidate the finished parts of a sweep into one frame sorted by point, variant order
-    and replication."""
+    """Consolidate the finished parts of a sweep into one frame of overall metrics sorted by
+    point, variant order and replication (`sweep.parquet`)."""
+    return _split(_collect_parts(out_dir, design, replications, variants))[0]
+
+
+def _collect_parts(
+    out_dir: str | Path, design: Design, replications: int, variants: Sequence[str]
+) -> pd.DataFrame:
+    """Every row of the finished parts, sorted by point, variant order, replication, then as
+    each part lists its groups."""
     folder = Path(out_dir) / PARTS_DIR
     paths = [
         folder / _part_name(p, r) for p in range(len(design.points)) for r in range(replications)
@@ -302,7 +409,7 @@ def collect(
     missing = [p.name for p in paths if not p.exists()]
     if missing:
         raise OutputError(f"{folder}: {len(missing)} part(s) missing, e.g. {missing[0]}")
-    frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    frame = pd.concat([_read_part(p) for p in paths], ignore_index=True)
     order = {name: i for i, name in enumerate(variants)}
     frame = frame.sort_values(
         list(KEY_COLUMNS),
@@ -312,41 +419,174 @@ def collect(
     return frame.reset_index(drop=True)
 
 
+def _read_part(path: Path) -> pd.DataFrame:
+    """A part file; one written before parts kept regions and channels holds overall rows."""
+    part = pd.read_parquet(path)
+    if "group" not in part.columns:
+        part.insert(3, "group", pd.array(["all"] * len(part), dtype="str"))
+        part.insert(4, "key", pd.array(["all"] * len(part), dtype="str"))
+    return part
+
+
+def _split(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(overall rows without `group` and `key`, region and channel rows without the metrics
+    that exist overall only)."""
+    overall = rows["group"] == "all"
+    frame = rows[overall].drop(columns=list(GROUP_COLUMNS)).reset_index(drop=True)
+    groups = rows[~overall].drop(columns=[m for m in OVERALL_ONLY if m in rows.columns])
+    return frame, groups.reset_index(drop=True)
+
+
+def sensitivity_indices(
+    frame: pd.DataFrame,
+    design: Design,
+    *,
+    groups: pd.DataFrame | None = None,
+    metrics: Sequence[str] | None = None,
+    seed: int = 0,
+    resamples: int = 200,
+) -> pd.DataFrame:
+    """Sensitivity indices with 95% intervals per variant and metric, by the design's method:
+    first- and total-order Sobol indices for `sobol`, first-order RBD-FAST indices for `lhs`.
+
+    `metrics` names the metrics (`MetricName`: region and channel metrics need `groups`, the
+    rows of `sweep_groups.parquet`); by default every overall metric in `frame`. Each point's
+    metric is averaged over replications first. Metrics that do not vary, or are undefined at
+    some point (a median of no locks), have no indices and are left out. Returns a long frame:
+    variant, metric, parameter, method, order (first/total), index, ci_low, ci_high.
+    """
+    if design.design not in METHODS:
+        raise SimlockError(
+            "sensitivity indices need a sweep with design: sobol or lhs (a grid has none)"
+        )
+    names = (
+        [MetricName.parse(m) for m in metrics]
+        if metrics is not None
+        else [MetricName.parse(m) for m in METRICS if m in frame.columns]
+    )
+    analyse = (
+        _rbd_fast_analysis(design, seed, resamples)
+        if design.design == "lhs"
+        else _sobol_analysis(design, seed, resamples)
+    )
+    rows: list[tuple[Any, ...]] = []
+    variants = list(dict.fromkeys(frame["variant"]))
+    for name in names:
+        means = _point_means(frame, groups, name)
+        if means is None:
+            continue
+        for variant in variants:
+            if variant not in means.index.get_level_values("variant"):
+                continue
+            y = means.loc[variant].reindex(range(len(design.points))).to_numpy(dtype=float)
+            if not np.isfinite(y).all() or np.ptp(y) == 0:
+                continue
+            for parameter, order, value, half in analyse(y):
+                rows.append(
+                    (
+                        variant,
+                        str(name),
+                        parameter,
+                        METHODS[design.design],
+                        order,
+                        value,
+                        value - half,
+                        value + half,
+                    )
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "variant",
+            "metric",
+            "parameter",
+            "method",
+            "order",
+            "index",
+            "ci_low",
+            "ci_high",
+        ],
+    )
+
+
 def sobol_indices(
     frame: pd.DataFrame, design: Design, *, seed: int = 0, resamples: int = 200
 ) -> pd.DataFrame:
-    """First- and total-order Sobol indices with 95% bootstrap intervals, per variant and metric.
-
-    Each point's metric is averaged over replications first. Metrics that do not vary, or are
-    undefined at some point (a median of no locks), have no indices and are left out.
-    Returns a long frame: variant, metric, parameter, order (first/total), index, ci_low, ci_high.
-    """
-    sobol = _salib("analyze")
+    """First- and total-order Sobol indices of every overall metric (`sensitivity_indices` of a
+    Sobol design)."""
     if design.design != "sobol":
         raise SimlockError("Sobol indices need a sweep with design: sobol")
-    problem = _problem(design.parameters)
-    metric_columns = [m for m in METRICS if m in frame.columns]
-    means = frame.groupby(["variant", "point"], sort=False)[metric_columns].mean()
-    rows: list[tuple[Any, ...]] = []
-    for variant in frame["variant"].unique():
-        per_point = means.loc[variant].reindex(range(len(design.points)))
-        for metric in metric_columns:
-            y = per_point[metric].to_numpy(dtype=float)
-            if not np.isfinite(y).all() or np.ptp(y) == 0:
-                continue
-            result = sobol.analyze(
-                problem, y, calc_second_order=False, num_resamples=resamples, seed=seed
+    return sensitivity_indices(frame, design, seed=seed, resamples=resamples)
+
+
+_Analysis = Callable[[np.ndarray], list[tuple[str, str, float, float]]]
+"""Per-point means of a metric -> (parameter, order, index, half width of its 95% interval)."""
+
+
+def _sobol_analysis(design: Design, seed: int, resamples: int) -> _Analysis:
+    def analyse(y: np.ndarray) -> list[tuple[str, str, float, float]]:
+        result = _salib("analyze", "sobol").analyze(
+            _problem(design.parameters),
+            y,
+            calc_second_order=False,
+            num_resamples=resamples,
+            seed=seed,
+        )
+        return [
+            (parameter, order, float(result[key][j]), float(result[f"{key}_conf"][j]))
+            for j, parameter in enumerate(design.parameters)
+            for order, key in (("first", "S1"), ("total", "ST"))
+        ]
+
+    return analyse
+
+
+def _rbd_fast_analysis(design: Design, seed: int, resamples: int) -> _Analysis:
+    """RBD-FAST on the Latin hypercube's own points (its unit-cube sample: the index depends on
+    the order of a parameter's values only, and a discrete choice keeps the order of its draws)."""
+    points = len(design.points)
+    if design.unit is None or points < MIN_RBD_POINTS:
+        return lambda y: []
+
+    def analyse(y: np.ndarray) -> list[tuple[str, str, float, float]]:
+        # A bootstrap resample of a metric that is mostly constant can have no variance: its
+        # interval is then undefined (NaN), not an error.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result = _salib("analyze", "rbd_fast").analyze(
+                _problem(design.parameters),
+                design.unit,
+                y,
+                M=_harmonics(points),
+                num_resamples=resamples,
+                seed=seed,
             )
-            for j, parameter in enumerate(design.parameters):
-                for order, key in (("first", "S1"), ("total", "ST")):
-                    value, half = float(result[key][j]), float(result[f"{key}_conf"][j])
-                    rows.append(
-                        (variant, metric, parameter, order, value, value - half, value + half)
-                    )
-    return pd.DataFrame(
-        rows,
-        columns=["variant", "metric", "parameter", "order", "index", "ci_low", "ci_high"],
-    )
+        return [
+            (parameter, "first", float(result["S1"][j]), float(result["S1_conf"][j]))
+            for j, parameter in enumerate(design.parameters)
+        ]
+
+    return analyse
+
+
+def _harmonics(points: int) -> int:
+    """RBD-FAST's interference parameter M (SALib's default 10, fewer for small samples): the
+    bootstrap resamples half the points, and the bias correction needs 2M below that."""
+    return max(1, min(10, (points // 2 - 1) // 2))
+
+
+def _point_means(
+    frame: pd.DataFrame, groups: pd.DataFrame | None, name: MetricName
+) -> pd.Series | None:
+    """The metric's mean over replications per (variant, point), or None where it is absent."""
+    if name.group == "all":
+        rows = frame
+    else:
+        if groups is None or groups.empty:
+            return None
+        rows = groups[(groups["group"] == name.group) & (groups["key"] == name.key)]
+    if name.metric not in rows.columns or rows.empty:
+        return None
+    return rows.groupby(["variant", "point"], sort=False)[name.metric].mean()
 
 
 def plot_sensitivity(
@@ -357,11 +597,18 @@ def plot_sensitivity(
     samples: int | None = None,
     replications: int | None = None,
 ) -> Figure:
-    """Bars of first- and total-order indices with their 95% intervals, one panel per metric."""
+    """Bars of first- (and, for Sobol, total-) order indices with their 95% intervals, one panel
+    per metric (`metrics`, or `KEY_METRICS`)."""
     from matplotlib.figure import Figure
 
     variant = variant or (str(indices["variant"].iat[0]) if len(indices) else "baseline")
     part = indices[indices["variant"] == variant]
+    method = str(part["method"].iat[0]) if "method" in part.columns and len(part) else "Sobol"
+    orders = [
+        (order, label)
+        for order, label in (("first", "first order"), ("total", "total order"))
+        if order in set(part["order"])
+    ] or [("first", "first order")]
     available = list(dict.fromkeys(part["metric"]))
     shown = [m for m in (metrics or KEY_METRICS) if m in available] or available[:4]
     parameters = list(dict.fromkeys(part["parameter"]))
@@ -374,15 +621,16 @@ def plot_sensitivity(
     y = np.arange(len(parameters))
     for ax, metric in zip(axes, shown, strict=False):
         data = part[part["metric"] == metric]
-        for k, (order, label) in enumerate((("first", "first order"), ("total", "total order"))):
+        height = 0.76 / len(orders)
+        for k, (order, label) in enumerate(orders):
             values = data[data["order"] == order].set_index("parameter").reindex(parameters)
             err = np.vstack(
                 [values["index"] - values["ci_low"], values["ci_high"] - values["index"]]
             )
             ax.barh(
-                y + (k - 0.5) * 0.38,
+                y + (k - (len(orders) - 1) / 2) * height,
                 values["index"],
-                height=0.38,
+                height=height,
                 xerr=err,
                 color=_OKABE_ITO[k],
                 ecolor="#333333",
@@ -392,29 +640,35 @@ def plot_sensitivity(
         ax.set_yticks(y, parameters)
         ax.invert_yaxis()
         ax.axvline(0, color="#999999", linewidth=0.8)
-        ax.set_xlabel("Sobol index (share of the metric's variance)")
-        title = f"{metric.replace('_', ' ')}: {METRICS.get(metric, '')}"
+        ax.set_xlabel(f"{method} index (share of the metric's variance)")
+        title = f"{metric.replace('_', ' ')}: {MetricName.parse(metric).describe()}"
         ax.set_title(textwrap.fill(title, 60), fontsize=9)
     for ax in axes[len(shown) :]:
         ax.set_visible(False)
     detail = []
     if samples:
-        detail.append(f"{samples} base samples")
+        detail.append(f"{samples} {'base samples' if method == 'Sobol' else 'points'}")
     if replications:
         detail.append(f"{replications} replication(s) per point")
     suffix = f" ({', '.join(detail)})" if detail else ""
-    figure.suptitle(f"What drives each metric: Sobol indices, variant {variant}{suffix}")
+    figure.suptitle(f"What drives each metric: {method} indices, variant {variant}{suffix}")
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=9)
+    figure.legend(handles, labels, loc="outside lower center", ncols=len(orders), fontsize=9)
     return figure
 
 
-def load_sweep(out_dir: str | Path) -> pd.DataFrame:
-    """The consolidated frame of a finished sweep folder."""
-    path = Path(out_dir) / SWEEP_FILE
+def load_sweep(out_dir: str | Path, group: str = "all") -> pd.DataFrame:
+    """The consolidated frame of a finished sweep folder: overall metrics (`group="all"`), or
+    the rows of every region (`"region"`) or channel (`"channel"`), with their `key`."""
+    if group not in ("all", "region", "channel"):
+        raise ValueError(f"group must be all, region or channel, not {group!r}")
+    path = Path(out_dir) / (SWEEP_FILE if group == "all" else GROUPS_FILE)
     if not path.exists():
         raise OutputError(f"{path}: no consolidated sweep here (finish it with --resume)")
-    return pd.read_parquet(path)
+    frame = pd.read_parquet(path)
+    if group == "all":
+        return frame
+    return frame[frame["group"] == group].reset_index(drop=True)
 
 
 # -- design ----------------------------------------------------------------------------------
@@ -463,16 +717,24 @@ def _raw_points(
     return points, unit
 
 
-def _salib(part: str) -> Any:
-    """SALib's Sobol module for sampling or analysis, or a message saying how to install it."""
+def _salib(part: str, method: str = "sobol") -> Any:
+    """SALib's module of a method for sampling or analysis, or a message saying how to install
+    it."""
     import importlib
 
     try:
-        return importlib.import_module(f"SALib.{part}.sobol")
+        return importlib.import_module(f"SALib.{part}.{method}")
     except ImportError:
         raise SimlockError(
-            "Sobol designs need SALib; install it with: pip install 'simlock[sensitivity]'"
+            "Sobol designs and sensitivity indices need SALib; install it with: "
+            "pip install 'simlock[sensitivity]'"
         ) from None
+
+
+def _has_salib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("SALib") is not None
 
 
 def _problem(names: Sequence[str]) -> dict[str, Any]:
@@ -652,6 +914,7 @@ class _Tracker:
 
 __all__ = [
     "Design",
+    "MetricName",
     "PointTask",
     "SweepProgress",
     "collect",
@@ -662,5 +925,8 @@ __all__ = [
     "plot_sensitivity",
     "run_point",
     "run_sweep",
+    "sensitivity_indices",
     "sobol_indices",
+    "sweep_variants",
+    "with_sweep_options",
 ]

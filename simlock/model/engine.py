@@ -40,6 +40,7 @@ from .policy import (
     fcfs_desk_start,
     lift_day,
     personal_draws,
+    target_channels,
     windows_in_days,
 )
 from .population import Population
@@ -70,7 +71,9 @@ class UnlockCause(IntEnum):
 class VariantResult:
     """The fate of every device under one variant of one replication.
 
-    `banned` holds the variant's banned territory codes (`Codebook.codes`) and `belief` names its
+    `banned` holds the variant's banned territory codes (`Codebook.codes`), `targets` the codes
+    of the channels its policy targets (`policy.targets`, among `Codebook.channels`; a target
+    channel no device came through has no code), and `belief` names its
     detection among the population's memos (`detection.Inference.key`): variants with the same
     belief share `detected` and what the tables derive from it. `lift_day` is the day of the
     policy's lift (`policy.lift_day`: infinity without one). `outcome` and `detected` cover all
@@ -83,6 +86,7 @@ class VariantResult:
     replication: int
     window_names: tuple[str, ...]
     banned: np.ndarray
+    targets: np.ndarray
     belief: tuple[object, ...]
     lift_day: float
     detected: np.ndarray
@@ -132,6 +136,7 @@ class _VariantRun:
         replication: int,
     ) -> None:
         self.scenario, self.policy = scenario, policy
+        self.targets = target_channels(population, policy)
         self.variant, self.replication = variant, replication
         self.banned = banned = population.codebook.codes(policy.banned)
         inference = cached_inference(population, policy.detection, banned)
@@ -216,6 +221,7 @@ class _VariantRun:
             replication=self.replication,
             window_names=tuple(w.name for w in self.windows),
             banned=self.banned,
+            targets=self.targets,
             belief=self.belief,
             lift_day=self.lift_time,
             detected=self.detected,

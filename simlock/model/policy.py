@@ -59,6 +59,16 @@ def exempt_among(
     return mask
 
 
+def target_channels(population: Population, policy: Policy) -> np.ndarray:
+    """Codes (`Codebook.channels`) of the channels the policy targets; a target channel no region
+    has (only the default can be one: the scenario refuses others) has no code."""
+    channels = population.codebook.channels
+    return np.array(
+        [channels.index(name) for name in policy.targets.channels if name in channels],
+        dtype=np.int64,
+    )
+
+
 @dataclass(frozen=True)
 class EnforcementWindow:
     """A window in days from the start; the implicit whole-run window has name `always`."""

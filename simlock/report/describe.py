@@ -1,9 +1,10 @@
 """A scenario and its policies in plain words, for the report.
 
-Each part of a policy (banned territories, detection, delays, windows, lift, warning, exemptions,
-appeals) becomes one sentence a reader without the scenario file can follow, with units (days,
-shares of devices). A variant is then described by the sentences that differ from the
-baseline's, so the report says what a variant changes and nothing else.
+Each part of a policy (banned territories, targets, detection, delays, windows and the devices
+activated before they open, lift, warning, exemptions, appeals) becomes one sentence a reader
+without the scenario file can follow, with units (days, shares of devices). A variant is then
+described by the sentences that differ from the baseline's, so the report says what a variant
+changes and nothing else.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from simlock.analysis.contents import policy_of, variants
 from simlock.analysis.results import Results
 from simlock.scenario.models import BASELINE, Delay, Policy, Region, Scenario
+from simlock.scenario.retroactive import window_reaches
 
 from .document import Block, Bullets, Code, Heading, Paragraph, Span, Strong, Table
 
@@ -43,6 +45,74 @@ def _place(scenario: Scenario, code: str) -> str:
     return f"{names[code]} ({code})" if code in names else code
 
 
+def _channel_list(channels: list[str]) -> str:
+    """'grey import', 'looted and grey import', 'a, b and c': channel names as words."""
+    names = [c.replace("_", " ") for c in channels]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def target_label(policy: Policy) -> str:
+    """What the policy targets, short enough for an axis label: 'grey import channel',
+    'looted and grey import channels'."""
+    channels = policy.targets.channels
+    return _channel_list(channels) + (" channel" if len(channels) == 1 else " channels")
+
+
+def shared_target_label(policies: list[Policy]) -> str:
+    """`target_label` of policies that share their targets, or words saying that each has its
+    own (a figure or sentence over several variants must not name one variant's targets)."""
+    labels = {target_label(policy) for policy in policies}
+    return labels.pop() if len(labels) == 1 else "channels each variant targets"
+
+
+def describe_before_start(policy: Policy, scenario: Scenario) -> str:
+    """When the policy's windows decide devices activated before they open: always those whose
+    lock delay ends inside a window, and with a look-back those swept at its opening; with the
+    estimated weight of the first where it is likely to matter (`retroactive.LIKELY_SHARE`)."""
+    reaches = window_reaches(scenario, policy)
+    delay = policy.lock_delay
+    sweeps = any(w.lookback_days for w in policy.windows)
+    longest = max((r.reach_days for r in reaches), default=0.0)
+    if longest <= 0 and not sweeps:
+        return (
+            "Devices activated before a window opens: none is decided in it (no lock delay "
+            "reaches across an opening, and no window looks back)."
+        )
+    text = "Devices activated before a window opens: "
+    if longest > 0:
+        how_far = (
+            in_days(longest)
+            if delay.distribution == "fixed"
+            else f"{in_days(round(longest, 1))} (the delay's 99th percentile)"
+        )
+        text += (
+            "a window decides every covered device whose lock delay ends inside it, however "
+            f"long before the opening it was activated: with this delay, up to {how_far} "
+            "before it opens"
+        )
+    if sweeps:
+        text += ("; " if longest > 0 else "") + (
+            "a window with a look-back also sweeps, at its opening, covered devices activated "
+            "within the look-back whose delay had already ended"
+        )
+    likely = [r for r in reaches if r.likely]
+    if likely:
+        text += (
+            " (by the banned regions' activation rates, an estimated "
+            + "; ".join(
+                f"{r.before_share:.0%} of the decisions of '{r.name}' are devices activated "
+                + (
+                    f"more than {in_days(r.lookback_days)} before it opens"
+                    if r.lookback_days
+                    else "before it opens"
+                )
+                for r in likely
+            )
+            + ")"
+        )
+    return text + "."
+
+
 def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
     """Each part of a policy in one plain sentence, keyed by the policy's field names."""
     signals = ", ".join(s.upper() if s != "gps" else "GPS" for s in policy.detection.signals)
@@ -64,6 +134,8 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
             if len(policy.detection.signals) == 1
             else f"Detection: the server looks at {signals}; {rules[policy.detection.rule]}."
         ),
+        "targets": f"Targets: devices of the {target_label(policy)} activated in a banned "
+        "territory; a lock of any other device counts as collateral.",
         "lock_delay": f"Lock decision after activation: {describe_delay(policy.lock_delay)}.",
     }
     if policy.windows:
@@ -82,6 +154,8 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
         parts["windows"] = (
             f"Enforcement over the whole run, covering {policy.coverage:.0%} of eligible devices."
         )
+    if policy.windows:  # without windows, enforcement starts with the run: nobody came before
+        parts["before_start"] = describe_before_start(policy, scenario)
     if policy.lift is None:
         parts["lift"] = "No lift: the block stays until the end of the run."
     else:
@@ -102,7 +176,10 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
         )
     exempt = []
     if policy.exemptions.allowed_sim:
-        exempt.append("devices whose SIM reports a country that is not banned")
+        exempt.append(
+            "devices whose SIM reports a country that is not banned (a traveller whose home SIM "
+            "reports a banned territory is not exempt)"
+        )
     if policy.exemptions.channels:
         exempt.append(
             "devices of the "
@@ -201,6 +278,7 @@ def scenario_section(results: Results) -> list[Block]:
 
 
 __all__ = [
+    "describe_before_start",
     "describe_changes",
     "describe_channels",
     "describe_delay",
@@ -208,4 +286,6 @@ __all__ = [
     "describe_rates",
     "in_days",
     "scenario_section",
+    "shared_target_label",
+    "target_label",
 ]

@@ -77,15 +77,27 @@ class Table:
 
 @dataclass
 class FigureBlock:
-    """A rendered figure: embedded as PNG in HTML, referenced as `figures/NAME.png` in Markdown."""
+    """A rendered figure: embedded as PNG in HTML, referenced as `figures/NAME.png` in Markdown.
+    `alt` says in words what the figure shows, for a reader who cannot see it."""
 
     name: str
     title: str
     caption: str
     png: bytes
+    alt: str
 
 
-Block = Heading | Paragraph | Bullets | Table | FigureBlock
+@dataclass
+class Fold:
+    """Detail a reader opens on demand: `<details>` whose `<summary>` is `summary` (in Markdown
+    too, which GitHub and most viewers render folded)."""
+
+    summary: list[Span]
+    blocks: list[Block]
+    anchor: str = ""
+
+
+Block = Heading | Paragraph | Bullets | Table | FigureBlock | Fold
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,6 +129,15 @@ figure { margin: 1.5rem 0 2.5rem; }
 figure img { display: block; max-width: min(100%, 1100px); height: auto;
              border: 1px solid #e5e5e5; }
 figcaption { font-size: .92rem; color: #333; margin-top: .4rem; }
+details { margin: .5rem 0; border: 1px solid #e0e0e0; border-radius: 4px; padding: .3rem .8rem; }
+details > summary { cursor: pointer; font-weight: 600; }
+details[open] > summary { margin-bottom: .4rem; }
+p.headline { font-size: 1.05rem; margin: .5rem 0; }
+td[data-difference] { background: #f4f8fc; }
+#key-metrics { width: auto; }
+#key-metrics td .ci { white-space: nowrap; }
+#key-metrics td:first-child { white-space: nowrap; }
+#figure-locked_over_time img { max-width: min(100%, 820px); }
 .table-wrap { overflow-x: auto; }
 """
 
@@ -177,6 +198,36 @@ def _html_table(table: Table) -> str:
     )
 
 
+def _html_block(block: Block) -> str:
+    if isinstance(block, Heading):
+        return (
+            f'<h{block.level} id="{html.escape(block.anchor, quote=True)}">'
+            f"{html.escape(block.text)}</h{block.level}>"
+        )
+    if isinstance(block, Paragraph):
+        css = f' class="{block.css}"' if block.css else ""
+        return f"<p{css}>{_html_spans(block.spans)}</p>"
+    if isinstance(block, Bullets):
+        items = "".join(f"<li>{_html_spans(item)}</li>" for item in block.items)
+        return f"<ul>{items}</ul>"
+    if isinstance(block, Table):
+        return _html_table(block)
+    if isinstance(block, Fold):
+        ident = f' id="{html.escape(block.anchor, quote=True)}"' if block.anchor else ""
+        inner = "\n".join(_html_block(b) for b in block.blocks)
+        return f"<details{ident}><summary>{_html_spans(block.summary)}</summary>\n{inner}</details>"
+    data = base64.b64encode(block.png).decode("ascii")
+    name = html.escape(block.name, quote=True)
+    return (
+        f'<figure id="figure-{name}">'
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(block.alt, quote=True)}">'
+        f"<figcaption><strong>{html.escape(block.title)}.</strong> "
+        f"{html.escape(block.caption)} Data: "
+        f'<a href="figures/{name}.csv">figures/{name}.csv</a>; for print: '
+        f'<a href="figures/{name}.svg">figures/{name}.svg</a>.</figcaption></figure>'
+    )
+
+
 def render_html(blocks: list[Block], title: str) -> str:
     """One self-contained HTML page: inline CSS, figures as data URIs, no script."""
     sections = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
@@ -193,34 +244,10 @@ def render_html(blocks: list[Block], title: str) -> str:
         "<body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<nav>{nav}</nav>",
+        *(_html_block(block) for block in blocks),
+        "</body>",
+        "</html>",
     ]
-    for block in blocks:
-        if isinstance(block, Heading):
-            parts.append(
-                f'<h{block.level} id="{html.escape(block.anchor, quote=True)}">'
-                f"{html.escape(block.text)}</h{block.level}>"
-            )
-        elif isinstance(block, Paragraph):
-            css = f' class="{block.css}"' if block.css else ""
-            parts.append(f"<p{css}>{_html_spans(block.spans)}</p>")
-        elif isinstance(block, Bullets):
-            items = "".join(f"<li>{_html_spans(item)}</li>" for item in block.items)
-            parts.append(f"<ul>{items}</ul>")
-        elif isinstance(block, Table):
-            parts.append(_html_table(block))
-        elif isinstance(block, FigureBlock):
-            data = base64.b64encode(block.png).decode("ascii")
-            name = html.escape(block.name, quote=True)
-            alt = html.escape(block.title, quote=True)
-            parts.append(
-                f'<figure id="figure-{name}">'
-                f'<img src="data:image/png;base64,{data}" alt="{alt}">'
-                f"<figcaption><strong>{html.escape(block.title)}.</strong> "
-                f"{html.escape(block.caption)} Data: "
-                f'<a href="figures/{name}.csv">figures/{name}.csv</a>; for print: '
-                f'<a href="figures/{name}.svg">figures/{name}.svg</a>.</figcaption></figure>'
-            )
-    parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
 
@@ -264,28 +291,38 @@ def _md_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+def _md_alt(text: str) -> str:
+    """Alt text inside `![...]`: brackets become parentheses, so none can close it early."""
+    return md_escape(text.replace("[", "(").replace("]", ")"))
+
+
+def _md_block(block: Block) -> str:
+    if isinstance(block, Heading):
+        return f"{'#' * block.level} {md_escape(block.text)}"
+    if isinstance(block, Paragraph):
+        text = _md_spans(block.spans)
+        return f"> {text}" if block.css in ("note", "fail", "pass") else text
+    if isinstance(block, Bullets):
+        return "\n".join(f"- {_md_spans(item)}" for item in block.items)
+    if isinstance(block, Table):
+        return _md_table(block)
+    if isinstance(block, Fold):
+        # HTML inside Markdown: the summary is HTML-escaped, the body stays Markdown.
+        summary = html.escape("".join(_text(span) for span in block.summary))
+        inner = "\n\n".join(_md_block(b) for b in block.blocks)
+        return f"<details><summary>{summary}</summary>\n\n{inner}\n\n</details>"
+    return (
+        f"### {md_escape(block.title)}\n\n"
+        f"![{_md_alt(block.alt)}](figures/{block.name}.png)\n\n"
+        f"{md_escape(block.caption)} Data: [figures/{block.name}.csv]"
+        f"(figures/{block.name}.csv); for print: [figures/{block.name}.svg]"
+        f"(figures/{block.name}.svg)."
+    )
+
+
 def render_markdown(blocks: list[Block], title: str) -> str:
     """The same document in Markdown, figures referenced as files beside it."""
-    parts = [f"# {md_escape(title)}"]
-    for block in blocks:
-        if isinstance(block, Heading):
-            parts.append(f"{'#' * block.level} {md_escape(block.text)}")
-        elif isinstance(block, Paragraph):
-            text = _md_spans(block.spans)
-            parts.append(f"> {text}" if block.css in ("note", "fail", "pass") else text)
-        elif isinstance(block, Bullets):
-            parts.append("\n".join(f"- {_md_spans(item)}" for item in block.items))
-        elif isinstance(block, Table):
-            parts.append(_md_table(block))
-        elif isinstance(block, FigureBlock):
-            parts.append(
-                f"### {md_escape(block.title)}\n\n"
-                f"![{md_escape(block.title)}](figures/{block.name}.png)\n\n"
-                f"{md_escape(block.caption)} Data: [figures/{block.name}.csv]"
-                f"(figures/{block.name}.csv); for print: [figures/{block.name}.svg]"
-                f"(figures/{block.name}.svg)."
-            )
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join([f"# {md_escape(title)}", *(_md_block(b) for b in blocks)]) + "\n"
 
 
 __all__ = [
@@ -294,6 +331,7 @@ __all__ = [
     "Cell",
     "Code",
     "FigureBlock",
+    "Fold",
     "Heading",
     "Note",
     "Paragraph",

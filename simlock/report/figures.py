@@ -1,9 +1,14 @@
 """The report's figures: who is locked, when, where, for how long, and what each variant costs.
 
 Each figure has two functions: `NAME_data(results)` returns the tidy frame the figure draws (the
-report saves it as `figures/NAME.csv`), and `NAME(results, data=None)` returns a
-`matplotlib.figure.Figure` built without pyplot, so nothing touches global state and any backend
-(Agg in the report, inline in a notebook) can render it.
+report saves it as `figures/NAME.csv`), and `NAME(results, data=None, *, ax=None, variants=None,
+figsize=None, title=None)` returns a `matplotlib.figure.Figure` built without pyplot, so nothing
+touches global state and any backend (Agg in the report, inline in a notebook) can render it.
+
+For papers: `ax=` draws on the caller's axes (one per panel: two-panel figures take a sequence of
+two) with the title and legend on the axes; `figsize=` sizes a new figure; `variants=` draws only
+those variants (through `Results.select`, so legends and the policy's labels name only what is
+drawn); `title=` replaces the title ("" for none). Font sizes come from matplotlib's rcParams.
 
 Intervals are 95% Student-t intervals across replications, like the metrics; with one replication
 they are undefined and the figure says so instead of drawing a band. Figures drawn from
@@ -15,7 +20,7 @@ marked on every time axis by `simlock._policy_marks`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,34 +33,37 @@ from simlock.analysis.contents import (
     appeal_variants,
     describe_replications,
     detail_replications,
+    policy_of,
     replications,
     variant_order,
-    variants,
 )
+from simlock.analysis.contents import variants as variants_of
+from simlock.analysis.formatting import format_value
 from simlock.analysis.results import Results
 from simlock.model.policy import lift_day
 
+from .describe import shared_target_label
 from .plotting import (
     NO_APPEALS,
     NO_DETAIL,
     NO_INTERVAL,
     NO_LOCKS,
     OKABE_ITO,
-    SMALL_SIZE,
-    TEXT_SIZE,
+    AxesArgument,
     all_zero,
     band_legend_title,
+    canvas,
     count_axis,
     count_ticks,
     daily_band,
     date_axis,
+    figure_title,
     interval_words,
     label_points,
     legend_below,
     legend_right,
     markevery,
     message,
-    new_figure,
     plain,
     plot_bands,
     region_label,
@@ -86,6 +94,24 @@ class FigureSpec:
     plot: Callable[..., Figure]
 
 
+Size = tuple[float, float] | None
+Variants = Iterable[str] | None
+
+
+def _selected(
+    results: Results, data: pd.DataFrame | None, chosen: Variants
+) -> tuple[Results, pd.DataFrame | None]:
+    """The results restricted to the chosen variants (all when None), and a given frame's rows
+    of those variants."""
+    if chosen is None:
+        return results, data
+    names = list(chosen)
+    selected = results.select(names)
+    if data is not None and "variant" in data.columns:
+        data = data[data["variant"].astype(str).isin(names)].reset_index(drop=True)
+    return selected, data
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. Devices locked over time
 
@@ -96,28 +122,41 @@ def locked_over_time_data(results: Results) -> pd.DataFrame:
     return daily_band(results, "locked")
 
 
-def locked_over_time(results: Results, data: pd.DataFrame | None = None) -> Figure:
+def locked_over_time(
+    results: Results,
+    data: pd.DataFrame | None = None,
+    *,
+    ax: AxesArgument = None,
+    variants: Variants = None,
+    figsize: Size = None,
+    title: str | None = None,
+) -> Figure:
     """Devices locked at once over the calendar, one line and band per variant, with the
     enforcement windows shaded and the lift marked."""
+    results, data = _selected(results, data, variants)
     band = locked_over_time_data(results) if data is None else data
-    figure, (ax,) = new_figure(5.8)
-    policy_handles = mark_policy(ax, results, labels=True)
-    plot_bands(ax, band, results)
-    date_axis(ax, results)
-    count_axis(ax)
-    ax.set_xlabel("date (counts at the end of each day)", fontsize=TEXT_SIZE)
-    ax.set_ylabel("devices locked (devices)", fontsize=TEXT_SIZE)
+    drawn = canvas(5.8, ax, figsize)
+    (panel,) = drawn.axes
+    policy_handles = mark_policy(panel, results, labels=True)
+    plot_bands(panel, band, results)
+    date_axis(panel, results)
+    count_axis(panel)
+    panel.set_xlabel("date (counts at the end of each day)")
+    panel.set_ylabel("devices locked (devices)")
     set_titles(
-        figure,
-        TITLES["locked_over_time"],
+        drawn,
+        figure_title(title, TITLES["locked_over_time"]),
         f"{plain(results.scenario.name)} · {interval_words(replications(results))}",
+        marks=True,
     )
     if all_zero(band["mean"]):
-        message(ax, NO_LOCKS)
+        message(panel, NO_LOCKS)
     legend_below(
-        figure, [*ax.get_legend_handles_labels()[0], *policy_handles], band_legend_title(results)
+        drawn,
+        [*panel.get_legend_handles_labels()[0], *policy_handles],
+        band_legend_title(results),
     )
-    return figure
+    return drawn.figure
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,16 +184,26 @@ def per_day_log_scale(data: pd.DataFrame) -> bool:
     return float(np.nanmax(data["mean"].to_numpy(dtype=float), initial=0)) > LOG_SCALE_ABOVE
 
 
-def locks_per_day(results: Results, data: pd.DataFrame | None = None) -> Figure:
+def locks_per_day(
+    results: Results,
+    data: pd.DataFrame | None = None,
+    *,
+    ax: AxesArgument = None,
+    variants: Variants = None,
+    figsize: Size = None,
+    title: str | None = None,
+) -> Figure:
     """The surge and the release: devices newly locked and unlocked each day, per variant.
 
     With busy days (see `per_day_log_scale`) the axis is logarithmic above one device a day and
     linear below, so that the trickle stays visible next to a surge of thousands.
     """
+    results, data = _selected(results, data, variants)
     frame = locks_per_day_data(results) if data is None else data
     log = per_day_log_scale(frame)
     scale = ", log scale" if log else ""
-    figure, axes = new_figure(7.6, rows=2, sharex=True)
+    drawn = canvas(7.6, ax, figsize, rows=2, sharex=True)
+    axes = drawn.axes
     panels = (
         ("newly_locked", f"new locks per day\n(devices/day{scale})", NO_LOCKS),
         ("unlocked", f"unlocks per day\n(devices/day{scale})", "No device was unlocked"),
@@ -171,18 +220,19 @@ def locks_per_day(results: Results, data: pd.DataFrame | None = None) -> Figure:
             thousands(ax.yaxis)
         else:
             count_axis(ax)
-        ax.set_ylabel(ylabel, fontsize=TEXT_SIZE)
+        ax.set_ylabel(ylabel)
         if all_zero(part["mean"]):
             message(ax, empty)
-    axes[-1].set_xlabel("date", fontsize=TEXT_SIZE)
+    axes[-1].set_xlabel("date")
     set_titles(
-        figure,
-        TITLES["locks_per_day"],
+        drawn,
+        figure_title(title, TITLES["locks_per_day"]),
         f"{plain(results.scenario.name)} · {interval_words(replications(results))} · "
         "shaded: enforcement windows, dashed: lift",
+        marks=True,
     )
-    legend_below(figure, axes[0].get_legend_handles_labels()[0], band_legend_title(results))
-    return figure
+    legend_below(drawn, axes[0].get_legend_handles_labels()[0], band_legend_title(results))
+    return drawn.figure
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,20 +262,30 @@ def users_by_region_data(results: Results) -> pd.DataFrame:
     return frame.sort_values(["_r", "_v"]).drop(columns=["_r", "_v"]).reset_index(drop=True)
 
 
-def users_by_region(results: Results, data: pd.DataFrame | None = None) -> Figure:
+def users_by_region(
+    results: Results,
+    data: pd.DataFrame | None = None,
+    *,
+    ax: AxesArgument = None,
+    variants: Variants = None,
+    figsize: Size = None,
+    title: str | None = None,
+) -> Figure:
     """Grouped horizontal bars: users affected per region, one bar per variant, with intervals.
 
     Regions where no variant locked anyone are listed under the title instead of drawn empty.
     """
+    results, data = _selected(results, data, variants)
     frame = users_by_region_data(results) if data is None else data
     totals = frame.groupby("region", sort=False)["mean"].sum()
     shown = [r for r in dict.fromkeys(frame["region"]) if totals[r] > 0]
     empty = [r for r in dict.fromkeys(frame["region"]) if totals[r] <= 0]
-    names = variants(results)
+    names = variants_of(results)
     styles = variant_styles(results)
     labels = {r.id: region_label(r.name, r.id) for r in results.scenario.regions}
     bars = max(1, len(shown)) * max(1, len(names))
-    figure, (ax,) = new_figure(min(14.0, max(4.4, 1.9 + 0.19 * bars)))
+    drawn = canvas(min(14.0, max(4.4, 1.9 + 0.19 * bars)), ax, figsize)
+    (ax,) = drawn.axes
     n = int(frame["n"].max()) if not frame.empty else 0
     width = 0.8 / max(1, len(names))
     for j, variant in enumerate(names):
@@ -263,32 +323,32 @@ def users_by_region(results: Results, data: pd.DataFrame | None = None) -> Figur
         # Each value past the end of its interval, so that small bars can be read too.
         for y_bar, end, value in zip(y, np.maximum(high, means), means, strict=True):
             ax.annotate(
-                f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:.3g}",
+                format_value(value, "devices", results.scenario.start),  # whole devices
                 (end, y_bar),
                 xytext=(4, 0),
                 textcoords="offset points",
                 va="center",
-                fontsize=SMALL_SIZE - 2,
+                fontsize="x-small",
                 color="#333333",
             )
-    ax.set_yticks(np.arange(len(shown)), [labels.get(r, r) for r in shown], fontsize=SMALL_SIZE)
+    ax.set_yticks(np.arange(len(shown)), [labels.get(r, r) for r in shown])
     ax.set_ylim(max(1, len(shown)) - 0.5, -0.5)
     count_ticks(ax.xaxis)
     ax.set_xlim(0, max(1.0, ax.get_xlim()[1]))
-    ax.set_xlabel("users affected: devices locked at least once (devices)", fontsize=TEXT_SIZE)
-    ax.set_ylabel("region of activation", fontsize=TEXT_SIZE)
+    ax.set_xlabel("users affected: devices locked at least once (devices)")
+    ax.set_ylabel("region of activation")
     ax.grid(False, axis="y")
     subtitle = f"{plain(results.scenario.name)} · {interval_words(n, 'bars: 95% interval')}"
     if empty and shown:
         subtitle += (
             f"\nno user affected in: {plain(', '.join(labels.get(r, r) for r in empty), 110)}"
         )
-    set_titles(figure, TITLES["users_by_region"], subtitle)
+    set_titles(drawn, figure_title(title, TITLES["users_by_region"]), subtitle)
     if not shown:
         message(ax, NO_LOCKS)
     if shown:
-        legend_right(ax, n)
-    return figure
+        legend_right(drawn, n)
+    return drawn.figure
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,7 +373,7 @@ def delay_cdf_data(results: Results) -> pd.DataFrame:
     horizon = results.scenario.days
     locked = devices[np.isfinite(devices["locked"].to_numpy(dtype=float))]
     parts = []
-    for variant in variants(results):
+    for variant in variants_of(results):
         rows = locked[locked["variant"] == variant]
         lock = rows["locked"].to_numpy(dtype=float)
         unlock = rows["unlocked"].to_numpy(dtype=float)
@@ -342,10 +402,23 @@ def delay_cdf_data(results: Results) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[CDF_COLUMNS]
 
 
-def delay_cdf(results: Results, data: pd.DataFrame | None = None) -> Figure:
-    """How soon after activation devices were locked, and how long they stayed locked (CDFs)."""
+def delay_cdf(
+    results: Results,
+    data: pd.DataFrame | None = None,
+    *,
+    ax: AxesArgument = None,
+    variants: Variants = None,
+    figsize: Size = None,
+    title: str | None = None,
+) -> Figure:
+    """How soon after activation devices were locked, and how long they stayed locked (CDFs).
+
+    On the caller's axes the panels have no titles of their own (the title goes over the first
+    one); their axis labels say what each shows."""
+    results, data = _selected(results, data, variants)
     frame = delay_cdf_data(results) if data is None else data
-    figure, axes = new_figure(5.8, cols=2)
+    drawn = canvas(5.8, ax, figsize, cols=2)
+    axes = drawn.axes
     styles = variant_styles(results)
     detail = detail_replications(results)
     panels = (
@@ -353,9 +426,9 @@ def delay_cdf(results: Results, data: pd.DataFrame | None = None) -> Figure:
         ("lock_duration", "Lock duration", "days locked (days; still locked: to the end)"),
     )
     handles = []
-    for ax, (measure, title, xlabel) in zip(axes, panels, strict=True):
+    for ax, (measure, panel_title, xlabel) in zip(axes, panels, strict=True):
         part = frame[frame["measure"] == measure]
-        for index, variant in enumerate(variants(results)):
+        for index, variant in enumerate(variants_of(results)):
             rows = part[part["variant"] == variant]
             if rows.empty:
                 continue
@@ -370,8 +443,9 @@ def delay_cdf(results: Results, data: pd.DataFrame | None = None) -> Figure:
             )
             if ax is axes[0]:
                 handles.append(line)
-        ax.set_title(title, fontsize=TEXT_SIZE, loc="left")
-        ax.set_xlabel(xlabel, fontsize=TEXT_SIZE)
+        if drawn.own:
+            ax.set_title(panel_title, loc="left")
+        ax.set_xlabel(xlabel)
         ax.set_ylim(0, 1.02)
         ax.set_xlim(left=0)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -379,14 +453,14 @@ def delay_cdf(results: Results, data: pd.DataFrame | None = None) -> Figure:
             message(ax, NO_DETAIL)
         elif part.empty:
             message(ax, "No device was locked\nin the detail replications")
-    axes[0].set_ylabel("share of locked devices (cumulative %)", fontsize=TEXT_SIZE)
+    axes[0].set_ylabel("share of locked devices (cumulative %)")
     set_titles(
-        figure,
-        TITLES["delay_cdf"],
+        drawn,
+        figure_title(title, TITLES["delay_cdf"]),
         f"{plain(results.scenario.name)} · empirical CDF, {describe_replications(detail)}",
     )
-    legend_below(figure, handles)
-    return figure
+    legend_below(drawn, handles)
+    return drawn.figure
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,16 +481,27 @@ def tradeoff_data(results: Results) -> pd.DataFrame:
     return frame.sort_values(["_v", "metric"]).drop(columns="_v").reset_index(drop=True)
 
 
-def tradeoff(results: Results, data: pd.DataFrame | None = None) -> Figure:
-    """What each variant buys (targeted locks: grey imports in banned territories) and what it
-    costs (collateral locks: travellers, official devices, detection errors)."""
+def tradeoff(
+    results: Results,
+    data: pd.DataFrame | None = None,
+    *,
+    ax: AxesArgument = None,
+    variants: Variants = None,
+    figsize: Size = None,
+    title: str | None = None,
+) -> Figure:
+    """What each variant buys (targeted locks: devices of its target channels in banned
+    territories) and what it costs (collateral locks: travellers, official devices, detection
+    errors)."""
+    results, data = _selected(results, data, variants)
     frame = tradeoff_data(results) if data is None else data
-    figure, (ax,) = new_figure(6.4)
+    drawn = canvas(6.4, ax, figsize)
+    (ax,) = drawn.axes
     styles = variant_styles(results)
     n = int(frame["n"].max()) if not frame.empty else 0
     wide = frame.pivot(index="variant", columns="metric", values=["mean", "ci_low", "ci_high"])
     points: list[tuple[str, float, float]] = []
-    for variant in variants(results):
+    for variant in variants_of(results):
         if variant not in wide.index:
             continue
         row = wide.loc[variant]
@@ -458,10 +543,12 @@ def tradeoff(results: Results, data: pd.DataFrame | None = None) -> Figure:
             zorder=3,
         )
         points.append((variant, x, y))
-    ax.set_xlabel(
-        "targeted locks: grey imports in banned territories (devices)", fontsize=TEXT_SIZE
+    policies = [policy_of(results.scenario, variant) for variant, _, _ in points]
+    targets = shared_target_label(
+        [p for p in policies if p is not None] or [results.scenario.policy]
     )
-    ax.set_ylabel("collateral locks: everyone else (devices)", fontsize=TEXT_SIZE)
+    ax.set_xlabel(f"targeted locks: {targets} in banned territories (devices)")
+    ax.set_ylabel("collateral locks: everyone else (devices)")
     count_ticks(ax.xaxis)
     count_ticks(ax.yaxis)
     ax.margins(0.15)
@@ -469,17 +556,17 @@ def tradeoff(results: Results, data: pd.DataFrame | None = None) -> Figure:
     for get, set_ in ((ax.get_xlim, ax.set_xlim), (ax.get_ylim, ax.set_ylim)):
         high = max(get()[1], 1.0)
         set_(-0.025 * high, high)
-    label_points(ax, points, figure)
+    label_points(ax, points, drawn)
     set_titles(
-        figure,
-        TITLES["tradeoff"],
+        drawn,
+        figure_title(title, TITLES["tradeoff"]),
         f"{plain(results.scenario.name)} · {interval_words(n, 'bars: 95% intervals')} · "
         "right: more targeted locks, up: more collateral locks",
     )
     if all_zero(frame["mean"]):
         message(ax, NO_LOCKS)
-    legend_right(ax, n)
-    return figure
+    legend_right(drawn, n)
+    return drawn.figure
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,10 +637,20 @@ def support_desk_data(results: Results) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[DESK_COLUMNS]
 
 
-def support_desk(results: Results, data: pd.DataFrame | None = None) -> Figure:
+def support_desk(
+    results: Results,
+    data: pd.DataFrame | None = None,
+    *,
+    ax: AxesArgument = None,
+    variants: Variants = None,
+    figsize: Size = None,
+    title: str | None = None,
+) -> Figure:
     """The support desk over time: appeals waiting, and how long appeals filed each day waited."""
+    results, data = _selected(results, data, variants)
     frame = support_desk_data(results) if data is None else data
-    figure, axes = new_figure(7.4, rows=2, sharex=True)
+    drawn = canvas(7.4, ax, figsize, rows=2, sharex=True)
+    axes = drawn.axes
     styles = variant_styles(results)
     detail = detail_replications(results)
     with_desk = appeal_variants(results)
@@ -572,11 +669,9 @@ def support_desk(results: Results, data: pd.DataFrame | None = None) -> Figure:
         axes[1].plot(rows["date"], rows["wait_mean_days"].to_numpy(dtype=float), **common)
     count_axis(axes[0])
     axes[1].set_ylim(bottom=0)
-    axes[0].set_ylabel("appeals waiting\n(appeals, end of day)", fontsize=TEXT_SIZE)
-    axes[1].set_ylabel(
-        "mean wait before service\n(days; served appeals,\nby filing date)", fontsize=TEXT_SIZE
-    )
-    axes[1].set_xlabel("date", fontsize=TEXT_SIZE)
+    axes[0].set_ylabel("appeals waiting\n(appeals, end of day)")
+    axes[1].set_ylabel("mean wait before service\n(days; served appeals,\nby filing date)")
+    axes[1].set_xlabel("date")
     if not with_desk:
         message(axes[0], NO_APPEALS)
     elif not detail:
@@ -584,14 +679,15 @@ def support_desk(results: Results, data: pd.DataFrame | None = None) -> Figure:
     elif frame.empty or not (frame["appeals_filed"] > 0).any():
         message(axes[0], "No appeal was filed in the detail replications")
     else:
-        legend_below(figure, axes[0].get_legend_handles_labels()[0], title="variant")
+        legend_below(drawn, axes[0].get_legend_handles_labels()[0], title="variant")
     set_titles(
-        figure,
-        TITLES["support_desk"],
+        drawn,
+        figure_title(title, TITLES["support_desk"]),
         f"{plain(results.scenario.name)} · {describe_replications(detail)} · appeals not "
         "served by the lift are withdrawn then",
+        marks=True,
     )
-    return figure
+    return drawn.figure
 
 
 FIGURES: tuple[FigureSpec, ...] = tuple(

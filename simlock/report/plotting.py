@@ -5,18 +5,27 @@ points.
 Colours are Okabe–Ito, and each variant also has its own line style, marker and hatch, so the
 figures survive greyscale printing and colour blindness. Figures are built without pyplot
 (`matplotlib.figure.Figure`), so nothing here touches global state.
+
+No font size is fixed here: text uses matplotlib's rcParams (`font.size`, `axes.labelsize`,
+`legend.fontsize`, ...) or sizes relative to `font.size` ("small"), so a paper's style sheet
+sets every figure's fonts; the report sets its own in `REPORT_STYLE`. A figure draws either on
+a new figure of its own (`figsize=`; titles and legends on the figure) or on the caller's axes
+(`ax=`; title and legend on the axes), see `canvas`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from simlock.analysis.contents import replications, variant_order, variants
@@ -34,9 +43,16 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 HATCHES = ("", "//", "..", "xx", "\\\\", "--", "++")
 
 WIDTH_INCHES = 10.0
-TITLE_SIZE = 14
-TEXT_SIZE = 11
-SMALL_SIZE = 10
+REPORT_STYLE = {
+    "font.size": 12,
+    "xtick.labelsize": "small",
+    "ytick.labelsize": "small",
+    "legend.fontsize": "small",
+    "legend.title_fontsize": "small",
+    "figure.titlesize": "large",
+}
+"""The rcParams the report draws its figures with (a figure function called directly uses the
+caller's)."""
 NO_INTERVAL = "1 replication: 95% interval undefined"
 NO_LOCKS = "No device was locked in this run"
 NO_DETAIL = "No device-level tables in this run\n(rerun with --detail 1 or more)"
@@ -68,11 +84,19 @@ class VariantStyle:
 def variant_styles(results: Results) -> dict[str, VariantStyle]:
     """A distinct colour, line style, marker and hatch per variant, the baseline in black.
 
-    Past seven variants the colours repeat, but never with the same line style and marker.
+    Styles follow the variant's place in the scenario, not among the variants present, so a
+    variant looks the same in a figure of a subset (`variants=`, `Results.select`, a run with
+    --variant) as in the full report. Past seven variants the colours repeat, but never with the
+    same line style and marker.
     """
     out = {}
     k = len(OKABE_ITO)
-    for i, name in enumerate(variants(results)):
+    present = variants(results)
+    named = results.scenario.variant_names
+    order = [*named, *(v for v in present if v not in named)]
+    for i, name in enumerate(order):
+        if name not in present:
+            continue
         shift = i // k
         out[name] = VariantStyle(
             colour=OKABE_ITO[i % k],
@@ -109,30 +133,101 @@ def region_label(name: str, region_id: str) -> str:
 # Layout: the figure, its titles, and what an empty panel says
 
 
+def font_points(size: str | float) -> float:
+    """A font size, named ("small") or in points, in points under the current rcParams."""
+    return FontProperties(size=size).get_size_in_points()
+
+
+def style_axes(ax: Axes) -> None:
+    """A light grid behind the data and no top or right spine."""
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
 def new_figure(
-    height: float, rows: int = 1, cols: int = 1, sharex: bool = False
+    size: tuple[float, float], rows: int = 1, cols: int = 1, sharex: bool = False
 ) -> tuple[Figure, list[Axes]]:
     """A figure whose panels sit under a bold title line and a lighter subtitle line.
 
     The panels live in a subfigure whose own title is the subtitle: constrained layout then
     keeps room for both lines, which a free text on the figure would not get.
     """
-    figure = Figure(figsize=(WIDTH_INCHES, height), layout="constrained")
+    figure = Figure(figsize=size, layout="constrained")
     body = figure.subfigures(1, 1)
     axes = body.subplots(rows, cols, sharex=sharex, squeeze=False).ravel()
     for ax in axes:
-        ax.tick_params(labelsize=SMALL_SIZE)
-        ax.grid(True, color="#dddddd", linewidth=0.6)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        style_axes(ax)
     return figure, list(axes)
 
 
-def set_titles(figure: Figure, title: str, subtitle: str) -> None:
-    """The bold title line, and the subtitle line (scenario, replications) under it."""
-    figure.suptitle(title, x=0.01, ha="left", fontsize=TITLE_SIZE, fontweight="bold")
-    figure.subfigs[0].suptitle(subtitle, x=0.01, ha="left", fontsize=SMALL_SIZE, color="#333333")
+LEGEND_ROWS = 4
+"""Rows of a legend under the panels that a figure's default height already leaves room for."""
+
+AxesArgument = Axes | Sequence[Axes] | None
+"""What `ax=` of a figure function takes: None (a new figure), one Axes, or one Axes per panel."""
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """Where a figure draws: its root figure, its panels, whether the figure is simlock's own
+    (`own`: titles and legends go on the figure) or the caller's (they go on the axes), and
+    whether its size is simlock's to choose (`flexible`: no figsize= was given)."""
+
+    figure: Figure
+    axes: list[Axes]
+    own: bool
+    flexible: bool = False
+
+
+def canvas(
+    height: float,
+    ax: AxesArgument = None,
+    figsize: tuple[float, float] | None = None,
+    rows: int = 1,
+    cols: int = 1,
+    sharex: bool = False,
+) -> Canvas:
+    """A new figure (`figsize`, by default `WIDTH_INCHES` wide and `height` tall), or the
+    caller's axes: one Axes per panel (`rows` × `cols` of them, in reading order)."""
+    if ax is None:
+        figure, axes = new_figure(figsize or (WIDTH_INCHES, height), rows, cols, sharex)
+        return Canvas(figure, axes, own=True, flexible=figsize is None)
+    if figsize is not None:
+        raise ValueError("figsize= sizes a new figure; with ax= the figure is the caller's")
+    panels = rows * cols
+    given = [ax] if isinstance(ax, Axes) else list(ax)
+    if len(given) != panels or not all(isinstance(a, Axes) for a in given):
+        raise ValueError(
+            f"this figure has {panels} panel(s): ax= takes "
+            + ("one Axes" if panels == 1 else f"a sequence of {panels} Axes, one per panel")
+            + f", not {type(ax).__name__}"
+            + (f" of {len(given)}" if not isinstance(ax, Axes) else "")
+        )
+    for one in given:
+        style_axes(one)
+    return Canvas(given[0].get_figure(root=True), given, own=False)
+
+
+def figure_title(title: str | None, default: str) -> str:
+    """`title=` of a figure function: None for the figure's own title, "" for none."""
+    return default if title is None else title
+
+
+def set_titles(canvas: Canvas, title: str, subtitle: str, marks: bool = False) -> None:
+    """On simlock's own figure, the bold title line and the subtitle line (scenario,
+    replications) under it; on the caller's axes, the title alone over the first panel, raised
+    above the policy's labels when the panel has them (`marks`). An empty title is left out."""
+    if canvas.own:
+        if title:
+            canvas.figure.suptitle(title, x=0.01, ha="left", fontweight="bold")
+        sub = canvas.figure.subfigs[0]
+        sub.suptitle(subtitle, x=0.01, ha="left", fontsize="small", color="#333333")
+    elif title:
+        # The policy's labels take about two lines of small text above the panel.
+        pad = 6 + (3 * font_points("small") if marks else 0)
+        canvas.axes[0].set_title(title, loc="left", fontweight="bold", pad=pad)
 
 
 def interval_words(n: int, what: str = "95% band") -> str:
@@ -149,7 +244,6 @@ def message(ax: Axes, text: str) -> None:
         transform=ax.transAxes,
         ha="center",
         va="center",
-        fontsize=TEXT_SIZE,
         color="#222222",
         bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f7f7f7", "edgecolor": "#999999"},
         zorder=10,
@@ -264,36 +358,49 @@ def plot_bands(ax: Axes, band: pd.DataFrame, results: Results, label: bool = Tru
 # Legends and labels
 
 
-def legend_below(figure: Figure, handles: list, title: str | None = None) -> None:
-    """One legend under the panels, so the plotting area keeps the full width; as many columns
-    (up to three) as the longest entry leaves room for (its width estimated in points)."""
+def legend_below(canvas: Canvas, handles: list, title: str | None = None) -> None:
+    """On simlock's own figure, one legend under the panels, so the plotting area keeps the full
+    width, in as many columns (up to three) as the longest entry leaves room for (its width
+    estimated in points); on the caller's axes, a legend inside the first panel."""
     if not handles:
         return
-    longest = max(len(h.get_label()) for h in handles)
-    column_points = longest * 0.6 * SMALL_SIZE + 45
-    columns = int(figure.get_figwidth() * 72 // column_points)
+    if not canvas.own:
+        canvas.axes[0].legend(handles=handles, title=title, loc="best")
+        return
+    figure = canvas.figure
+    size = font_points(matplotlib.rcParams["legend.fontsize"])
+    ncol = _legend_columns([len(h.get_label()) for h in handles], size, figure.get_figwidth())
     figure.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=max(1, min(3, len(handles), columns)),
-        fontsize=SMALL_SIZE,
-        title=title,
-        title_fontsize=SMALL_SIZE,
-        frameon=False,
+        handles=handles, loc="outside lower center", ncol=ncol, title=title, frameon=False
     )
+    # A long legend (many variants) gets its own room, so the panels keep their height.
+    rows = -(-len(handles) // ncol) + (1 if title else 0)
+    if canvas.flexible and rows > LEGEND_ROWS:
+        extra = (rows - LEGEND_ROWS) * size * 1.45 / 72
+        figure.set_figheight(figure.get_figheight() + extra)
 
 
-def legend_right(ax: Axes, n: int) -> None:
-    """The legend of variants right of the panel, saying when `n`, the replications, is too few
-    for the intervals."""
-    ax.legend(
-        title="variant" if n >= 2 else f"variant\n({NO_INTERVAL})",
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=SMALL_SIZE,
-        title_fontsize=SMALL_SIZE,
-        frameon=False,
-    )
+def _legend_columns(lengths: list[int], size: float, width_inches: float) -> int:
+    """The most columns (up to four) whose estimated widths fit the figure's width: a legend
+    fills its columns top to bottom, and each column is as wide as its longest entry (about
+    0.6 em a character, plus the handle), so a few long entries cost one wide column only."""
+    for ncol in range(min(4, len(lengths)), 1, -1):
+        rows = -(-len(lengths) // ncol)
+        columns = [lengths[i : i + rows] for i in range(0, len(lengths), rows)]
+        if sum(max(c) * 0.6 * size + 45 for c in columns) <= width_inches * 72:
+            return ncol
+    return 1
+
+
+def legend_right(canvas: Canvas, n: int) -> None:
+    """The legend of variants right of the first panel (inside it on the caller's axes), saying
+    when `n`, the replications, is too few for the intervals."""
+    title = "variant" if n >= 2 else f"variant\n({NO_INTERVAL})"
+    ax = canvas.axes[0]
+    if not canvas.own:
+        ax.legend(title=title, loc="best")
+        return
+    ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 def band_legend_title(results: Results) -> str | None:
@@ -301,21 +408,26 @@ def band_legend_title(results: Results) -> str | None:
     return None if replications(results) >= 2 else f"variant ({NO_INTERVAL}: no band)"
 
 
-def label_points(ax: Axes, points: list[tuple[str, float, float]], figure: Figure) -> None:
+def label_points(ax: Axes, points: list[tuple[str, float, float]], canvas: Canvas) -> None:
     """Name each point beside it, trying places around it until the label overlaps no other
     label or marker (sizes estimated in points from the figure size: labels are placed before
     the figure is drawn)."""
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    width_pt, height_pt = figure.get_figwidth() * 72 * 0.72, figure.get_figheight() * 72 * 0.7
+    figure, box = canvas.figure, ax.get_position()
+    # On simlock's own figure the panel takes about 72% × 70% of it (legend at the right).
+    share_x, share_y = (0.72, 0.7) if canvas.own else (box.width, box.height)
+    width_pt = figure.get_figwidth() * 72 * share_x
+    height_pt = figure.get_figheight() * 72 * share_y
     where = [
         ((x - x0) / ((x1 - x0) or 1.0) * width_pt, (y - y0) / ((y1 - y0) or 1.0) * height_pt)
         for _, x, y in points
     ]
     taken = [(px - 6, py - 6, px + 6, py + 6) for px, py in where]
-    tall = SMALL_SIZE * 1.3
+    small = font_points("small")
+    tall = small * 1.3
     for (name, x, y), (px, py) in zip(points, where, strict=True):
         label = plain(name, 30)
-        wide = SMALL_SIZE * 0.6 * len(label)
+        wide = small * 0.6 * len(label)
         tries = [
             (dx, dy)
             for k in range(6)
@@ -339,7 +451,7 @@ def label_points(ax: Axes, points: list[tuple[str, float, float]], figure: Figur
             xytext=(dx, dy),
             textcoords="offset points",
             va="bottom",
-            fontsize=SMALL_SIZE,
+            fontsize="small",
             color="#222222",
             arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.6} if far else None,
         )

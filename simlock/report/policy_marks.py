@@ -15,7 +15,7 @@ from matplotlib.transforms import blended_transform_factory
 from simlock.analysis.contents import policy_of, variants
 from simlock.analysis.results import Results
 
-from .plotting import SMALL_SIZE, plain
+from .plotting import plain
 
 WINDOW_GREYS = ("#e4e4e4", "#c8c8c8", "#d6d6d6", "#bababa")
 LIFT_COLOUR = "#444444"
@@ -23,24 +23,55 @@ LIFT_COLOUR = "#444444"
 
 def policy_events(results: Results) -> pd.DataFrame:
     """Enforcement windows and lifts of the variants in the run, one row per distinct event,
-    with the variants that have it (kind, name, start, end, coverage, variants, all_variants)."""
+    with the variants that have it (kind, name, start, end, coverage, coverage_max, variants,
+    all_variants).
+
+    Windows with the same name and dates are one event whatever their coverage (the lowest and
+    highest are kept): a sweep of coverages over twenty variants shades one span and adds one
+    legend entry, not twenty."""
     names = variants(results)
     rows: dict[tuple, list[str]] = {}
+    coverages: dict[tuple, list[float]] = {}
     for variant in names:
         policy = policy_of(results.scenario, variant)
         if policy is None:
             continue
         for window in policy.windows:
-            key = ("window", window.name, window.start, window.end, window.coverage)
+            key = ("window", window.name, window.start, window.end)
             rows.setdefault(key, []).append(variant)
+            coverages.setdefault(key, []).append(window.coverage)
         if policy.lift is not None:
-            key = ("lift", "lift", policy.lift.date, policy.lift.date, np.nan)
+            key = ("lift", "lift", policy.lift.date, policy.lift.date)
             rows.setdefault(key, []).append(variant)
-    columns = ["kind", "name", "start", "end", "coverage", "variants", "all_variants"]
+    columns = [
+        "kind",
+        "name",
+        "start",
+        "end",
+        "coverage",
+        "coverage_max",
+        "variants",
+        "all_variants",
+    ]
     records = [
-        (*key, ", ".join(members), len(members) == len(names)) for key, members in rows.items()
+        (
+            *key,
+            min(coverages.get(key, [np.nan])),
+            max(coverages.get(key, [np.nan])),
+            ", ".join(members),
+            len(members) == len(names),
+        )
+        for key, members in rows.items()
     ]
     return pd.DataFrame(records, columns=columns)
+
+
+def _coverage(row: pd.Series) -> str:
+    """'60% of eligible', or '10%–90% of eligible, by variant' for windows merged across
+    variants."""
+    if row["coverage"] == row["coverage_max"]:
+        return f"{row['coverage']:.0%} of eligible"
+    return f"{row['coverage']:.0%}–{row['coverage_max']:.0%} of eligible, by variant"
 
 
 def _who(row: pd.Series, results: Results) -> str:
@@ -74,7 +105,7 @@ def mark_policy(ax: Axes, results: Results, labels: bool) -> list:
             transform=top,
             ha="center",
             va="bottom",
-            fontsize=SMALL_SIZE - 1,
+            fontsize="small",
             color="#333333",
             clip_on=False,
         )
@@ -83,7 +114,7 @@ def mark_policy(ax: Axes, results: Results, labels: bool) -> list:
                 facecolor=grey,
                 alpha=0.6,
                 label=f"window '{plain(row['name'], 20)}': {row['start']:%d %b}–"
-                f"{row['end']:%d %b}, {row['coverage']:.0%} of eligible{_who(row, results)}",
+                f"{row['end']:%d %b}, {_coverage(row)}{_who(row, results)}",
             )
         )
     start, end = results.scenario.start, results.scenario.end
@@ -102,7 +133,7 @@ def mark_policy(ax: Axes, results: Results, labels: bool) -> list:
             textcoords="offset points",
             ha="right" if late else "left",
             va="bottom",
-            fontsize=SMALL_SIZE - 1,
+            fontsize="small",
             fontweight="bold",
             color="#222222",
             annotation_clip=False,

@@ -16,8 +16,10 @@ what a number looks like."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 
 from simlock.analysis.contents import (
@@ -41,10 +43,13 @@ from simlock.analysis.results import Results
 from simlock.scenario.models import BASELINE, Scenario
 
 from . import figures as figs
-from .describe import scenario_section
+from .alt_text import alt_text
+from .delays import delay_note
+from .describe import scenario_section, shared_target_label, target_label
 from .document import (
     Block,
     FigureBlock,
+    Fold,
     Heading,
     Paragraph,
     Span,
@@ -52,6 +57,8 @@ from .document import (
     render_html,
     render_markdown,
 )
+from .headline import headline, key_metrics_table
+from .plotting import REPORT_STYLE
 from .tables import differences_table, expectations_table, manifest_table, metrics_table
 
 PNG_DPI = 110
@@ -63,7 +70,8 @@ REGION_METRICS = (
     "lock_days",
     "share_banned_locked",
 )
-CHANNEL_METRICS = ("users_affected", "collateral_locks", "lock_days", "days_to_lock_median")
+LEAD_FIGURE = "locked_over_time"
+"""The figure shown with the answer, before any detail."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,16 +101,28 @@ def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
         if spec.name == "support_desk" and not with_desk:
             continue
         data = spec.data(results)
-        figure = spec.plot(results, data)
         data.to_csv(figure_dir / f"{spec.name}.csv", index=False)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=PNG_DPI)
+        # The report's font sizes, whatever the caller's rcParams (ticks are made while saving).
+        with matplotlib.rc_context(REPORT_STYLE):
+            figure = spec.plot(results, data)
+            figure.savefig(buffer, format="png", dpi=PNG_DPI)
+            # No date in the SVG: the same run gives the same file.
+            figure.savefig(figure_dir / f"{spec.name}.svg", format="svg", metadata={"Date": None})
         png = buffer.getvalue()
         (figure_dir / f"{spec.name}.png").write_bytes(png)
-        # No date in the SVG: the same run gives the same file.
-        figure.savefig(figure_dir / f"{spec.name}.svg", format="svg", metadata={"Date": None})
-        out.append(FigureBlock(spec.name, spec.title, _caption(results, spec.name, data), png))
+        caption = _caption(results, spec.name, data)
+        out.append(
+            FigureBlock(spec.name, spec.title, caption, png, alt_text(results, spec.name, data))
+        )
     return out
+
+
+def _targets(results: Results) -> str:
+    """What the run's variants target, in words ('grey import channel'), for text about all of
+    them."""
+    policies = [policy_of(results.scenario, v) for v in variants(results)]
+    return shared_target_label([p for p in policies if p is not None] or [results.scenario.policy])
 
 
 def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
@@ -129,8 +149,8 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
         "delay_cdf": "Share of locked devices locked within a given number of days of "
         "activation, and locked for at most a given number of days (devices still locked at the "
         f"end count until the end); device-level rows of {detail}.",
-        "tradeoff": "Targeted locks (grey imports in banned territories) against collateral "
-        "locks (travellers, official devices, detection errors) per variant "
+        "tradeoff": f"Targeted locks (devices of the {_targets(results)} in banned territories) "
+        "against collateral locks (travellers, official devices, detection errors) per variant "
         f"({'bars: 95% intervals' if n >= 2 else 'no interval'}): right is what a variant "
         "buys, up is what it costs.",
         "support_desk": "Appeals waiting for the support desk at the end of each day, and the "
@@ -147,17 +167,21 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
 def build_document(
     results: Results, expectations: pd.DataFrame | None, rendered: list[FigureBlock]
 ) -> list[Block]:
-    """The report's content in reading order, for both renderers."""
+    """The report's content in reading order, for both renderers: the answer first (headline,
+    key numbers, devices locked over time), then the detail (each variant in words, folded; the
+    scenario; every metric; differences; expectations; the other figures; the manifest)."""
     scenario = results.scenario
+    lead = [f for f in rendered if f.name == LEAD_FIGURE]
     blocks: list[Block] = []
     blocks += _opening(results)
-    blocks += _summary(results, expectations)
+    blocks += _answer_section(results, expectations, lead)
+    blocks += _variants_section(results)
     blocks += scenario_section(results)
     blocks += _metrics_section(results)
     blocks += _differences_section(results)
     if expectations is not None:
         blocks += _expectations_section(scenario, expectations)
-    blocks += _figures_section(results, rendered)
+    blocks += _figures_section(results, [f for f in rendered if f.name != LEAD_FIGURE])
     blocks += _manifest_section(results)
     return blocks
 
@@ -169,15 +193,47 @@ def _opening(results: Results) -> list[Block]:
     if scenario.description:
         blocks.append(Paragraph([scenario.description], css="lead"))
     scale = manifest.get("scale", 1.0)
+    n = replications(results)
     facts = (
         f"Simulated {scenario.start.isoformat()} to {scenario.end.isoformat()} "
-        f"({scenario.days:g} days), {replications(results)} replication(s), seed "
-        f"{scenario.seed}"
+        f"({scenario.days:g} days), {n} replication(s), seed {scenario.seed}"
     )
     if scale != 1:
         facts += f", activation rates scaled by {scale:g} (counts are for the scaled world)"
-    blocks.append(Paragraph([facts + f"; simlock {manifest.get('simlock_version', '?')}."]))
-    return blocks
+    facts += f"; simlock {manifest.get('simlock_version', '?')}."
+    if n >= 2:
+        facts += (
+            f" Numbers are means over {n} replications, with 95% Student-t intervals across "
+            "replications in brackets."
+        )
+        return [*blocks, Paragraph([facts])]
+    return [
+        *blocks,
+        Paragraph([facts]),
+        Paragraph(
+            [
+                "This run has one replication: 95% intervals are undefined and not shown; "
+                "rerun with --replications 10 or more for intervals."
+            ],
+            css="note",
+        ),
+    ]
+
+
+def _answer_section(
+    results: Results, expectations: pd.DataFrame | None, lead: list[FigureBlock]
+) -> list[Block]:
+    """What a reader came for, before any detail: the headline sentences, the expectations'
+    tally, the key numbers of every variant with its difference from the baseline, and the
+    figure of devices locked over time."""
+    blocks: list[Block] = [Heading("The answer", 2, "answer"), *headline(results)]
+    if expectations is not None and len(expectations):
+        text = "Expectations: " + _tally(expectations)
+        failed = [str(x) for x in expectations.loc[expectations["verdict"] == FAIL, "name"]]
+        text += f"; failing: {'; '.join(failed)}." if failed else "."
+        blocks.append(Paragraph([text], css="fail" if failed else "pass"))
+    blocks.append(key_metrics_table(results))
+    return blocks + list(lead)
 
 
 def _overall(results: Results) -> dict[tuple[str, str], pd.Series]:
@@ -185,37 +241,22 @@ def _overall(results: Results) -> dict[tuple[str, str], pd.Series]:
     return {(str(r["variant"]), str(r["metric"])): r for _, r in rows.iterrows()}
 
 
-def _summary(results: Results, expectations: pd.DataFrame | None) -> list[Block]:
-    blocks: list[Block] = [Heading("Summary", 2, "summary")]
-    n = replications(results)
-    if n >= 2:
-        blocks.append(
-            Paragraph(
-                [
-                    f"Numbers are means over {n} replications, with 95% Student-t intervals "
-                    "across replications in brackets."
-                ]
-            )
-        )
-    else:
-        blocks.append(
-            Paragraph(
-                [
-                    "This run has one replication: 95% intervals are undefined and not shown; "
-                    "rerun with --replications 10 or more for intervals."
-                ],
-                css="note",
-            )
-        )
+def _variants_section(results: Results) -> list[Block]:
+    """Every number of each variant in sentences, one folded block per variant."""
     overall = _overall(results)
+    start = results.scenario.start
+    folds: list[Block] = []
     for variant in variants(results):
-        blocks.append(Paragraph(_variant_words(results, variant, overall)))
-    if expectations is not None and len(expectations):
-        text = "Expectations: " + _tally(expectations)
-        failed = [str(x) for x in expectations.loc[expectations["verdict"] == FAIL, "name"]]
-        text += f"; failing: {'; '.join(failed)}." if failed else "."
-        blocks.append(Paragraph([text], css="fail" if failed else "pass"))
-    return blocks
+        users = format_summary_row(
+            overall.get((variant, "users_affected")), "devices", start
+        ).split(" [")[0]
+        folds.append(
+            Fold(
+                [Strong(variant), f": {users} users locked"],
+                [Paragraph(_variant_words(results, variant, overall))],
+            )
+        )
+    return [Heading("Each variant in detail", 2, "variant-detail"), *folds]
 
 
 def _variant_words(
@@ -235,21 +276,21 @@ def _variant_words(
     spans: list[Span] = ["Under variant ", Strong(variant), who]
     if not mean("users_affected") > 0:
         return [*spans, ", no device was locked."]
+    policy = policy_of(results.scenario, variant)
+    targets = target_label(policy) if policy is not None else "policy's targets"
     text = f", {est('users_affected')} users were locked at least once"
     if mean("banned_activations") > 0:
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += (
-        f": {est('targeted_locks')} targeted locks (grey imports in banned territories) against "
-        f"{est('collateral_locks')} collateral locks ({est('collateral_travellers')} of them "
-        f"travellers, {est('collateral_outside_banned')} of devices activated outside banned "
-        "territories). "
+        f": {est('targeted_locks')} targeted locks (devices of the {targets} in banned "
+        "territories) against "
+        f"{est('collateral_locks')} collateral locks. {_overlap_words(est, mean)} "
         f"Locked devices lost {est('lock_days')} device-days; at the peak, "
         f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
         f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "
         f"within {est('days_to_lock_p90')} days; the median lock lasted "
         f"{est('lock_duration_median')} days."
     )
-    policy = policy_of(results.scenario, variant)
     if policy is not None and policy.lift is not None and policy.lift.unlock:
         text += f" The lift unlocked {est('unlocked_by_lift')} devices"
         text += f"; {est('locked_at_end')} were still locked at the end of the run."
@@ -269,8 +310,37 @@ def _variant_words(
     return [*spans, text]
 
 
+def _overlap_words(est: Callable[[str], str], mean: Callable[[str], float]) -> str:
+    """The travellers and the devices activated outside banned territories among the collateral
+    locks, and how the two groups overlap (travellers abroad are in both), so that nobody adds
+    them up."""
+    travellers, outside = est("collateral_travellers"), est("collateral_outside_banned")
+    both = mean("collateral_travellers_outside_banned")
+    text = (
+        f"The collateral locks include {travellers} travellers and {outside} devices activated "
+        "outside banned territories (detection errors)"
+    )
+    if both == 0:
+        return text + "; no traveller was among the latter, so the two groups do not overlap."
+    if both == mean("collateral_outside_banned"):
+        return text + (
+            ". Every one of the latter was a traveller: the two groups overlap entirely (the "
+            "travellers include them)."
+        )
+    return text + (
+        f"; the two groups overlap: {est('collateral_travellers_outside_banned')} travellers "
+        "activated outside banned territories are counted in both."
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Metrics, differences and expectations
+
+
+def _delay_paragraph(results: Results) -> list[Block]:
+    """Why days to lock exceed the lock delay (nothing when no device was locked)."""
+    note = delay_note(results)
+    return [] if note is None else [Paragraph([note])]
 
 
 def _metrics_section(results: Results) -> list[Block]:
@@ -285,15 +355,22 @@ def _metrics_section(results: Results) -> list[Block]:
         Paragraph(
             [
                 how + f" {DASH} marks a value that is undefined (for example a median delay "
-                "when nothing was locked). Collateral locks are every lock that is not a grey "
-                "import in a banned territory."
+                "when nothing was locked). Collateral locks are all locks except those of devices "
+                f"of the {_targets(results)} activated in a banned territory."
             ]
         ),
         metrics_table(results, "all", list(METRICS)),
+        *_delay_paragraph(results),
         Heading("By region", 3, "by-region"),
         metrics_table(results, "region", list(REGION_METRICS)),
         Heading("By channel", 3, "by-channel"),
-        metrics_table(results, "channel", list(CHANNEL_METRICS)),
+        Paragraph(
+            [
+                "Every metric for the devices of each sales channel, including how their locks "
+                "ended (unlocked by the lift or by an appeal, or still locked at the end)."
+            ]
+        ),
+        metrics_table(results, "channel"),
     ]
     return blocks
 

@@ -1,5 +1,7 @@
 """The scenario file: its format (pydantic models and rules), loading YAML with line numbers,
-field paths, variant merging and the JSON Schema.
+`extends:` and variant merging, the checks made when a file is loaded (names that refer to other
+parts of the file, expectations against the tables of metric names and checks), warnings, field
+paths and the JSON Schema.
 
 Layer 1 of 6 (scenario -> model -> analysis -> report -> execution -> cli). It may import only
 `simlock.errors`, `simlock._version` and third-party parsing libraries (pydantic, PyYAML): no

@@ -26,10 +26,11 @@ from simlock.errors import Problem, ScenarioError, field_path
 from . import fieldpaths
 from . import uncertain as uncertain_inputs
 from .expectation_specs import problems as expectation_problems
+from .extending import KEY, Origin, Origins, extend_mapping, read_extended
 from .models import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
 from .references import problems as reference_problems
 from .rules import RULE, Loc
-from .yamlio import LineMap, line_for, read_yaml
+from .yamlio import LineMap, line_for
 
 
 def load_scenario(source: str | Path | Mapping[str, Any] | Scenario) -> Scenario:
@@ -42,7 +43,8 @@ def load_scenario(source: str | Path | Mapping[str, Any] | Scenario) -> Scenario
     if isinstance(source, Scenario):
         return _validate(source.model_dump(by_alias=True), file=None, lines={})
     if isinstance(source, Mapping):
-        return _validate(dict(source), file=None, lines={})
+        data = dict(source)
+        return _validate(extend_mapping(data) if KEY in data else data, file=None, lines={})
     if not isinstance(source, str | Path):
         raise ScenarioError(
             [
@@ -58,8 +60,8 @@ def load_scenario(source: str | Path | Mapping[str, Any] | Scenario) -> Scenario
 def load_file(path: Path) -> tuple[Scenario, LineMap]:
     """`load_scenario` of a file, with the line of each field path in it: a caller that finds
     problems of its own later (a sweep's parameters) names their lines without reading it again."""
-    data, lines = read_yaml(path)
-    return _validate(data, file=str(path), lines=lines), lines
+    data, lines, origins = read_extended(path)
+    return _validate(data, file=str(path), lines=lines, origins=origins), lines
 
 
 def load_with_warnings(
@@ -70,15 +72,21 @@ def load_with_warnings(
     return scenario, scenario.warnings()
 
 
-def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
+def _validate(
+    data: Any, file: str | None, lines: LineMap, origins: Origins | None = None
+) -> Scenario:
+    """`data` validated whole, every problem at its file and line: `origins` says where each
+    field path was written when `data` merges files (`extends`), each problem is reported there,
+    at the path as written in that file."""
+    where = _Where(file, lines, origins or {})
     if not isinstance(data, dict):
         kind = _KINDS.get(type(data), type(data).__name__) if data is not None else "nothing"
         raise ScenarioError(
             [
                 Problem(
                     f"a scenario is a YAML mapping of fields, this file holds {kind}",
-                    file=file,
-                    line=line_for(lines, ()),
+                    file=where.file_at(()),
+                    line=where.line_at(()),
                     allowed="name: ..., start: ..., end: ..., regions: [...], policy: {...}",
                 )
             ]
@@ -89,21 +97,21 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
             [
                 Problem(
                     f"field names must be text, found {non_text[0]!r}",
-                    file=file,
-                    line=line_for(lines, (str(non_text[0]),)),
+                    file=where.file_at((str(non_text[0]),)),
+                    line=where.line_at((str(non_text[0]),)),
                 )
             ]
         )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_problems(exc, Scenario, data, (), file, lines)) from None
+        raise ScenarioError(_problems(exc, Scenario, data, (), where)) from None
     problems: list[Problem] = []
     for name, override in scenario.variants.items():
         try:
             scenario.merged_policy(name)
         except ValidationError as exc:
-            problems.extend(_problems(exc, Policy, override, ("variants", name), file, lines))
+            problems.extend(_problems(exc, Policy, override, ("variants", name), where))
     for loc, message, allowed in [
         *expectation_problems(scenario),
         *reference_problems(scenario),
@@ -111,7 +119,11 @@ def _validate(data: Any, file: str | None, lines: LineMap) -> Scenario:
     ]:
         problems.append(
             Problem(
-                message, path=field_path(loc), file=file, line=line_for(lines, loc), allowed=allowed
+                message,
+                path=field_path(where.path_at(loc)),
+                file=where.file_at(loc),
+                line=where.line_at(loc),
+                allowed=allowed,
             )
         )
     if problems:
@@ -157,7 +169,7 @@ def scenario_error(
 ) -> ScenarioError:
     """pydantic's errors for `written` (validated as `model`, at `prefix` in a scenario) as a
     `ScenarioError` in the file's own terms, for a scenario that has no file."""
-    return ScenarioError(_problems(exc, model, written, prefix, None, {}))
+    return ScenarioError(_problems(exc, model, written, prefix, _Where(None, {}, {})))
 
 
 _KINDS = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
@@ -168,8 +180,7 @@ def _problems(
     model: type[BaseModel],
     written: Any,
     prefix: Loc,
-    file: str | None,
-    lines: LineMap,
+    where: _Where,
 ) -> list[Problem]:
     """One `Problem` per field path: pydantic's errors in the file's own terms, with what is
     allowed there. A value that fits no member of a union gives one problem, not one per member.
@@ -178,15 +189,48 @@ def _problems(
     for err in exc.errors(include_url=False):
         at = _walk(model, _as_written(tuple(err["loc"]), written))
         full = (*prefix, *at.loc)
-        path = field_path(full)
+        path = field_path(where.path_at(full))
         message, allowed = _explain(err, at)
         if path in found and err["type"] not in (RULE, "extra_forbidden"):
             continue
         key = path if err["type"] not in (RULE, "extra_forbidden") else f"{path}\0{message}"
         found[key] = Problem(
-            message, path=path, file=file, line=line_for(lines, full), allowed=allowed
+            message, path=path, file=where.file_at(full), line=where.line_at(full), allowed=allowed
         )
     return list(found.values())
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a document's fields were written: its file, the line of each field path and, for a
+    document merged from several files, each path's file and path as written there."""
+
+    file: str | None
+    lines: LineMap
+    origins: Origins
+
+    def line_at(self, loc: Loc) -> int | None:
+        return line_for(self.lines, loc)
+
+    def file_at(self, loc: Loc) -> str | None:
+        """The file of the deepest known prefix of `loc` (the one `line_at` gives the line of)."""
+        origin = self._origin(loc)
+        return origin[1][0] if origin is not None else self.file
+
+    def path_at(self, loc: Loc) -> Loc:
+        """`loc` as written in its file: a window changed by name is `windows.surge`, not its
+        index in the merged list."""
+        origin = self._origin(loc)
+        if origin is None:
+            return loc
+        cut, (_, _, written) = origin
+        return (*written, *loc[cut:])
+
+    def _origin(self, loc: Loc) -> tuple[int, Origin] | None:
+        for cut in range(len(loc), -1, -1):
+            if loc[:cut] in self.origins:
+                return cut, self.origins[loc[:cut]]
+        return None
 
 
 def _as_written(loc: Loc, written: Any) -> Loc:
@@ -299,8 +343,8 @@ def _walk(model: type[BaseModel], raw: Loc) -> _Place:
             loc.append(str(part))  # a key, even one YAML read as a number
             key, annotation = typing.get_args(annotation)
             metadata = ()
-        elif origin is list and isinstance(part, int):
-            loc.append(part)
+        elif origin is list and isinstance(part, int | str):
+            loc.append(part)  # an index, or an item named as a variant names it (windows.surge)
             annotation, metadata = typing.get_args(annotation)[0], ()
         # anything else is pydantic's name for a union member: not part of the file
     annotation, more = _strip(annotation)

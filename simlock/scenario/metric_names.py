@@ -36,7 +36,11 @@ DEFINITIONS: dict[str, Metric] = {
     "days_to_lock_p90": Metric("90th percentile of days from activation to lock", "days"),
     "lock_duration_median": Metric("median days locked (censored at the end of the run)", "days"),
     "lock_duration_mean": Metric("mean days locked (censored at the end of the run)", "days"),
-    "targeted_locks": Metric("locks of grey imports in banned territories", "devices"),
+    "targeted_locks": Metric(
+        "locks of the policy's targets (its target channels, grey imports by default) in banned "
+        "territories",
+        "devices",
+    ),
     "collateral_locks": Metric(
         "locks of anyone else (travellers, official devices, detection errors)", "devices"
     ),
@@ -44,12 +48,23 @@ DEFINITIONS: dict[str, Metric] = {
     "collateral_outside_banned": Metric(
         "locks of devices activated outside banned territories (detection errors)", "devices"
     ),
+    "collateral_travellers_outside_banned": Metric(
+        "locks of travellers activated outside banned territories (counted both as travellers "
+        "and as devices outside banned territories)",
+        "devices",
+    ),
     "share_locked_outside_banned": Metric(
         "share of locked devices activated outside banned territories", "share"
     ),
-    "grey_market_locked": Metric("locks of grey-market imports", "devices"),
+    "grey_market_locked": Metric(
+        "locks of devices of the policy's target channels (grey-market imports by default), "
+        "wherever activated",
+        "devices",
+    ),
     "grey_market_share_of_locked": Metric(
-        "share of locked devices that are grey-market imports", "share"
+        "share of locked devices that are of the policy's target channels (grey-market imports "
+        "by default)",
+        "share",
     ),
     "warned": Metric("devices warned (then locked, resolved, or spared by the lift)", "devices"),
     "resolved_after_warning": Metric("warned users who resolved and were not locked", "devices"),

@@ -27,9 +27,11 @@ from pydantic import (
 
 from simlock.errors import Problem, ScenarioError
 
-from .merge import deep_merge
-from .rules import Loc, RuleProblem, raise_rule, raise_rules, rule_error
+from .merge import MergeError, merge_located, paths_in
+from .retroactive import reach_warnings
+from .rules import Loc, RuleProblem, raise_rule, raise_rules, relocate, rule_error
 from .suggest import did_you_mean
+from .sweep_names import sweep_name_problems
 from .uncertain import UncertainInput
 
 BASELINE = "baseline"
@@ -52,6 +54,9 @@ PosDays = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 SIGNALS = ("sim", "ip", "gps")
 CHANNEL_TRAVELLER = "traveller"
+DEFAULT_TARGET_CHANNEL = "grey_import"
+"""The channel a policy targets when its file does not say (`policy.targets`): what every
+scenario meant before targets could be written."""
 CHANNEL_SHARE_TOLERANCE = 0.001
 """How far a region's channel shares may sum from 1: shares written to a few decimals (0.33333
 three times) add up to 1 only within rounding. The population draws channels with the shares
@@ -350,6 +355,36 @@ class Exemptions(_Model):
     channels: list[Name] = Field(default_factory=list)
 
 
+class Targets(_Model):
+    """What the policy means to hit. A lock of a targeted device activated in a banned territory
+    is a targeted lock; every other lock is collateral (travellers, official devices, detection
+    errors). Targets are given by kind; `channels` is the one kind today, and other kinds (device
+    lists, registries) are further fields of this mapping."""
+
+    channels: list[Name] = Field(
+        default=[DEFAULT_TARGET_CHANNEL],
+        min_length=1,
+        description=(
+            "sales channels whose devices the policy means to lock; each must be a channel of "
+            f"some region (default: [{DEFAULT_TARGET_CHANNEL}])"
+        ),
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _unique(cls, channels: list[str]) -> list[str]:
+        raise_rules(
+            "Targets",
+            [
+                RuleProblem((i,), f"{name} is listed twice", "each channel at most once")
+                for i, name in enumerate(channels)
+                if name in channels[:i]
+            ],
+            channels,
+        )
+        return channels
+
+
 class Appeals(_Model):
     """Locked users who contact support. The desk has `agents` working in parallel, each case
     taking `service_days`, first come first served: it closes `agents / service_days` cases a day.
@@ -369,6 +404,13 @@ class Policy(_Model):
         min_length=1, description="territories where activation is refused"
     )
     detection: Detection = Field(default_factory=Detection)
+    targets: Targets = Field(
+        default=Targets(),
+        description=(
+            "what the policy means to hit: decides which locks are targeted and which collateral "
+            f"(default: {{channels: [{DEFAULT_TARGET_CHANNEL}]}})"
+        ),
+    )
     lock_delay: Delay = Field(description="days from activation to the lock decision")
     coverage: Share = Field(
         1.0, description="share of eligible devices locked when no windows are given"
@@ -485,12 +527,36 @@ class SweepParameter(_Model):
 
 
 class Sweep(_Model):
-    """A design over parameters: a full grid, a Latin hypercube or a Sobol sequence."""
+    """A design over parameters: a full grid, a Latin hypercube or a Sobol sequence; the
+    variants each point runs, at what scale, and the metrics whose sensitivity is measured."""
 
     design: Literal["grid", "lhs", "sobol"] = "grid"
     samples: int = Field(16, ge=1, le=1_000_000, description="points (lhs) or base samples (sobol)")
     parameters: list[SweepParameter] = Field(min_length=1)
     replications: int | None = Field(None, ge=1, le=10_000)
+    scale: float = Field(
+        1.0,
+        gt=0.0,
+        le=1e6,
+        description="multiplies every activation rate at every point (as `simlock run --scale`)",
+    )
+    variants: list[Name] | None = Field(
+        None,
+        description=(
+            "variants every point runs besides the baseline, which always runs ([] for the "
+            "baseline alone); default: all"
+        ),
+    )
+    metrics: list[str] | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "metrics whose sensitivity indices are computed and drawn: an overall metric "
+            "(users_affected) or a region's or channel's (region.CU.users_affected, "
+            "channel.traveller.collateral_locks); default: every overall metric, the figure "
+            "showing users_affected, collateral_locks, lock_days and peak_locked"
+        ),
+    )
 
 
 class Scenario(_Model):
@@ -531,6 +597,7 @@ class Scenario(_Model):
                         "an id used by one region only",
                     )
                 )
+        problems += sweep_name_problems(self)
         if BASELINE in self.variants:
             problems.append(
                 RuleProblem(
@@ -563,6 +630,10 @@ class Scenario(_Model):
                 RuleProblem(("policy", *p.loc), p.message, p.allowed)
                 for p in policy_date_problems(self.policy, self.start, self.end)
             ]
+        problems += [
+            RuleProblem(("policy", *p.loc), p.message, p.allowed)
+            for p in target_problems(self.policy, self.channel_names)
+        ]
         raise_rules("Scenario", problems, None)
         return self
 
@@ -570,6 +641,11 @@ class Scenario(_Model):
     def days(self) -> float:
         """Length of the run in days."""
         return float((self.end - self.start).days)
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Every channel some region has, in order of first appearance."""
+        return list(dict.fromkeys(name for region in self.regions for name in region.channels))
 
     @property
     def variant_names(self) -> list[str]:
@@ -607,9 +683,20 @@ class Scenario(_Model):
         loader, which has the file, reports it at its lines)."""
         if name == BASELINE:
             return self.policy
-        merged = deep_merge(self.policy.model_dump(by_alias=True), self.variants[name])
-        policy = Policy.model_validate(merged)
-        raise_rules("Policy", policy_date_problems(policy, self.start, self.end), None)
+        override = self.variants[name]
+        try:
+            merged, written = merge_located(
+                self.policy.model_dump(by_alias=True), {}, override, paths_in(override)
+            )
+        except MergeError as exc:
+            raise_rule(exc.loc, exc.message, exc.allowed, override)
+        try:
+            policy = Policy.model_validate(merged)
+        except ValidationError as exc:
+            raise relocate(exc, "Policy", written) from None
+        problems = policy_date_problems(policy, self.start, self.end)
+        problems += target_problems(policy, self.channel_names)
+        raise_rules("Policy", problems, None)
         return policy
 
     def policies(self, names: list[str] | None = None) -> dict[str, Policy]:
@@ -631,6 +718,22 @@ class Scenario(_Model):
                     f"{where}.banned: {', '.join(missing)} is banned but no region has that id "
                     "(only detection errors can point there)"
                 )
+        for name, policy in self.policies().items():
+            if name != BASELINE and "targets" not in self.variants[name]:
+                continue
+            if _default_targets(policy) and DEFAULT_TARGET_CHANNEL not in self.channel_names:
+                where = "policy" if name == BASELINE else f"variants.{name}"
+                out.append(
+                    f"{where}.targets: the policy targets the {DEFAULT_TARGET_CHANNEL} channel "
+                    "(the default when targets are not given), which no region has: every lock "
+                    "counts as collateral (name the channels the policy means to hit, e.g. "
+                    f"targets: {{channels: [{self.channel_names[0]}]}})"
+                )
+        for name, policy in self.policies().items():
+            override = self.variants.get(name, {})
+            if name == BASELINE or {"lock_delay", "windows", "banned"} & set(override):
+                where = "policy" if name == BASELINE else f"variants.{name}"
+                out += reach_warnings(self, policy, where)
         for name, override in self.variants.items():
             if "coverage" in override and self.variant(name).windows:
                 out.append(
@@ -640,6 +743,32 @@ class Scenario(_Model):
         from .surprises import surprises  # it reads these models
 
         return out + surprises(self)
+
+
+def _default_targets(policy: Policy) -> bool:
+    return policy.targets.channels == [DEFAULT_TARGET_CHANNEL]
+
+
+def target_problems(policy: Policy, channels: list[str]) -> list[RuleProblem]:
+    """Target channels that no region has (paths relative to the policy): a typo there would
+    count every lock as collateral without a word.
+
+    The default targets (`DEFAULT_TARGET_CHANNEL` alone) are no error in a world without that
+    channel: a file that does not say what it targets, or its copy written out with every
+    default, must keep loading; `Scenario.warnings` says what they mean there."""
+    if _default_targets(policy):
+        return []
+    problems: list[RuleProblem] = []
+    for i, name in enumerate(policy.targets.channels):
+        if name not in channels:
+            problems.append(
+                RuleProblem(
+                    ("targets", "channels", i),
+                    f"no region has a channel {name!r}" + did_you_mean(name, channels),
+                    "a channel of some region: " + ", ".join(channels),
+                )
+            )
+    return problems
 
 
 def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[RuleProblem]:

@@ -58,3 +58,31 @@ def _validation_error(title: str, problems: list[RuleProblem], value: Any) -> Va
             for p in problems
         ],
     )
+
+
+def relocate(exc: ValidationError, title: str, origins: dict[Loc, Loc]) -> ValidationError:
+    """`exc` with each error's path replaced by where its value was written: the longest prefix
+    of the path found in `origins` (a merged document's paths -> the override's, see
+    `merge.merge_located`) is replaced by its origin, so a window a variant changed by name is
+    reported at `windows.surge.end`, not at its index in the merged list."""
+    details: list[InitErrorDetails] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        cut = next(n for n in range(len(loc), -1, -1) if n == 0 or loc[:n] in origins)
+        moved = (*origins.get(loc[:cut], loc[:cut]), *loc[cut:])
+        context = err.get("ctx")
+        if err["type"] == RULE and context is not None:
+            details.append(
+                InitErrorDetails(
+                    type=rule_error(context["message"], context.get("allowed")),
+                    loc=moved,
+                    input=err["input"],
+                )
+            )
+        elif context is not None:
+            details.append(
+                InitErrorDetails(type=err["type"], loc=moved, input=err["input"], ctx=context)
+            )
+        else:
+            details.append(InitErrorDetails(type=err["type"], loc=moved, input=err["input"]))
+    return ValidationError.from_exception_data(title, details)

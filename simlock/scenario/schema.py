@@ -10,6 +10,11 @@ cannot derive them from the models:
 - variant names follow the same rule as in the loader (lowercase letters, digits, `-`, `_`);
   pydantic's `patternProperties` for them would otherwise take precedence over the override
   schema and let any variant through unchecked.
+- a variant (and a file that `extends` another) may change a window by its name, a mapping of
+  window names to partial windows (null removes one); a list still replaces the whole list.
+- a file with `extends` builds on another file: none of its fields is required, and its policy,
+  regions and sweep may be partial (regions may be changed by id, like windows by name).
+  Without `extends`, the required fields and complete parts are required as before.
 - the schema names itself and its draft.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .models import NAME_PATTERN, Scenario
+from .models import NAME_PATTERN, REGION_PATTERN, Scenario
 
 SCHEMA_ID = "https://simlock.invalid/scenario.schema.json"
 _REF = "#/$defs/"
@@ -38,7 +43,9 @@ def scenario_json_schema() -> dict[str, Any]:
         field.pop("default", None)
         if name not in required and not _allows_null(field):
             override["properties"][name] = {"anyOf": [field, {"type": "null"}]}
+    override["properties"]["windows"]["anyOf"].insert(1, _by_name(defs, "Window", NAME_PATTERN))
     defs["PolicyOverride"] = override
+    _allow_extends(schema, defs)
     variants = schema["properties"]["variants"]
     variants.pop("patternProperties", None)
     variants["propertyNames"] = {**variants.get("propertyNames", {}), "pattern": NAME_PATTERN}
@@ -48,6 +55,39 @@ def scenario_json_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         **schema,
     }
+
+
+def _by_name(defs: dict[str, Any], item: str, pattern: str) -> dict[str, Any]:
+    """A mapping of item names to partial items (null removes one): how a variant or an
+    extending file changes some items of a named list and keeps the others."""
+    return {
+        "type": "object",
+        "description": f"change {item.lower()}s by name (null removes one); a list replaces all",
+        "propertyNames": {"pattern": pattern},
+        "additionalProperties": {
+            "anyOf": [_partial({"$ref": f"{_REF}{item}"}, defs), {"type": "null"}]
+        },
+    }
+
+
+def _allow_extends(schema: dict[str, Any], defs: dict[str, Any]) -> None:
+    """`extends: other.yaml` makes every field optional and the policy, regions and sweep
+    partial (merged over the other file); without it, the schema is as strict as before."""
+    properties = schema["properties"]
+    properties["extends"] = {
+        "type": "string",
+        "minLength": 1,
+        "description": "another scenario file (relative to this one) that this file builds on: "
+        "this file is deep-merged over it, as a variant over the policy",
+    }
+    complete = {name: properties[name] for name in ("policy", "regions", "sweep")}
+    properties["policy"] = {"anyOf": [complete["policy"], {"$ref": f"{_REF}PolicyOverride"}]}
+    properties["regions"] = {
+        "anyOf": [complete["regions"], _by_name(defs, "Region", REGION_PATTERN)]
+    }
+    properties["sweep"] = {"anyOf": [complete["sweep"], _partial(complete["sweep"], defs)]}
+    schema["if"] = {"not": {"required": ["extends"]}}
+    schema["then"] = {"required": schema.pop("required"), "properties": complete}
 
 
 def _partial(fragment: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:

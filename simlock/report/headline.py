@@ -1,0 +1,262 @@
+"""The answer first: the part of the report a reader sees before scrolling.
+
+A few sentences say how many users the scenario's policy locked, where they activated their
+devices, for how long they stayed locked, and what each variant changes against the baseline
+(paired differences with their 95% intervals); one compact table gives every variant's key
+numbers beside its difference from the baseline. The report puts the figure of devices locked
+over time right after them. Each sentence is built by its own function from the run's summary and
+paired comparison, so a further answer (for example plausible ranges over worlds, once runs over
+the uncertain inputs exist) joins `headline` as one more paragraph without touching the others.
+
+Everything here stays short for any number of variants: the sentence on variants names at most
+`LISTED_VARIANTS` of them (those that change the most) and the table has one row per variant.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from simlock.analysis.contents import policy_of, replications, variants
+from simlock.analysis.formatting import DASH, format_summary_row, format_value, metric_unit
+from simlock.analysis.results import Results
+from simlock.scenario.models import BASELINE
+
+from .document import Cell, Paragraph, Span, Strong, Table
+
+KEY_METRICS = {
+    "users_affected": "users locked",
+    "collateral_locks": "collateral locks",
+    "lock_days": "device-days locked",
+    "lock_duration_median": "median lock",
+}
+"""The metrics of the compact table and of the sentence on variants, with their short labels."""
+
+LISTED_VARIANTS = 6
+"""At most this many variants are named in the sentence on variants; the table lists them all."""
+
+Index = dict[tuple[str, str, str], pd.Series]
+
+
+def summary_index(results: Results, group: str = "all") -> Index:
+    """Summary rows by (variant, key, metric), for one group."""
+    rows = results.summary[results.summary["group"] == group]
+    return {(str(r["variant"]), str(r["key"]), str(r["metric"])): r for _, r in rows.iterrows()}
+
+
+def _difference_index(results: Results) -> dict[tuple[str, str], pd.Series]:
+    """Paired differences from the baseline (overall) by (variant, metric); empty without a
+    baseline or other variants."""
+    if BASELINE not in variants(results):
+        return {}
+    compared = results.compare()
+    compared = compared[compared["group"] == "all"]
+    return {(str(r["variant"]), str(r["metric"])): r for _, r in compared.iterrows()}
+
+
+def reference_variant(results: Results) -> str:
+    """The variant the answer is about: the baseline, or the first variant a filtered run kept."""
+    names = variants(results)
+    return BASELINE if BASELINE in names or not names else names[0]
+
+
+def _mean(index: Index, variant: str, metric: str, key: str = "all") -> float:
+    row = index.get((variant, key, metric))
+    return float(row["mean"]) if row is not None else math.nan
+
+
+def _estimate(index: Index, results: Results, variant: str, metric: str) -> str:
+    row = index.get((variant, "all", metric))
+    return format_summary_row(row, metric_unit(metric), results.scenario.start)
+
+
+def _region_name(results: Results, region: str) -> str:
+    """'Cuba (CU)' for a region whose name is 'Cuba (a grey market ...)'."""
+    names = {r.id: r.name for r in results.scenario.regions}
+    short = names.get(region, region).split(" (")[0].strip() or region
+    return f"{short} ({region})"
+
+
+def _where(results: Results, variant: str, total: float) -> str:
+    """' Most were activated in A (n, p%), then B (...)': up to three regions, largest first."""
+    regions = summary_index(results, "region")
+    counts = {
+        key: float(row["mean"])
+        for (v, key, metric), row in regions.items()
+        if v == variant and metric == "users_affected" and float(row["mean"]) > 0
+    }
+    if not counts or not total > 0:
+        return ""
+    top = sorted(counts.items(), key=lambda item: -item[1])[:3]
+    start = results.scenario.start
+    parts = [
+        f"{_region_name(results, key)}: {format_value(count, 'devices', start)} "
+        f"({count / total:.0%})"
+        for key, count in top
+    ]
+    lead = "All were" if len(counts) == 1 else "Most were"
+    return f" {lead} activated in " + ", then ".join(parts) + "."
+
+
+def who_where_how_long(results: Results) -> Paragraph:
+    """How many users the reference policy locked, where, and for how long."""
+    variant = reference_variant(results)
+    index = summary_index(results)
+    start = results.scenario.start
+    who: list[Span] = (
+        ["Under the scenario's policy (", Strong(variant), "), "]
+        if variant == BASELINE
+        else ["Under variant ", Strong(variant), " (the run has no baseline), "]
+    )
+    users = _mean(index, variant, "users_affected")
+    if not users > 0:
+        return Paragraph([*who, "no device was locked."], css="headline")
+
+    def est(metric: str) -> str:
+        return _estimate(index, results, variant, metric)
+
+    text = f"{est('users_affected')} users were locked at least once"
+    if _mean(index, variant, "banned_activations") > 0:
+        text += f" ({est('share_banned_locked')} of activations in banned territories)"
+    text += f", {est('collateral_locks')} of them collateral locks (not the policy's target)."
+    text += _where(results, variant, users)
+    text += (
+        f" A lock lasted {est('lock_duration_median')} days at the median; at the peak, "
+        f"around {format_value(_mean(index, variant, 'peak_locked_day'), 'date', start)}, "
+        f"{est('peak_locked')} devices were locked at once."
+    )
+    policy = policy_of(results.scenario, variant)
+    if policy is not None and policy.lift is not None and policy.lift.unlock:
+        text += (
+            f" The lift on {policy.lift.date.isoformat()} unlocked {est('unlocked_by_lift')}; "
+            f"{est('locked_at_end')} were still locked at the end of the run."
+        )
+    elif _mean(index, variant, "locked_at_end") > 0:
+        text += f" {est('locked_at_end')} were still locked at the end of the run."
+    return Paragraph([*who, text], css="headline")
+
+
+def _biggest_change(
+    results: Results, variant: str, differences: dict[tuple[str, str], pd.Series]
+) -> tuple[float, list[Span]] | None:
+    """A variant's largest change against the baseline among the key metrics, as (size relative
+    to the baseline, words); None when it changes none of them (or only within its interval)."""
+    index = summary_index(results)
+    start = results.scenario.start
+    best: tuple[float, list[Span]] | None = None
+    for metric, label in KEY_METRICS.items():
+        row = differences.get((variant, metric))
+        if row is None or not math.isfinite(float(row["difference"])):
+            continue
+        difference = float(row["difference"])
+        low, high = float(row["ci_low"]), float(row["ci_high"])
+        if difference == 0 or (math.isfinite(low) and math.isfinite(high) and low <= 0 <= high):
+            continue
+        base = _mean(index, BASELINE, metric)
+        relative = difference / base if base else math.inf
+        unit = metric_unit(metric)
+        words = f"{label} {format_summary_row(row, unit, start, signed=True)}"
+        if unit == "days":
+            words += " days"
+        if math.isfinite(relative):
+            words += f" ({relative:+.0%})"
+        if best is None or abs(relative) > best[0]:
+            best = (abs(relative), [Strong(variant), ": " + words])
+    return best
+
+
+def what_variants_change(results: Results) -> Paragraph | None:
+    """Each variant's largest change against the baseline (the most changed first, at most
+    `LISTED_VARIANTS`), and the variants that change none of the key numbers; None when only
+    one variant ran."""
+    differences = _difference_index(results)
+    others = [v for v in variants(results) if v != BASELINE]
+    if not differences or not others:
+        return None
+    n = replications(results)
+    changes = {v: _biggest_change(results, v, differences) for v in others}
+    changed = sorted((c for c in changes.values() if c is not None), key=lambda c: -c[0])
+    same = [v for v, c in changes.items() if c is None]
+    how = f"paired over {n} replications" if n >= 2 else "one replication, no interval"
+    spans: list[Span] = [f"What each variant changes most against the baseline ({how}): "]
+    # Naming all but one would leave "and 1 more": then name that one too.
+    listed = changed if len(changed) <= LISTED_VARIANTS + 1 else changed[:LISTED_VARIANTS]
+    for i, (_, words) in enumerate(listed):
+        spans += [*(["; "] if i else []), *words]
+    if len(changed) > len(listed):
+        spans.append(f"; and {len(changed) - len(listed)} more variants in the table below")
+    if changed:
+        spans.append(".")
+    if same:
+        within = "within the replications' intervals" if n >= 2 else "at all"
+        named = same if len(same) <= LISTED_VARIANTS + 1 else same[:LISTED_VARIANTS]
+        more = f" and {len(same) - len(named)} more" if len(same) > len(named) else ""
+        spans.append(
+            f"{' ' if changed else ''}{len(same)} variant(s) change none of "
+            f"{', '.join(KEY_METRICS.values())} {within}: {', '.join(named)}{more}."
+        )
+    return Paragraph(spans, css="headline")
+
+
+def headline(results: Results) -> list[Paragraph]:
+    """The answer in a few sentences, each from its own function."""
+    parts = [who_where_how_long(results), what_variants_change(results)]
+    return [part for part in parts if part is not None]
+
+
+def key_metrics_table(results: Results) -> Table:
+    """One row per variant: each key metric (its mean) and, beside it, the paired difference
+    from the baseline with its 95% interval (none when only the baseline ran, or without a
+    baseline). The means' own intervals are in the full metrics table: here they would make every
+    row three lines tall, and the table must fit on the first screen beside the headline."""
+    names = variants(results)
+    index = summary_index(results)
+    differences = _difference_index(results)
+    start = results.scenario.start
+    compare = bool(differences)
+    columns, numeric, column_attrs = ["variant"], [False], [{}]
+    for metric, label in KEY_METRICS.items():
+        unit = metric_unit(metric)
+        columns.append(f"{label} ({unit})")
+        numeric.append(True)
+        column_attrs.append({"metric": metric})
+        if compare:
+            shown = {"share": "percentage points", "date": "days"}.get(unit, unit)
+            columns.append(f"vs baseline ({shown})")
+            numeric.append(True)
+            column_attrs.append({"metric": metric, "difference": "true"})
+    rows: list[list[Cell]] = []
+    for variant in names:
+        cells: list[Cell] = [Strong(variant)]
+        for metric in KEY_METRICS:
+            unit = metric_unit(metric)
+            cells.append(format_value(_mean(index, variant, metric), unit, start))
+            if compare:
+                row = differences.get((variant, metric))
+                cells.append(
+                    DASH
+                    if variant == BASELINE or row is None
+                    else format_summary_row(row, unit, start, signed=True)
+                )
+        rows.append(cells)
+    return Table(
+        columns=columns,
+        rows=rows,
+        table_id="key-metrics",
+        numeric=numeric,
+        row_attrs=[{"variant": v} for v in names],
+        column_attrs=column_attrs,
+    )
+
+
+__all__ = [
+    "KEY_METRICS",
+    "LISTED_VARIANTS",
+    "headline",
+    "key_metrics_table",
+    "reference_variant",
+    "summary_index",
+    "what_variants_change",
+    "who_where_how_long",
+]
