@@ -51,6 +51,10 @@ def test_differences_are_paired_within_each_world():
     assert diff["difference"] == pytest.approx(-4)  # mean of the world means -10 and 2
     assert diff["plausible_low"] == pytest.approx(-10) and diff["plausible_high"] == 2
     assert diff["worlds_same_sign"] == 0.5
+    relative = np.array([-10 / 100, -10 / 110, -10 / 120, 2 / 200, 2 / 210, 2 / 220])
+    assert diff["relative_median"] == pytest.approx(np.median(relative))
+    assert diff["relative_low"] == pytest.approx(np.quantile(relative, 0.05))
+    assert diff["relative_high"] == pytest.approx(np.quantile(relative, 0.95))
 
 
 @pytest.fixture(scope="module")
