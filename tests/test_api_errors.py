@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import FAST, SMALL, invoke, small_doc
 
 import simlock
 from simlock.errors import OptionError, SavedRunError, ScenarioError, SimlockError
+from tests.cli_helpers import FAST, SMALL, invoke, small_doc
 
 ALLOWED = "(allowed: baseline, no-lift, warn, exempt-travellers)"
 

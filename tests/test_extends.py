@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import SCHEMA_FILE, SMALL, invoke, small_doc, write_yaml
 from jsonschema import Draft202012Validator
 
 import simlock
 from simlock.errors import Problem, ScenarioError
+from tests.cli_helpers import SCHEMA_FILE, SMALL, invoke, small_doc, write_yaml
 
 
 def write(path: Path, text: str) -> Path:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import SMALL, small_doc
 
 import simlock
 from simlock.analysis import provenance as provenance_module
 from simlock.analysis.provenance import LIBRARIES, content_hash
+from tests.cli_helpers import SMALL, small_doc
 
 ROOT = Path(__file__).resolve().parent.parent
 

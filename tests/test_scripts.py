@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import SMALL, quiet_env
 
 from simlock.execution.executors import _has_main_guard
+from tests.cli_helpers import SMALL, quiet_env
 
 GUARD = 'if __name__ == "__main__":'
 BODY = f"""scenario = simlock.load_scenario({str(SMALL)!r})
