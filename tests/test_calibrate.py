@@ -198,6 +198,7 @@ def test_the_command_writes_posterior_populations_and_report(tmp_path, observed_
 
 
 @pytest.mark.slow
+@pytest.mark.process
 def test_the_same_seed_gives_the_same_posterior_with_any_number_of_workers(tmp_path, observed_doc):
     scenario = load_scenario(observed_doc)
     settings = {"particles": 16, "populations": 2, "report": False}
@@ -212,6 +213,7 @@ def test_the_same_seed_gives_the_same_posterior_with_any_number_of_workers(tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.process
 def test_a_dask_cluster_with_threads_gives_the_same_posterior(tmp_path, observed_doc):
     distributed = pytest.importorskip("distributed")
     from simlock.execution.executors import DaskExecutor
@@ -276,6 +278,7 @@ def test_a_scenario_without_inputs_or_targets_exits_2(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.process
 def test_it_recovers_the_inputs_it_was_simulated_from(tmp_path, observed_doc):
     """Calibrate from wide priors around the true inputs and check the posterior.
 
