@@ -109,10 +109,18 @@ def calibrate_command(
                 raise _fail(
                     "interrupted; nothing was written", interrupted_exit_code(exc)
                 ) from None
+            given = {
+                "--particles": particles,
+                "--populations": populations,
+                "--replications": replications,
+                "--scale": scale,
+                "--seed": seed,
+                "--min-acceptance": min_acceptance,
+            }
+            options = "".join(f" {k} {v:g}" for k, v in given.items() if v is not None)
             raise _fail(
                 f"interrupted; the finished populations are saved in {destination}; continue "
-                f"with: simlock calibrate {file} -o {destination} --resume"
-                + ("" if scale == 1.0 else f" --scale {scale:g}"),
+                f"with: simlock calibrate {file} -o {destination} --resume{options}",
                 interrupted_exit_code(exc),
             ) from None
     if not quiet:
