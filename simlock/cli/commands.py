@@ -335,6 +335,9 @@ def _register_optional_commands() -> None:
     app.command("sweep", help="Run a scenario's parameter sweep (grid, Latin hypercube or Sobol).")(
         sweep_command
     )
+    from .explore import register_explore
+
+    register_explore(app)
 
 
 _register_optional_commands()
