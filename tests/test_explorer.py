@@ -186,6 +186,8 @@ def test_a_moved_lever_changes_the_figure_and_says_its_scale(explorer: Explorer)
         assert png.startswith(b"\x89PNG")
     assert before.figures["locked_over_time"] != after.figures["locked_over_time"]
     assert after.results is not None
+    assert "| **explored** | " in after.answer and "vs baseline" in after.answer
+    assert after.answer.startswith("Under the scenario's policy (**baseline**)")
     assert list(after.results.summary["variant"].unique()) == ["baseline", VARIANT]
     options = after.results.provenance()["options"]
     assert (options["scale"], options["replications"]) == (SCALE, REPLICATIONS)

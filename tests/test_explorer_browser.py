@@ -161,9 +161,14 @@ def test_a_moved_lever_changes_the_figure_and_the_export_validates(
     assert after.startswith("data:image/png;base64,")
     page.screenshot(path=str(tmp_path / "explorer-after-lever.png"), full_page=True)
     assert (tmp_path / "explorer-after-lever.png").stat().st_size > 10_000
+    assert page.get_by_text("users locked (devices)").count() == 1  # the key-metrics table
 
     page.get_by_role("button", name="Export as variant (YAML)").click()
     export = _wait_for(lambda: page.locator("textarea").input_value(), "no YAML was exported")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the YAML").click()
+    downloaded = Path(download.value.path()).read_text(encoding="utf-8")
+    assert downloaded == export
     scenario_file = tmp_path / "with-export.yaml"
     scenario_file.write_text(pasted(export), encoding="utf-8")
     scenario = load_scenario(scenario_file)

@@ -9,6 +9,7 @@ the server is single-threaded, so runs never overlap.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import panel as pn
@@ -29,6 +30,7 @@ class Page:
         self.levers = base
         self._widgets: dict[str, Any] = {}
         self.status = pn.pane.Markdown("", name="status")
+        self.answer = pn.pane.Markdown("", name="answer", sizing_mode="stretch_width")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, name="error")
         self.figures = {
             name: pn.pane.PNG(None, name=name, sizing_mode="scale_width", alt_text=alt)
@@ -44,6 +46,9 @@ class Page:
             name=f"Paste under `variants:` in {explorer.data['name']}", rows=14, value=""
         )
         self.export_button.on_click(lambda _event: self.export())
+        self.download = pn.widgets.FileDownload(
+            callback=self._download, filename=f"{VARIANT}.yaml", label="Download the YAML"
+        )
         self.controls = self._controls(base)
         self.update()
 
@@ -207,12 +212,16 @@ class Page:
         """Run the current levers and show the figures, or the plain message of what is wrong."""
         outcome = explore(self.explorer, self.levers, scale=self.scale)
         if outcome.message is not None:
-            self.error.object = outcome.message
+            self.error.object = (
+                "**Not run**; the figures are the last setting that ran. What is wrong:\n\n"
+                f"```\n{outcome.message}\n```"
+            )
             self.error.visible = True
         else:
             self.error.visible = False
             for name, png in outcome.figures.items():
                 self.figures[name].object = png
+            self.answer.object = outcome.answer
         self.status.object = (
             f"**Scale {self.scale:g}** of every activation rate, {REPLICATIONS} replications: "
             f"counts are about {self.scale:.0%} of the full run's. Variant `{VARIANT}` beside "
@@ -225,6 +234,9 @@ class Page:
         self.export_text.value = self.explorer.export_yaml(self.levers)
         return self.export_text.value
 
+    def _download(self) -> io.StringIO:
+        return io.StringIO(self.explorer.export_yaml(self.levers))
+
     def view(self) -> pn.Row:
         main = pn.Column(
             pn.pane.Markdown(f"## simlock explore: {self.explorer.data['name']}"),
@@ -232,7 +244,8 @@ class Page:
             self.error,
             self.figures["locked_over_time"],
             self.figures["users_by_region"],
-            self.export_button,
+            self.answer,
+            pn.Row(self.export_button, self.download),
             self.export_text,
             sizing_mode="stretch_width",
         )

@@ -26,7 +26,9 @@ from matplotlib.figure import Figure
 from simlock.analysis.results import Results
 from simlock.errors import SimlockError
 from simlock.execution.runner import run
+from simlock.report.document import render_markdown
 from simlock.report.figures import locked_over_time, users_by_region
+from simlock.report.headline import headline, key_metrics_table
 from simlock.scenario.loader import load_scenario
 from simlock.scenario.models import CHANNEL_TRAVELLER, Scenario
 
@@ -267,6 +269,8 @@ class Outcome:
     message: str | None
     seconds: float
     results: Results | None = None
+    answer: str = ""
+    """The report's headline and key-metrics table for this run, in Markdown."""
 
 
 FIGURES = ("locked_over_time", "users_by_region")
@@ -299,7 +303,14 @@ def explore(explorer: Explorer, levers: Levers, *, scale: float = SCALE) -> Outc
             users_by_region(results, figsize=(7.5, 3.6), title="Users affected by region")
         ),
     }
-    return Outcome(figures, None, time.perf_counter() - started, results)
+    return Outcome(figures, None, time.perf_counter() - started, results, answer(results))
+
+
+def answer(results: Results) -> str:
+    """The report's own first screen in words: the headline sentences and the compact table of
+    key metrics with the paired difference from the baseline (Markdown, without a title)."""
+    blocks = [*headline(results), key_metrics_table(results)]
+    return render_markdown(blocks, title="").split("\n\n", 1)[1]
 
 
 def _png(figure: Figure) -> bytes:
@@ -366,5 +377,7 @@ __all__ = [
     "Explorer",
     "Levers",
     "Outcome",
+    "answer",
     "explore",
+    "set_lever",
 ]
