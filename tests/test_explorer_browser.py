@@ -1,8 +1,8 @@
 """`simlock explore` as a student uses it: the real command in its own process, on a free port
 of 127.0.0.1, driven in Debian's chromium by Playwright. The page loads nothing from outside the
 machine; a lever moved (the surge window's coverage) changes the figure; the exported variant,
-pasted under the scenario's `variants:`, validates and holds the lever's value; Ctrl-C stops the
-command cleanly.
+pasted under the scenario's `variants:`, validates and holds the lever's value; a bad value (no
+detection signal) shows validate's plain message; Ctrl-C stops the command cleanly.
 
 `.ci/run` installs chromium when it is missing and runs with CI=true, where these tests fail
 rather than skip; on a machine without chromium or Playwright they skip and say why.
@@ -177,6 +177,13 @@ def test_a_moved_lever_changes_the_figure_and_the_export_validates(
     assert load_scenario(SEPTEMBER).variant_names == [
         n for n in scenario.variant_names if n != VARIANT
     ]
+
+    for signal_name in ("sim", "ip", "gps"):  # no signal left: a bad value, said plainly
+        page.get_by_label(signal_name, exact=True).uncheck()
+    alert = page.get_by_role("alert")
+    said = _wait_for(lambda: alert.count() and alert.inner_text(), "no message for a bad value")
+    assert f"variants.{VARIANT}.detection.signals" in said and "allowed:" in said
+    assert "Traceback" not in said
 
     outside = [
         url

@@ -9,6 +9,7 @@ the server is single-threaded, so runs never overlap.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 from typing import Any
 
@@ -31,7 +32,7 @@ class Page:
         self._widgets: dict[str, Any] = {}
         self.status = pn.pane.Markdown("", name="status")
         self.answer = pn.pane.Markdown("", name="answer", sizing_mode="stretch_width")
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False, name="error")
+        self.error = pn.pane.HTML("", visible=False, name="error", sizing_mode="stretch_width")
         self.figures = {
             name: pn.pane.PNG(None, name=name, sizing_mode="scale_width", alt_text=alt)
             for name, alt in (
@@ -212,10 +213,7 @@ class Page:
         """Run the current levers and show the figures, or the plain message of what is wrong."""
         outcome = explore(self.explorer, self.levers, scale=self.scale)
         if outcome.message is not None:
-            self.error.object = (
-                "**Not run**; the figures are the last setting that ran. What is wrong:\n\n"
-                f"```\n{outcome.message}\n```"
-            )
+            self.error.object = error_html(outcome.message)
             self.error.visible = True
         else:
             self.error.visible = False
@@ -252,6 +250,28 @@ class Page:
         return pn.Row(self.controls, main, sizing_mode="stretch_width")
 
 
+def error_html(message: str) -> str:
+    """The plain message, wrapped and escaped, in a red box that says nothing ran."""
+    return (
+        '<div role="alert" style="background:#f8d7da;color:#58151c;border:1px solid #f1aeb5;'
+        'border-radius:4px;padding:0.5em 1em"><strong>Not run</strong>; the figures are the '
+        "last setting that ran. What is wrong:"
+        f'<pre style="white-space:pre-wrap;margin:0.5em 0 0">{html.escape(message)}</pre></div>'
+    )
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def websocket_origins(host: str, port: int) -> list[str]:
+    """The pages allowed to open the session's websocket: this machine's own addresses on a
+    loopback host; any, when `--host` opened the port to others (they reach it by a name this
+    process cannot know, and whoever can reach the port can use the page anyway)."""
+    if host in LOOPBACK:
+        return [f"{name}:{port}" for name in ("127.0.0.1", "localhost")]
+    return ["*"]
+
+
 def serve(explorer: Explorer, *, host: str, port: int, scale: float = SCALE) -> None:
     """Serve the page until Ctrl-C; each browser session gets its own `Page`."""
     pn.extension()
@@ -263,7 +283,7 @@ def serve(explorer: Explorer, *, host: str, port: int, scale: float = SCALE) -> 
         {"/": page},
         address=host,
         port=port,
-        websocket_origin=[f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"],
+        websocket_origin=websocket_origins(host, port),
         show=False,
         threaded=False,
         title=f"simlock explore: {explorer.data['name']}",
