@@ -29,7 +29,6 @@ class Page:
         self.scale = scale
         base = explorer.baseline
         self.levers = base
-        self._widgets: dict[str, Any] = {}
         self.status = pn.pane.Markdown("", name="status")
         self.answer = pn.pane.Markdown("", name="answer", sizing_mode="stretch_width")
         self.error = pn.pane.HTML("", visible=False, name="error", sizing_mode="stretch_width")
@@ -54,15 +53,15 @@ class Page:
         self.update()
 
     # --- levers --------------------------------------------------------------------------------
-    def _slider(self, key: str, label: str, value: float, low: float, high: float, step: float):
+    def _slider(
+        self, key: str, label: str, value: float, low: float, high: float, step: float
+    ) -> pn.widgets.FloatSlider:
         widget = pn.widgets.FloatSlider(name=label, start=low, end=high, step=step, value=value)
         widget.param.watch(lambda event: self._moved(key, event.new), "value_throttled")
-        self._widgets[key] = widget
         return widget
 
     def _widget(self, key: str, widget: Any) -> Any:
         widget.param.watch(lambda event: self._moved(key, event.new), "value")
-        self._widgets[key] = widget
         return widget
 
     def _controls(self, base: Levers) -> pn.Column:
