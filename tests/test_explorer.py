@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import socket
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,15 @@ def test_the_command_refuses_a_bad_file_plainly(tmp_path: Path) -> None:
     done = invoke("explore", bad)
     assert done.exit_code == 2
     assert "seed" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_taken_port_is_a_message_not_a_traceback() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = invoke("explore", "--port", str(port))
+    assert done.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -67,7 +67,10 @@ def explore_command(
     except ScenarioError as exc:
         raise _fail("\n".join(str(p) for p in exc.problems)) from None
     _out.print(f"simlock explore: {path} at http://{host}:{port}/ (Ctrl-C stops)")
-    serve(explorer, host=host, port=port)
+    try:
+        serve(explorer, host=host, port=port)
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     _out.print("stopped")
 
 
