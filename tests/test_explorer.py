@@ -218,3 +218,11 @@ def test_a_taken_port_is_a_message_not_a_traceback() -> None:
     assert done.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_only_this_machine_may_open_the_page_on_loopback() -> None:
+    from simlock.explorer.app import websocket_origins
+
+    assert websocket_origins("127.0.0.1", 5006) == ["127.0.0.1:5006", "localhost:5006"]
+    assert websocket_origins("0.0.0.0", 80) == ["*"]
