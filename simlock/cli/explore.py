@@ -71,6 +71,8 @@ def explore_command(
         serve(explorer, host=host, port=port)
     except OSError as exc:  # the port is taken, or the host is not this machine's
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:  # Ctrl-C after the port opened, before Panel took over SIGINT
+        pass
     _out.print("stopped")
 
 
