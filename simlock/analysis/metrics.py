@@ -7,7 +7,8 @@ variants share their devices (common random numbers), so the paired difference r
 noise (`compare`).
 
 Targeted locks are locks of devices the variant's policy targets (`policy.targets`: its channels,
-grey imports unless the scenario says otherwise) activated in a banned territory: what the vendor
+grey imports unless the scenario says otherwise, or with `unregistered` every device a registry
+finds unregistered) activated in a banned territory: what the vendor
 says it aims at. Every other lock is collateral: travellers, official devices, and devices outside
 banned territories locked because of a detection error.
 """
@@ -75,7 +76,8 @@ def replicate_metrics(
     traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
     lk_in_banned = region_banned[population.region[lk]]
     of_target_channel = np.isin(channel_lk, result.targets)
-    targeted = lk_in_banned & of_target_channel
+    # With a registry, every considered device is one it found unregistered.
+    targeted = lk_in_banned & (of_target_channel | result.targets_unregistered)
     # Flags over the considered devices are rare (a few percent are ever decided): keep where
     # they hold, so each grouping counts a few rows instead of every considered device.
     outcome_idx = result.outcome[idx]
