@@ -227,3 +227,20 @@ def test_registry_mistakes_are_reported_at_their_field(
     (problem,) = caught.value.problems
     assert problem.path == path
     assert words in problem.message
+
+
+def test_registry_metrics_count_the_devices_table_and_appear_only_with_a_registry() -> None:
+    scenario = make_scenario(
+        NOT_RETROACTIVE.overrides, {"variants": {"no-registry": {"registry": None}}}
+    )
+    results = simlock.run(scenario, replications=1)
+    outcomes = results.devices.groupby(["variant", "outcome"], observed=True).size()
+    rows = results.summary[results.summary["group"] == "all"]
+    base = rows[rows["variant"] == "baseline"].set_index("metric")["mean"]
+    assert base["registered"] == outcomes["baseline", "registered"] > 0
+    assert base["kept_before_registry"] == outcomes["baseline", "kept_before_registry"] > 0
+    assert base["share_unregistered"] == pytest.approx(
+        base["unregistered"] / (base["unregistered"] + base["registered"])
+    )
+    without = set(rows[rows["variant"] == "no-registry"]["metric"])
+    assert "registered" not in without and "users_affected" in without

@@ -15,12 +15,15 @@ banned territories locked because of a detection error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from simlock.model.engine import Outcome, UnlockCause, VariantResult
 from simlock.model.population import Population
+from simlock.model.registry import REGISTRY_OUTCOMES
 from simlock.scenario.metric_names import DEFINITIONS, METRICS, OVERALL_ONLY, Metric
 from simlock.scenario.models import BASELINE
 
@@ -145,6 +148,8 @@ def replicate_metrics(
             per_group[name] = total(codes_of(idx[positions]))
         for name, mask in unlocks_lk.items():
             per_group[name] = total(codes_lk[mask])
+        if REGISTRY_OUTCOMES[0] in result.outcomes:  # only a registry's variants have these
+            per_group.update(_registry_counts(result, lambda rows: total(codes_of(rows))))
         banned_locked = total(codes_lk[lk_in_banned])
         with np.errstate(invalid="ignore", divide="ignore"):
             per_group["share_banned_locked"] = banned_locked / per_group["banned_activations"]
@@ -178,6 +183,24 @@ def replicate_metrics(
     frame.insert(0, "replication", np.int32(result.replication))
     frame.insert(0, "variant", result.variant)
     return frame
+
+
+def _registry_counts(
+    result: VariantResult, count: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, np.ndarray]:
+    """A registry's metrics per group; `count` counts device indices per group. With a
+    registry, the considered devices are the ones it found unregistered."""
+    registered = count(np.flatnonzero(result.outcome == result.outcomes.index("registered")))
+    kept = count(np.flatnonzero(result.outcome == result.outcomes.index("kept_before_registry")))
+    unregistered = count(result.considered)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = unregistered / (unregistered + registered)
+    return {
+        "registered": registered,
+        "unregistered": unregistered,
+        "share_unregistered": share,
+        "kept_before_registry": kept,
+    }
 
 
 class _SortedValues:
