@@ -4,13 +4,16 @@ targets it adds, and its validation messages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import simlock
 from simlock.errors import ScenarioError
+from simlock.scenario.models import Scenario
 from tests.engine_helpers import engine_frame, make_scenario
 from tests.reference_comparison import Case, ReferenceRuns, compare
 
@@ -78,6 +81,34 @@ def test_engine_matches_the_reference_model_with_a_registry(
     case: Case, reference_runs: ReferenceRuns
 ) -> None:
     assert compare(case, reference_runs) == []
+
+
+def _wrong_registry(**change: Any) -> Callable[[Scenario, int], pd.DataFrame]:
+    """An engine that runs the scenario's registry with `change` applied: a wrong engine."""
+
+    def simulate(scenario: Scenario, replication: int) -> pd.DataFrame:
+        registry = scenario.policy.registry
+        assert registry is not None
+        policy = scenario.policy.model_copy(update={"registry": registry.model_copy(update=change)})
+        return engine_frame(scenario, policy, replication)
+
+    return simulate
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"exempt_for": None},  # the travellers' exemption ignored
+        {"success_share": 0.9},  # registrations fail half as often
+        {"grace_days": 6},  # one day more of grace
+    ],
+    ids=["no-exemption", "success", "grace"],
+)
+def test_a_wrong_registry_fails_the_comparison(
+    change: dict[str, Any], reference_runs: ReferenceRuns
+) -> None:
+    assert compare(NOT_RETROACTIVE, reference_runs, _wrong_registry(**change)) != []
 
 
 def test_devices_active_before_a_registry_that_is_not_retroactive_are_kept() -> None:
