@@ -52,6 +52,7 @@ from simlock.scenario.models import Expectation, Scenario
 from .daily import daily_totals
 from .formatting import format_bounds, format_value
 from .metrics import t_interval
+from .worlds import PLAUSIBLE, has_worlds
 
 if TYPE_CHECKING:
     from .results import Results
@@ -191,20 +192,41 @@ def evaluate(results: Results) -> pd.DataFrame | None:
     or `NOT_EVALUATED` when the expectation's variant was not run), unit, and detail (the value
     and what was expected, one line for people). Date-valued checks hold day numbers from the
     scenario start; bounds are converted likewise.
+
+    Over plausible worlds (`simlock run --posterior`) the value is the mean of the worlds' means
+    and the interval is over them; three more columns give `worlds` and the plausible range
+    (`plausible_low`, `plausible_high`: 5% and 95% over every world and replication).
     """
     scenario = results.scenario
     if not scenario.expectations:
         return None
     ran = set(results.summary["variant"].unique())
+    world_of = _world_of_replication(results)
     rows = []
+    spreads = []
     for exp in scenario.expectations:
         unit = check_unit(exp.metric)
-        low, high = _bound(scenario, exp.min), _bound(scenario, exp.max)
+        low, high = target_bounds(scenario, exp)
+        values = per_replication(results, exp) if exp.variant in ran else np.array([])
         if exp.variant not in ran:
             mean = ci_low = ci_high = np.nan
             n = 0
+        elif world_of is not None and len(world_of) == len(values):
+            finite = np.isfinite(values)
+            means = pd.Series(values[finite]).groupby(world_of[finite]).mean().to_numpy()
+            mean, ci_low, ci_high, _ = t_interval(means)
+            n = int(finite.sum())
         else:
-            mean, ci_low, ci_high, n = t_interval(per_replication(results, exp))
+            mean, ci_low, ci_high, n = t_interval(values)
+        if world_of is not None:
+            finite = values[np.isfinite(values)]
+            spreads.append(
+                {
+                    "worlds": len(np.unique(world_of)),
+                    "plausible_low": np.quantile(finite, PLAUSIBLE[0]) if finite.size else np.nan,
+                    "plausible_high": np.quantile(finite, PLAUSIBLE[1]) if finite.size else np.nan,
+                }
+            )
         passed = _within(mean, low, high, exp.strict)
         interval_within = _within(ci_low, low, high, exp.strict) and _within(
             ci_high, low, high, exp.strict
@@ -236,7 +258,58 @@ def evaluate(results: Results) -> pd.DataFrame | None:
                 "detail": detail,
             }
         )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    if world_of is not None:
+        frame = pd.concat([frame, pd.DataFrame(spreads)], axis=1)
+    return frame
+
+
+def _world_of_replication(results: Results) -> np.ndarray | None:
+    """The world of each replication, in replication order (None outside a run over worlds)."""
+    if not has_worlds(results.replicates):
+        return None
+    pairs = results.replicates[["replication", "world"]].drop_duplicates("replication")
+    return pairs.sort_values("replication")["world"].to_numpy()
+
+
+STANDARD_ERRORS = 1.96
+"""An observed value with a standard error is matched within this many of them (a 95% band)."""
+
+UNIT_STEPS = {"share": 0.01, "days": 1.0, "date": 1.0}
+"""The smallest difference that matters in a unit, for scaling a distance from a bound of 0;
+counts, ranks and other units use 1."""
+
+
+def target_bounds(scenario: Scenario, exp: Expectation) -> tuple[float, float]:
+    """The range an expectation's value must lie in, as numbers (dates as day numbers from the
+    scenario start; NaN where unbounded): [min, max], intersected with observed ± tolerance or
+    observed ± 1.96 standard errors when an observed value is given."""
+    low, high = _bound(scenario, exp.min), _bound(scenario, exp.max)
+    if exp.observed is not None:
+        observed = _bound(scenario, exp.observed)
+        half = exp.tolerance if exp.tolerance is not None else STANDARD_ERRORS * exp.standard_error
+        low = observed - half if np.isnan(low) else max(low, observed - half)
+        high = observed + half if np.isnan(high) else min(high, observed + half)
+    return low, high
+
+
+def target_scale(scenario: Scenario, exp: Expectation) -> float:
+    """How far outside its range a value is 'one unit' off, for a distance that compares targets
+    of different units: the standard error of an observed value, or the tolerance; half the
+    width of a two-sided range; the bound's size for a one-sided one (the unit's smallest step,
+    `UNIT_STEPS`, for a bound of 0)."""
+    if exp.standard_error is not None:
+        return float(exp.standard_error)
+    if exp.tolerance is not None:
+        return float(exp.tolerance)
+    low, high = target_bounds(scenario, exp)
+    if np.isfinite(low) and np.isfinite(high) and high > low:
+        return (high - low) / 2
+    bound = low if np.isfinite(low) else high
+    if check_unit(exp.metric) == "date":
+        bound = 0.0  # a day number from the start says nothing of the scale
+    step = UNIT_STEPS.get(check_unit(exp.metric), 1.0)
+    return max(abs(bound), step) if np.isfinite(bound) else step
 
 
 def _bound(scenario: Scenario, value: float | dt.date | None) -> float:

@@ -141,6 +141,7 @@ def replicate_metrics(
             "banned_activations": collapse(banned_by_region_channel).astype(float),
             "users_affected": total(codes_lk),
             "lock_days": total(codes_lk, duration),
+            "collateral_lock_days": total(codes_lk[~targeted], duration[~targeted]),
         }
         for name, mask in where_lk.items():
             per_group[name] = total(codes_lk[mask])

@@ -105,8 +105,13 @@ class Results:
 
     def compare(self, baseline: str = "baseline") -> pd.DataFrame:
         """Each variant minus `baseline` (a variant of this run), paired by replication, with
-        95% intervals; an unknown baseline is an `OptionError`."""
+        95% intervals (over plausible worlds: paired within each world, with plausible ranges);
+        an unknown baseline is an `OptionError`."""
+        from .worlds import compare_worlds, has_worlds
+
         _check_name("baseline", baseline, self.replicates["variant"].unique(), "variant")
+        if has_worlds(self.replicates):
+            return compare_worlds(self.replicates, baseline)
         return _compare(self.replicates, baseline)
 
     def check(self, variant: str | None = None) -> pd.DataFrame | None:

@@ -144,6 +144,13 @@ def run(
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Write tables only, no report or figures.")
     ] = False,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(help="Calibration folder: run over plausible worlds from its posterior."),
+    ] = None,
+    worlds: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Worlds drawn from --posterior.")
+    ] = 20,
 ) -> None:
     """Simulate a scenario and write its run folder (tables, figures, report, manifest)."""
     from simlock.execution import outputs
@@ -164,7 +171,8 @@ def run(
             destination = output if output is not None else Path("runs") / slug(scenario.name)
             outputs.check_destination(destination, force)
             executor = make_executor(workers, scheduler)
-            with _Progress(quiet, scenario.replications) as advance:
+            tasks = scenario.replications * (worlds if posterior is not None else 1)
+            with _Progress(quiet, tasks) as advance:
                 results = simulate(
                     scenario,
                     variants=variant or None,
@@ -172,6 +180,8 @@ def run(
                     detail_replications=detail,
                     executor=executor,
                     on_task_done=lambda _done: _between_tasks(advance),
+                    posterior=posterior,
+                    worlds=worlds,
                 )
             expectations = _evaluate(results)
             write_run_folder(
@@ -329,12 +339,19 @@ def _print_summary(results, expectations) -> None:
 
 def _register_optional_commands() -> None:
     try:
+        from .calibrate import calibrate_command
         from .sweep import sweep_command
     except ImportError:
         return
     app.command("sweep", help="Run a scenario's parameter sweep (grid, Latin hypercube or Sobol).")(
         sweep_command
     )
+    from .search import search_command
+
+    app.command("search", help="Search a scenario's policy levers for the Pareto policies.")(
+        search_command
+    )
+    app.command("calibrate")(calibrate_command)
 
 
 _register_optional_commands()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -133,6 +134,8 @@ def run(
     detail_replications: int = 1,
     executor: Executor | None = None,
     on_task_done: Callable[[TaskResult], None] | None = None,
+    posterior: str | Path | None = None,
+    worlds: int = 20,
 ) -> Results:
     """Simulate every requested variant in every replication and collect the frames.
 
@@ -145,7 +148,26 @@ def run(
     than this machine has (with the `scale` that would fit), the error of a bad variant (in a
     scenario built by hand: `load_scenario` has checked a file's) before any task starts, and
     `ConsistencyError` when the results break an invariant (a simlock bug).
+
+    With `posterior` (a calibration folder, `simlock calibrate`), every variant runs over
+    `worlds` draws from its posterior, `replications` in each (`simlock.execution.worlds`).
     """
+    if posterior is not None:
+        from .worlds import run_worlds
+
+        return run_worlds(
+            scenario,
+            posterior,
+            worlds=worlds,
+            replications=replications,
+            seed=seed,
+            variants=variants,
+            scale=scale,
+            workers=workers,
+            detail_replications=detail_replications,
+            executor=executor,
+            on_task_done=on_task_done,
+        )
     from simlock.analysis.consistency import check_consistency
     from simlock.analysis.provenance import rerun_command
     from simlock.analysis.results import Results, scenario_hash

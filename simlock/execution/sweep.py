@@ -40,7 +40,6 @@ overall metric; `sweep_groups.parquet` holds the same by region and by channel (
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import json
@@ -62,7 +61,7 @@ from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
 from simlock.model import behaviours
 from simlock.model.behaviours import Behaviour
 from simlock.scenario import fieldpaths
-from simlock.scenario.loader import load_file, load_scenario
+from simlock.scenario.loader import load_file, load_scenario, with_values
 from simlock.scenario.models import BASELINE, Policy, Scenario, Sweep
 from simlock.scenario.sweep_names import MetricName
 from simlock.scenario.yamlio import LineMap
@@ -285,16 +284,12 @@ def make_design(
     scenarios: list[Scenario] = []
     applied_rows: list[dict[str, Any]] = []
     for point, values in enumerate(raw_points):
-        doc = copy.deepcopy(base)
-        applied: dict[str, Any] = {}
-        for parameter, value in zip(sweep.parameters, values, strict=True):
-            applied[parameter.path] = fieldpaths.assign(
-                doc, fieldpaths.tokens(parameter.path), value
-            )
+        wanted = {p.path: v for p, v in zip(sweep.parameters, values, strict=True)}
         try:
-            scenarios.append(load_scenario(doc))
+            point_scenario, applied = with_values(base, wanted, keep_uncertain=True)
+            scenarios.append(point_scenario)
         except ScenarioError as exc:
-            where = ", ".join(f"{k}={_label(v)}" for k, v in applied.items())
+            where = ", ".join(f"{k}={_label(v)}" for k, v in wanted.items())
             raise ScenarioError(
                 [
                     replace(p, message=f"sweep point {point} ({where}): {p.message}", file=file)

@@ -94,8 +94,8 @@ def problems(scenario: Scenario) -> list[Found]:
                 exp.variant, scenario.variant_names
             )
             found.append(((*at, "variant"), message, ", ".join(scenario.variant_names)))
-        if exp.min is None and exp.max is None:
-            found.append((at, "give min, max or both", None))
+        if exp.min is None and exp.max is None and exp.observed is None:
+            found.append((at, "give min, max or both, or an observed value", None))
         if exp.metric not in METRICS and exp.metric not in CHECK_SPECS:
             message = f"unknown check {exp.metric!r}" + did_you_mean(exp.metric, known_checks())
             found.append(((*at, "metric"), message, ", ".join(known_checks())))
@@ -118,7 +118,7 @@ def problems(scenario: Scenario) -> list[Found]:
         if exp.metric in DEFINITIONS:
             found.extend(_group_problems(exp.metric, exp.params, at))
         unit = check_unit(exp.metric)
-        for bound in ("min", "max"):
+        for bound in ("min", "max", "observed"):
             value = getattr(exp, bound)
             if isinstance(value, dt.date) and unit != "date":
                 found.append(((*at, bound), f"{exp.metric} is not a date; give a number", None))

@@ -1,8 +1,9 @@
 """Field paths into a scenario document: `regions.CU.activations[0].rate_per_day`.
 
 Names joined by dots; list items by index (`[0]`), all of them (`[*]`), or by their `id` or
-`name` (`regions.UA-43`, `policy.windows.surge`). Used by sweeps to set one parameter in a
-scenario's plain-data form before it is validated again.
+`name` (`regions.UA-43`, `policy.windows.surge`). Used by sweeps and uncertain inputs to read
+and set a field in a scenario's plain-data form before it is validated again
+(`simlock.scenario.loader.with_values`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,25 @@ def assign(node: Any, tokens: list[str | int], value: Any, *, dry_run: bool = Fa
             applied = _coerce(value, container[key])
             container[key] = applied
     return applied
+
+
+def values_at(node: Any, tokens: list[str | int]) -> list[Any]:
+    """The values at `tokens` (one per match of [*]); raises `PathError` like `assign`."""
+    token, rest = tokens[0], tokens[1:]
+    found: list[Any] = []
+    for container, key in _select(node, token):
+        child = container[key]
+        if not rest:
+            found.append(child)
+        elif isinstance(child, dict | list):
+            found.extend(values_at(child, rest))
+        else:
+            raise PathError(
+                f"{key!r} is not set (null) in this scenario"
+                if child is None
+                else f"{key!r} is a value, it has no field {rest[0]!r}"
+            )
+    return found
 
 
 def _select(node: Any, token: str | int) -> list[tuple[Any, Any]]:

@@ -7,6 +7,7 @@ keys get the nearest valid name suggested.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import types
@@ -22,6 +23,8 @@ from pydantic.fields import FieldInfo
 
 from simlock.errors import Problem, ScenarioError, field_path
 
+from . import fieldpaths
+from . import uncertain as uncertain_inputs
 from .expectation_specs import problems as expectation_problems
 from .extending import KEY, Origin, Origins, extend_mapping, read_extended
 from .models import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
@@ -109,7 +112,11 @@ def _validate(
             scenario.merged_policy(name)
         except ValidationError as exc:
             problems.extend(_problems(exc, Policy, override, ("variants", name), where))
-    for loc, message, allowed in [*expectation_problems(scenario), *reference_problems(scenario)]:
+    for loc, message, allowed in [
+        *expectation_problems(scenario),
+        *reference_problems(scenario),
+        *uncertain_problems(scenario),
+    ]:
         problems.append(
             Problem(
                 message,
@@ -122,6 +129,39 @@ def _validate(
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def uncertain_problems(scenario: Scenario) -> list[tuple[Loc, str, str | None]]:
+    """The `uncertain:` section's problems, once the rest of the scenario is valid (an input's
+    path and bounds mean nothing in a scenario whose variants are broken)."""
+    return [tuple(p) for p in uncertain_inputs.problems(scenario)]  # type: ignore[misc]
+
+
+def with_values(
+    source: Scenario | Mapping[str, Any], values: Mapping[str, Any], *, keep_uncertain: bool = False
+) -> tuple[Scenario, dict[str, Any]]:
+    """The scenario with each field path in `values` set, validated like a file, and the values
+    as set (rounded where the field holds an integer; one per path).
+
+    The one place that applies values by path: a sweep's points, a draw of the uncertain inputs,
+    a world from a posterior. A scenario with its inputs set no longer declares them uncertain
+    (unless `keep_uncertain`). Raises `ScenarioError` when a path reaches no field or the values
+    give an invalid scenario.
+    """
+    if isinstance(source, Scenario):
+        doc = source.model_dump(by_alias=True)
+    else:
+        doc = copy.deepcopy(dict(source))
+    if not keep_uncertain:
+        doc.pop("uncertain", None)
+    applied: dict[str, Any] = {}
+    for path, value in values.items():
+        try:
+            applied[path] = fieldpaths.assign(doc, fieldpaths.tokens(path), value)
+        except fieldpaths.PathError as exc:
+            allowed = ", ".join(exc.allowed) if exc.allowed else None
+            raise ScenarioError([Problem(f"{path!r}: {exc}", path=path, allowed=allowed)]) from None
+    return _validate(doc, file=None, lines={}), applied
 
 
 def scenario_error(
@@ -340,9 +380,16 @@ def _union_member(annotation: Any, part: str | int) -> Any:
     return None
 
 
+_DISCRIMINATORS = ("distribution", "prior")
+"""Fields that tell the members of a union apart (a delay's distribution, an input's prior)."""
+
+
 def _tags(model: type[BaseModel]) -> tuple[Any, ...]:
-    field = model.model_fields.get("distribution")
-    return typing.get_args(field.annotation) if field is not None else ()
+    for name in _DISCRIMINATORS:
+        field = model.model_fields.get(name)
+        if field is not None:
+            return typing.get_args(field.annotation)
+    return ()
 
 
 def _is_model(annotation: Any) -> bool:
@@ -423,4 +470,4 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if whole else f"{value:g}"
 
 
-__all__ = ["BASELINE", "load_scenario", "load_with_warnings"]
+__all__ = ["BASELINE", "load_scenario", "load_with_warnings", "with_values"]

@@ -30,8 +30,10 @@ from simlock.errors import Problem, ScenarioError
 from .merge import MergeError, merge_located, paths_in
 from .retroactive import reach_warnings
 from .rules import Loc, RuleProblem, raise_rule, raise_rules, relocate, rule_error
+from .search_section import search_problems, section_model
 from .suggest import did_you_mean
 from .sweep_names import sweep_name_problems
+from .uncertain import UncertainInput
 
 BASELINE = "baseline"
 """Name under which the scenario's own `policy` appears among the variants."""
@@ -571,6 +573,11 @@ class Expectation(_Model):
     `simlock.scenario.expectation_specs.CHECK_SPECS` such as `share_of_locks_before`); its value
     (the mean across replications, reported with its 95% interval) must lie within [`min`,
     `max`] (exclusive with `strict`). Checks whose value is a date take dates as bounds.
+
+    A target that is a number rather than a range gives `observed`, with either a `tolerance`
+    (the target range is observed ± tolerance) or a `standard_error` (observed ± 1.96 standard
+    errors, a 95% band); with `min`/`max` too, the range is where both hold. `simlock calibrate`
+    uses the same ranges as its targets.
     """
 
     name: str = Field(min_length=1, max_length=200)
@@ -584,6 +591,31 @@ class Expectation(_Model):
     min: float | dt.date | None = Field(None, description="lower bound (a date for date checks)")
     max: float | dt.date | None = Field(None, description="upper bound (a date for date checks)")
     strict: bool = Field(False, description="bounds are exclusive")
+    observed: float | dt.date | None = Field(
+        None, description="observed value (a date for dates), with tolerance or standard_error"
+    )
+    tolerance: float | None = Field(
+        None, gt=0.0, description="observed ± tolerance is the target range (days for dates)"
+    )
+    standard_error: float | None = Field(
+        None,
+        gt=0.0,
+        description="standard error of observed: the target range is observed ± 1.96 of them",
+    )
+
+    @model_validator(mode="after")
+    def _observed_with_spread(self) -> Expectation:
+        spreads = [n for n in ("tolerance", "standard_error") if getattr(self, n) is not None]
+        if self.observed is not None and len(spreads) != 1:
+            raise_rule(
+                ("observed",),
+                "an observed value needs exactly one of tolerance and standard_error"
+                + (" (both are given)" if spreads else ""),
+                "observed with tolerance, or observed with standard_error",
+            )
+        if self.observed is None and spreads:
+            raise_rule((spreads[0],), f"{spreads[0]} needs an observed value", "observed: a number")
+        return self
 
     @field_validator("params")
     @classmethod
@@ -648,6 +680,9 @@ class Sweep(_Model):
     )
 
 
+Search = section_model(SweepParameter)
+
+
 class Scenario(_Model):
     """A whole scenario: the world, the baseline policy, its variants and what to expect."""
 
@@ -666,6 +701,12 @@ class Scenario(_Model):
     )
     expectations: list[Expectation] = Field(default_factory=list)
     sweep: Sweep | None = None
+    uncertain: list[UncertainInput] = Field(
+        default_factory=list,
+        max_length=100,
+        description="inputs whose value is unknown, each with a prior (see simlock calibrate)",
+    )
+    search: Search | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _cross_field(self) -> Scenario:
@@ -682,6 +723,7 @@ class Scenario(_Model):
                     )
                 )
         problems += sweep_name_problems(self)
+        problems += search_problems(self)
         if BASELINE in self.variants:
             problems.append(
                 RuleProblem(
