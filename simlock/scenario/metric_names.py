@@ -82,8 +82,8 @@ DEFINITIONS: dict[str, Metric] = {
         "appeals whose service started before the lift and the end", "appeals"
     ),
     "appeals_approved": Metric("appeals approved", "appeals"),
-    "appeal_wait_median": Metric("median days an appeal waited for the desk", "days"),
-    "appeal_wait_mean": Metric("mean days an appeal waited for the desk", "days"),
+    "appeal_wait_median": Metric("median days a served appeal waited for the desk", "days"),
+    "appeal_wait_mean": Metric("mean days a served appeal waited for the desk", "days"),
     "registered": Metric(
         "devices registered within their grace (with a registry; never locked by it)", "devices"
     ),
