@@ -198,3 +198,5 @@ def test_a_bad_posterior_is_exit_2_with_a_clear_message(tmp_path: Path) -> None:
     assert other.exit_code == 2 and "not a calibration" in other.stderr
     statistic = invoke("search", path, "-o", tmp_path / "c", "--statistic", "worst")
     assert statistic.exit_code == 2 and "qNN" in statistic.stderr
+    alone = invoke("search", path, "-o", tmp_path / "d", "--worlds", "3")
+    assert alone.exit_code == 2 and "need a posterior" in alone.stderr

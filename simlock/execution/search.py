@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
+from simlock.errors import OptionError, OutputError, Problem, ScenarioError, SimlockError
 from simlock.report.search_report import write_search_report
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_file, load_scenario
@@ -142,6 +142,11 @@ def run_search(
     seed = loaded.seed if search.seed is None else search.seed
     judged = Statistic.parse(statistic or search.statistic)
     folder = resolve_posterior(loaded, file, posterior)
+    if folder is None and (worlds is not None or judged.name != "mean"):
+        raise OptionError(
+            "worlds and a statistic other than mean need a posterior: give --posterior DIR (a "
+            "simlock calibrate folder) or search: posterior:"
+        )
     drawn = (
         None
         if folder is None
