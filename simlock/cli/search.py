@@ -46,10 +46,32 @@ def search_command(
         str | None,
         typer.Option(help="Dask scheduler address tcp://HOST:PORT (or SIMLOCK_SCHEDULER)."),
     ] = None,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(
+            help="A simlock calibrate folder: evaluate every trial over worlds drawn from its "
+            "posterior (default: the section's posterior, if any)."
+        ),
+    ] = None,
+    worlds: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=10_000, help="Worlds drawn from the posterior (default: the section's, 20)."
+        ),
+    ] = None,
+    statistic: Annotated[
+        str | None,
+        typer.Option(
+            help="Each objective across worlds: mean, or qNN, the cautious NN% quantile "
+            "(q90: as good as the policy does in 90% of worlds). Default: the section's, mean."
+        ),
+    ] = None,
 ) -> None:
     """Search the policy levers of a scenario's search: section with NSGA-II; write every
     trial (trials.parquet), the Pareto set (pareto.parquet, pareto-variants.yaml) and a report
-    (search.html, search.md) with the frontier figure."""
+    (search.html, search.md) with the frontier figure. With --posterior, every trial runs in the
+    same worlds drawn from a calibration's posterior (worlds.parquet) and the report says which
+    Pareto policies stay on the frontier across them."""
     from simlock.execution.search import PARETO_YAML, run_search
     from simlock.scenario.loader import load_file
 
@@ -65,6 +87,9 @@ def search_command(
             trials=trials,
             workers=workers,
             scheduler=scheduler,
+            posterior=posterior,
+            worlds=worlds,
+            statistic=statistic,
         )
     except ScenarioError as exc:
         raise _fail("\n".join(str(p) for p in exc.problems)) from None

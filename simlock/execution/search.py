@@ -20,6 +20,13 @@ values, feasibility, Pareto flag), `pareto.parquet` (the Pareto trials), `varian
 scenario's own variants at the same scale and replications, for comparison) and
 `pareto-variants.yaml` (each Pareto policy as a variant to paste into the scenario), and the
 report `search.html` / `search.md` with `figures/frontier.png`.
+
+Over plausible worlds (a `posterior` from `simlock calibrate`), every trial runs in the same N
+worlds drawn once from the posterior, each objective is a statistic across them (the mean, or a
+cautious quantile: `search_worlds`), `worlds.parquet` keeps every trial's value in every world,
+and `trials.parquet` gains `robust_worlds`: in how many worlds a Pareto trial is non-dominated
+among the Pareto set. The worlds and the statistic are part of the search's identity: `--resume`
+refuses a folder started over others.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
+from simlock.errors import OptionError, OutputError, Problem, ScenarioError, SimlockError
 from simlock.report.search_report import write_search_report
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_file, load_scenario
@@ -47,6 +54,15 @@ from .executors import Executor, make_executor
 from .extras import require
 from .manifest import write_manifest
 from .outputs import write_atomic
+from .search_worlds import (
+    PARTICLE,
+    WORLD,
+    Statistic,
+    check_identity,
+    draw_search_worlds,
+    resolve_posterior,
+    robust_worlds,
+)
 from .sweep import PointTask, run_point
 
 STUDY_FILE = "study.log"
@@ -58,6 +74,9 @@ MANIFEST_FILE = "search.json"
 STUDY_NAME = "simlock-search"
 _CONSTRAINTS = "constraints"
 _APPLIED = "applied"
+_PER_WORLD = "per_world"
+_WORLDS = "worlds"
+WORLDS_FILE = "worlds.parquet"
 
 
 @dataclass(frozen=True)
@@ -72,11 +91,15 @@ class SearchProgress:
 class World:
     """A world a trial is evaluated in: a scenario document without variants, expectations,
     sweep or search (`_policy_free_document`), to which each trial's levers are applied. A
-    search over one world uses the scenario's own; over several, a trial's objective is the mean
-    of its per-world means (each world with its own replications)."""
+    search over one world uses the scenario's own; over worlds drawn from a posterior, a trial's
+    objective is the search's statistic of its per-world means (`search_worlds`). World w runs
+    replications `first_replication` ... + R - 1 (w*R, as `simlock run --posterior` numbers
+    them): its own random streams, shared by every trial (common random numbers)."""
 
     name: str
     document: dict[str, Any]
+    scenario: Scenario
+    first_replication: int = 0
 
 
 def run_search(
@@ -89,16 +112,23 @@ def run_search(
     scheduler: str | None = None,
     executor: Executor | None = None,
     progress: Callable[[SearchProgress], None] | None = None,
+    posterior: str | Path | None = None,
+    worlds: int | None = None,
+    statistic: str | None = None,
 ) -> pd.DataFrame:
     """Run a scenario's search into `out_dir`; return one row per trial (`trials.parquet`).
 
-    `trials` overrides the section's. Raises `ScenarioError` for a scenario without a search
-    section, `OutputError` for a folder that holds something else (or a finished search without
-    `resume`)."""
+    `trials` overrides the section's; so do `posterior` (a `simlock calibrate` folder: every
+    trial is evaluated over `worlds` worlds drawn from it), `worlds` and `statistic` (`mean` or
+    `qNN`, see `search_worlds`). Raises `ScenarioError` for a scenario without a search section,
+    `OutputError` for a folder that holds something else (or a finished search without `resume`,
+    or a posterior folder that holds no calibration), `OptionError` for a bad statistic."""
+    file: Path | None = None
     if isinstance(scenario, Scenario):
         loaded = load_scenario(scenario)
     else:
-        loaded, _ = load_file(Path(scenario))
+        file = Path(scenario)
+        loaded, _ = load_file(file)
     search = loaded.search
     if search is None:
         raise ScenarioError(
@@ -112,14 +142,34 @@ def run_search(
     started = time.perf_counter()
     replications = search.replications or loaded.replications
     seed = loaded.seed if search.seed is None else search.seed
-    worlds = [World("scenario", _policy_free_document(loaded))]
+    judged = Statistic.parse(statistic or search.statistic)
+    folder = resolve_posterior(loaded, file, posterior)
+    if folder is None and (worlds is not None or judged.name != "mean"):
+        raise OptionError(
+            "worlds and a statistic other than mean need a posterior: give --posterior DIR (a "
+            "simlock calibrate folder) or search: posterior:"
+        )
+    drawn = (
+        None
+        if folder is None
+        else draw_search_worlds(loaded, folder, worlds or search.worlds, seed, judged)
+    )
+    if drawn is None:
+        world_list = [World("scenario", _policy_free_document(loaded), loaded)]
+    else:
+        world_list = [
+            World(f"world {w}", _policy_free_document(s), s, w * replications)
+            for w, s in enumerate(drawn.scenarios)
+        ]
+    identity = None if drawn is None else drawn.identity
     runner = executor or make_executor(workers, scheduler)
     with runner:
-        study = _open_study(out, resume, [o.direction for o in search.objectives])
-        evaluate = _Evaluator(loaded, worlds, replications, runner)
+        study = _open_study(out, resume, [o.direction for o in search.objectives], identity)
+        evaluate = _Evaluator(loaded, world_list, replications, runner)
+        judge = _Judge(loaded, judged)
         pending = [t for t in study.trials if t.state.name == "RUNNING"]
         if pending:
-            _tell(study, pending, evaluate(pending), loaded)
+            _tell(study, pending, evaluate(pending), judge)
         done = _finished(study)
         report = progress or (lambda _: None)
         report(SearchProgress(done, total))
@@ -129,10 +179,17 @@ def run_search(
             batch = [study.ask() for _ in range(min(search.population, total - done))]
             for trial in batch:
                 _suggest(trial, loaded)
-            _tell(study, batch, evaluate(batch), loaded)
+            _tell(study, batch, evaluate(batch), judge)
             done = _finished(study)
             report(SearchProgress(done, total))
         frame = trials_frame(study, loaded)
+        per_world = None
+        if drawn is not None:
+            per_world = per_world_frame(study, loaded, drawn.draws)
+            write_atomic(out / WORLDS_FILE, lambda path: per_world.to_parquet(path, index=False))
+            if not frame.empty:
+                counts = robust_worlds(frame[frame["pareto"]], per_world, search.objectives)
+                frame["robust_worlds"] = frame["trial"].map(counts).astype("Int64")
         write_atomic(out / TRIALS_FILE, lambda path: frame.to_parquet(path, index=False))
         pareto = frame[frame["pareto"]].reset_index(drop=True)
         write_atomic(out / PARETO_FILE, lambda path: pareto.to_parquet(path, index=False))
@@ -141,9 +198,9 @@ def run_search(
         if (out / VARIANTS_FILE).exists():
             variants = pd.read_parquet(out / VARIANTS_FILE)
         else:
-            variants = run_variants(loaded, replications, runner)
+            variants = run_variants(loaded, replications, runner, world_list, judged)
             write_atomic(out / VARIANTS_FILE, lambda path: variants.to_parquet(path, index=False))
-    write_search_report(loaded, frame, variants, out)
+    write_search_report(loaded, frame, variants, out, worlds=len(world_list), statistic=judged.name)
     write_manifest(
         out / MANIFEST_FILE,
         {
@@ -153,7 +210,10 @@ def run_search(
             "replications": replications,
             "scale": search.scale,
             "seed": seed,
-            "worlds": len(worlds),
+            "worlds": len(world_list),
+            "statistic": judged.name,
+            "posterior": None if folder is None else str(folder),
+            "worlds_identity": identity,
             "policies_simulated": len(evaluate.done),
             "executor": runner.name,
             "workers": runner.workers,
@@ -171,7 +231,9 @@ def _policy_free_document(scenario: Scenario) -> dict[str, Any]:
     )
 
 
-def _open_study(out: Path, resume: bool, directions: list[str]) -> Any:
+def _open_study(
+    out: Path, resume: bool, directions: list[str], identity: dict[str, Any] | None
+) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -189,8 +251,13 @@ def _open_study(out: Path, resume: bool, directions: list[str]) -> Any:
     out.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(log)))
     if resume:
-        return optuna.load_study(study_name=STUDY_NAME, storage=storage)
-    return optuna.create_study(study_name=STUDY_NAME, storage=storage, directions=directions)
+        study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+        check_identity(study.user_attrs.get(_WORLDS), identity)
+        return study
+    study = optuna.create_study(study_name=STUDY_NAME, storage=storage, directions=directions)
+    if identity is not None:
+        study.set_user_attr(_WORLDS, identity)
+    return study
 
 
 def _sampler(scenario: Scenario, seed: int, generation: int) -> Any:
@@ -289,7 +356,13 @@ class _Evaluator:
                 policies = trial_scenario.policies([BASELINE])
                 tasks.extend(
                     PointTask(
-                        trial_scenario, points[key], r, (BASELINE,), (), policies, search.scale
+                        trial_scenario,
+                        points[key],
+                        world.first_replication + r,
+                        (BASELINE,),
+                        (),
+                        policies,
+                        search.scale,
                     )
                     for r in range(self.replications)
                 )
@@ -317,21 +390,52 @@ def metric_mean(rows: pd.DataFrame, name: str) -> float:
     return float(part[wanted.metric].sum() / replications)
 
 
-def over_worlds(rows: list[pd.DataFrame], name: str) -> float:
-    """A metric's mean over the worlds of its mean over each world's replications."""
-    return float(np.mean([metric_mean(part, name) for part in rows]))
+class _Judge:
+    """A trial's objectives and constraint violations from its per-world rows: each metric's
+    mean over a world's replications, then the search's statistic across worlds (cautious for
+    constraints too: a `max` against the upper quantile, a `min` against the lower)."""
+
+    def __init__(self, scenario: Scenario, statistic: Statistic) -> None:
+        self.search = scenario.search
+        self.statistic = statistic
+
+    def per_world(self, rows: list[pd.DataFrame]) -> dict[str, list[float]]:
+        metrics = [o.metric for o in self.search.objectives]
+        metrics += [c.metric for c in self.search.constraints if c.metric not in metrics]
+        return {m: [metric_mean(part, m) for part in rows] for m in metrics}
+
+    def objectives(self, values: dict[str, list[float]]) -> list[float]:
+        return [
+            self.statistic.of(values[o.metric], o.direction == "minimize")
+            for o in self.search.objectives
+        ]
+
+    def violations(self, values: dict[str, list[float]]) -> list[float]:
+        out = []
+        for constraint in self.search.constraints:
+            over = (
+                self.statistic.of(values[constraint.metric], True) - constraint.max
+                if constraint.max is not None
+                else -np.inf
+            )
+            under = (
+                constraint.min - self.statistic.of(values[constraint.metric], False)
+                if constraint.min is not None
+                else -np.inf
+            )
+            out.append(float(max(over, under)))
+        return out
 
 
 def _tell(
     study: Any,
     trials: Sequence[Any],
     results: list[Evaluation],
-    scenario: Scenario,
+    judge: _Judge,
 ) -> None:
     """Tell every trial in trial order (the order the sampler then reads them in)."""
     from optuna.trial import TrialState
 
-    search = scenario.search
     for trial, (applied, rows) in sorted(
         zip(trials, results, strict=True), key=lambda pair: pair[0].number
     ):
@@ -342,17 +446,13 @@ def _tell(
         if rows is None:
             study.tell(trial.number, state=TrialState.FAIL)
             continue
-        constraints = [_violation(c, over_worlds(rows, c.metric)) for c in search.constraints]
-        study._storage.set_trial_user_attr(trial._trial_id, _CONSTRAINTS, constraints)
-        values = [over_worlds(rows, o.metric) for o in search.objectives]
-        study.tell(trial.number, values)
-
-
-def _violation(constraint: Any, value: float) -> float:
-    """How far a value is outside a constraint's bounds (<= 0 inside: Optuna's convention)."""
-    over = value - constraint.max if constraint.max is not None else -np.inf
-    under = constraint.min - value if constraint.min is not None else -np.inf
-    return float(max(over, under))
+        per_world = judge.per_world(rows)
+        # Kept too, so the per-world table (and a resumed search's) is read from the storage.
+        study._storage.set_trial_user_attr(trial._trial_id, _PER_WORLD, per_world)
+        study._storage.set_trial_user_attr(
+            trial._trial_id, _CONSTRAINTS, judge.violations(per_world)
+        )
+        study.tell(trial.number, judge.objectives(per_world))
 
 
 def _finished(study: Any) -> int:
@@ -387,6 +487,24 @@ def trials_frame(study: Any, scenario: Scenario) -> pd.DataFrame:
         return frame
     frame["pareto"] = pareto_mask(frame, scenario) & frame["feasible"].to_numpy()
     return frame.sort_values("trial").reset_index(drop=True)
+
+
+def per_world_frame(study: Any, scenario: Scenario, draws: pd.DataFrame) -> pd.DataFrame:
+    """One row per (completed trial, world): the world's posterior particle and each objective's
+    and constraint's metric as the mean over that world's replications (the values the
+    statistic summarises)."""
+    rows: list[dict[str, Any]] = []
+    for trial in study.trials:
+        values = trial.user_attrs.get(_PER_WORLD)
+        if trial.state.name != "COMPLETE" or values is None:
+            continue
+        for w in range(len(draws)):
+            row = {"trial": trial.number, WORLD: w, PARTICLE: int(draws[PARTICLE].iloc[w])}
+            row.update({metric: float(v[w]) for metric, v in values.items()})
+            rows.append(row)
+    metrics = [o.metric for o in scenario.search.objectives]
+    metrics += [c.metric for c in scenario.search.constraints if c.metric not in metrics]
+    return pd.DataFrame(rows, columns=["trial", WORLD, PARTICLE, *metrics])
 
 
 def _label(value: Any) -> Any:
@@ -458,24 +576,43 @@ def pareto_variants_yaml(scenario: Scenario, pareto: pd.DataFrame) -> str:
     return header + body
 
 
-def run_variants(scenario: Scenario, replications: int, runner: Executor) -> pd.DataFrame:
-    """The scenario's own policy and variants at the search's scale and replications (the same
-    seeds as the trials): where the policies someone thought of sit against the frontier. One row
-    per variant with each objective's mean."""
+def run_variants(
+    scenario: Scenario,
+    replications: int,
+    runner: Executor,
+    worlds: list[World],
+    statistic: Statistic,
+) -> pd.DataFrame:
+    """The scenario's own policy and variants in the search's worlds, at its scale and
+    replications (the same seeds as the trials), judged by the same statistic: where the
+    policies someone thought of sit against the frontier. One row per variant with each
+    objective."""
     search = scenario.search
     names = tuple(scenario.variant_names)
-    plain = load_scenario(
-        scenario.model_dump(by_alias=True, exclude={"search", "sweep", "expectations"})
-    )
-    policies = plain.policies(list(names))
-    tasks = [
-        PointTask(plain, -1, r, names, (), policies, search.scale) for r in range(replications)
-    ]
+    tasks = []
+    for w, world in enumerate(worlds):
+        plain = load_scenario(
+            world.scenario.model_dump(by_alias=True, exclude={"search", "sweep", "expectations"})
+        )
+        policies = plain.policies(list(names))
+        tasks += [
+            PointTask(plain, w, world.first_replication + r, names, (), policies, search.scale)
+            for r in range(replications)
+        ]
     rows = pd.concat(list(runner.map(run_point, tasks)))
     out = []
     for name in names:
         part = rows[rows["variant"] == name]
+        per_world = [part[part["point"] == w] for w in range(len(worlds))]
         out.append(
-            {"variant": name, **{o.metric: metric_mean(part, o.metric) for o in search.objectives}}
+            {
+                "variant": name,
+                **{
+                    o.metric: statistic.of(
+                        [metric_mean(p, o.metric) for p in per_world], o.direction == "minimize"
+                    )
+                    for o in search.objectives
+                },
+            }
         )
     return pd.DataFrame(out)

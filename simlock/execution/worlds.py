@@ -64,7 +64,9 @@ def run_worlds(
     count = scenario.replications
     names = checked_variants(scenario, variants)
     draws = calibration.draw(worlds, scenario.seed)
-    world_scenarios = [_world(scenario, draws.iloc[w], calibration.inputs) for w in range(worlds)]
+    world_scenarios = [
+        world_scenario(scenario, draws.iloc[w], calibration.inputs) for w in range(worlds)
+    ]
     tasks = []
     for w, world in enumerate(world_scenarios):
         policies = world.policies(list(names))
@@ -116,7 +118,7 @@ def run_worlds(
             "replications_per_world": count,
             "posterior": str(posterior) if not isinstance(posterior, Calibration) else None,
             "calibration_hash": calibration.manifest.get("calibration_hash"),
-            "draws": _records(draws),
+            "draws": draw_records(draws),
         },
     }
     out = Results(
@@ -132,7 +134,9 @@ def run_worlds(
     return out
 
 
-def _world(scenario: Scenario, draw: pd.Series, inputs: list[str]) -> Scenario:
+def world_scenario(scenario: Scenario, draw: pd.Series, inputs: list[str]) -> Scenario:
+    """The scenario with one posterior draw's inputs applied (a `ScenarioError` names the world
+    and particle when they do not fit it)."""
     values = {path: _plain(draw[path]) for path in inputs}
     try:
         world, _ = with_values(scenario, values)
@@ -163,11 +167,11 @@ def _with_world(frame: pd.DataFrame, per_world: int) -> pd.DataFrame:
     return frame
 
 
-def _records(draws: pd.DataFrame) -> list[dict[str, Any]]:
+def draw_records(draws: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         {k: (v.isoformat() if hasattr(v, "isoformat") else _plain(v)) for k, v in row.items()}
         for row in draws.to_dict(orient="records")
     ]
 
 
-__all__ = ["run_worlds"]
+__all__ = ["draw_records", "run_worlds", "world_scenario"]

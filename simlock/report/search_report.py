@@ -51,10 +51,18 @@ _VARIANT_COLOURS = tuple(OKABE_ITO[i] for i in (1, 3, 4, 5, 6, 0))
 first 42 variants each get their own (colour, marker)."""
 
 
-def plot_frontier(scenario: Scenario, trials: pd.DataFrame, variants: pd.DataFrame) -> Any:
+def plot_frontier(
+    scenario: Scenario,
+    trials: pd.DataFrame,
+    variants: pd.DataFrame,
+    worlds: int = 1,
+    statistic: str = "mean",
+) -> Any:
     """Each pair of objectives against each other: every trial (grey), the Pareto trials
     (blue; joined when there are two objectives, where the frontier is a line), and the
-    scenario's own policy and variants (open markers)."""
+    scenario's own policy and variants (open markers). Over several worlds, each Pareto trial is
+    labelled with the worlds in which it stays non-dominated (k/N), and those that do in fewer
+    than half are drawn hollow: they only look good on the statistic."""
     objectives = scenario.search.objectives
     pairs = list(itertools.combinations(range(len(objectives)), 2)) or [(0, 0)]
     cols = min(len(pairs), 3)
@@ -69,7 +77,37 @@ def plot_frontier(scenario: Scenario, trials: pd.DataFrame, variants: pd.DataFra
         front = pareto.sort_values([x, y])
         if len(objectives) == 2:
             ax.plot(front[x], front[y], color=OKABE_ITO[2], linewidth=1, alpha=0.6)
-        ax.scatter(front[x], front[y], s=28, color=OKABE_ITO[2], label="Pareto trial", zorder=3)
+        if worlds > 1 and "robust_worlds" in front:
+            steady = front["robust_worlds"].astype(float) >= worlds / 2
+            ax.scatter(
+                front.loc[steady, x],
+                front.loc[steady, y],
+                s=28,
+                color=OKABE_ITO[2],
+                label=f"Pareto, non-dominated in >= {worlds / 2:g} of {worlds} worlds",
+                zorder=3,
+            )
+            ax.scatter(
+                front.loc[~steady, x],
+                front.loc[~steady, y],
+                s=28,
+                facecolor="white",
+                edgecolor=OKABE_ITO[2],
+                linewidth=1.4,
+                label=f"Pareto, non-dominated in < {worlds / 2:g} worlds",
+                zorder=3,
+            )
+            for _, row in front.iterrows():
+                ax.annotate(
+                    f"{int(row['robust_worlds'])}/{worlds}",
+                    (row[x], row[y]),
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                    fontsize="x-small",
+                    color="#333333",
+                )
+        else:
+            ax.scatter(front[x], front[y], s=28, color=OKABE_ITO[2], label="Pareto trial", zorder=3)
         for k, (_, row) in enumerate(variants.iterrows()):
             ax.scatter(
                 row[x],
@@ -87,12 +125,14 @@ def plot_frontier(scenario: Scenario, trials: pd.DataFrame, variants: pd.DataFra
     for ax in drawn.axes[len(pairs) :]:
         ax.set_visible(False)
     handles, labels = drawn.axes[0].get_legend_handles_labels()
-    drawn.figure.legend(handles, labels, loc="outside lower center", ncols=4, fontsize="small")
+    drawn.figure.legend(
+        handles, labels, loc="outside lower center", ncols=3 if worlds > 1 else 4, fontsize="small"
+    )
     search = scenario.search
     set_titles(
         drawn,
         f"{scenario.name}: the policies no other policy beats on every objective",
-        f"{len(trials)} trials, mean of {_replications(scenario)} replications each, scale "
+        f"{len(trials)} trials, {_judged(scenario, worlds, statistic, short=True)}, scale "
         f"{search.scale:g}; the scenario's variants alike",
     )
     return drawn.figure
@@ -102,15 +142,37 @@ def _replications(scenario: Scenario) -> int:
     return scenario.search.replications or scenario.replications
 
 
+def _judged(scenario: Scenario, worlds: int, statistic: str, short: bool = False) -> str:
+    """How each point was computed, in words: the mean of R replications, or a statistic across
+    N worlds of the mean of R replications in each (`short`: for a figure's subtitle)."""
+    replications = _replications(scenario)
+    runs = f"{replications} replication{'s' if replications != 1 else ''}"
+    if worlds <= 1:
+        return f"mean of {runs} each"
+    if statistic == "mean":
+        how = "mean"
+    elif short:
+        how = f"cautious {statistic[1:]}% quantile"
+    else:
+        share = int(statistic[1:])
+        how = f"cautious {share}% quantile (as good as in {share}% of worlds)"
+    return f"{how} across {worlds} plausible worlds of {runs} each"
+
+
 def write_search_report(
-    scenario: Scenario, trials: pd.DataFrame, variants: pd.DataFrame, folder: Path
+    scenario: Scenario,
+    trials: pd.DataFrame,
+    variants: pd.DataFrame,
+    folder: Path,
+    worlds: int = 1,
+    statistic: str = "mean",
 ) -> Path:
     """Write search.html, search.md and figures/frontier.png into `folder`; return the HTML."""
     figure_dir = Path(folder) / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     with matplotlib.rc_context(REPORT_STYLE):
-        figure = plot_frontier(scenario, trials, variants)
+        figure = plot_frontier(scenario, trials, variants, worlds, statistic)
         figure.savefig(buffer, format="png", dpi=PNG_DPI)
         # No date in the SVG: the same search gives the same file.
         figure.savefig(figure_dir / f"{FIGURE}.svg", format="svg", metadata={"Date": None})
@@ -125,7 +187,7 @@ def write_search_report(
     )
     points.to_csv(figure_dir / f"{FIGURE}.csv", index=False)
     (figure_dir / f"{FIGURE}.png").write_bytes(png)
-    blocks = build_document(scenario, trials, variants, png)
+    blocks = build_document(scenario, trials, variants, png, worlds, statistic)
     title = f"simlock search: {scenario.name}"
     (Path(folder) / "search.md").write_text(render_markdown(blocks, title), encoding="utf-8")
     path = Path(folder) / "search.html"
@@ -158,7 +220,12 @@ def distance_to_frontier(
 
 
 def build_document(
-    scenario: Scenario, trials: pd.DataFrame, variants: pd.DataFrame, png: bytes
+    scenario: Scenario,
+    trials: pd.DataFrame,
+    variants: pd.DataFrame,
+    png: bytes,
+    worlds: int = 1,
+    statistic: str = "mean",
 ) -> list[Block]:
     search = scenario.search
     objectives = search.objectives
@@ -173,7 +240,7 @@ def build_document(
                 f"{len(trials)} policies searched for {words}; ",
                 Strong(f"{len(pareto)} are on the frontier"),
                 " (no other feasible policy is at least as good on every objective and better on "
-                f"one). Each is the mean of {_replications(scenario)} replications at scale "
+                f"one). Each objective is the {_judged(scenario, worlds, statistic)} at scale "
                 f"{search.scale:g}, on the same devices for every policy.",
             ],
             css="lead",
@@ -197,6 +264,8 @@ def build_document(
     ]
     blocks += _variants_section(scenario, trials, variants)
     blocks += _pareto_section(scenario, pareto)
+    if worlds > 1 and "robust_worlds" in trials:
+        blocks += _robustness_section(scenario, pareto, worlds)
     if search.constraints:
         infeasible = int((~trials["feasible"]).sum())
         blocks += [
@@ -276,6 +345,41 @@ def _pareto_section(scenario: Scenario, pareto: pd.DataFrame) -> list[Block]:
             rows,
             table_id="pareto",
             numeric=[False, *[False] * len(levers), *[True] * len(metrics)],
+        ),
+    ]
+
+
+def _robustness_section(scenario: Scenario, pareto: pd.DataFrame, worlds: int) -> list[Block]:
+    metrics = [o.metric for o in scenario.search.objectives]
+    ordered = pareto.sort_values(["robust_worlds", "trial"], ascending=[False, True])
+    rows = []
+    for _, row in ordered.iterrows():
+        count = int(row["robust_worlds"])
+        rows.append(
+            [
+                Code(f"search-trial-{int(row['trial'])}"),
+                f"{count} of {worlds}",
+                "stays on the frontier" if count >= worlds / 2 else "looks good in few worlds",
+                *(_number(row[m]) for m in metrics),
+            ]
+        )
+    return [
+        Heading("Across plausible worlds", 2, "robustness"),
+        Paragraph(
+            [
+                "In how many of the worlds each Pareto policy is non-dominated among the Pareto "
+                "policies, judged on that world's own values (",
+                Code("worlds.parquet"),
+                " holds every trial's value in every world). A policy that stays non-dominated in "
+                "most worlds is good whatever the world; one that is in few only looks good on the "
+                "statistic across worlds.",
+            ]
+        ),
+        Table(
+            ["variant", "non-dominated in", "reading", *metrics],
+            rows,
+            table_id="robustness",
+            numeric=[False, True, False, *[True] * len(metrics)],
         ),
     ]
 

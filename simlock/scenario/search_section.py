@@ -26,6 +26,13 @@ LEVER_ROOT = "policy"
 """Levers are fields of the policy: what a vendor can change, and what a variant can override."""
 
 
+DEFAULT_WORLDS = 20
+"""Worlds drawn from a posterior when a search names one without saying how many."""
+
+STATISTIC_PATTERN = r"^(mean|q([1-9]|[1-9][0-9]))$"
+"""An objective's statistic across worlds: `mean`, or `q1` ... `q99` (a cautious quantile)."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -89,6 +96,24 @@ def section_model(parameter: type[SweepParameter]) -> type[BaseModel]:
         )
         seed: int | None = Field(
             None, ge=0, le=2**63 - 1, description="the optimiser's seed (default: the scenario's)"
+        )
+        posterior: str | None = Field(
+            None,
+            min_length=1,
+            description="a `simlock calibrate` folder (relative to the scenario file): evaluate "
+            "every trial over worlds drawn from its posterior",
+        )
+        worlds: int | None = Field(
+            None,
+            ge=1,
+            le=10_000,
+            description=f"worlds drawn from the posterior (default {DEFAULT_WORLDS})",
+        )
+        statistic: str = Field(
+            "mean",
+            pattern=STATISTIC_PATTERN,
+            description="each objective across worlds: mean, or qNN, the cautious NN% quantile "
+            "(q90: the value the policy does at least as well as in 90% of worlds)",
         )
 
     return Search
