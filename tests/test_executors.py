@@ -23,6 +23,7 @@ from simlock.execution.executors import (
     SequentialFallbackWarning,
     make_executor,
 )
+from simlock.execution.extras import MissingExtraError
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
 
@@ -160,7 +161,7 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
 
 def test_missing_dask_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(ExecutorError, match=r"pip install 'simlock\[dask\]'"):
+    with pytest.raises(MissingExtraError, match=r"pip install 'simlock\[dask\]'"):
         DaskExecutor("tcp://127.0.0.1:8786").__enter__()
 
 
