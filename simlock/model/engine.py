@@ -16,7 +16,9 @@ The order of a run, for each variant of a replication:
 5. the lift, at its date, cancels every lock not yet delivered and issues unlock commands;
 6. appeals: locked users appeal after their delay, the desk serves them first come first served,
    approved cases get an unlock command when their case closes;
-7. an unlock takes effect at the first contact after its command.
+7. an unlock takes effect at the first contact after its command;
+8. the observation: each locked user complains publicly with their territory's propensity
+   (`observation`).
 
 Events after the end of the run are not recorded: a device still locked then is censored.
 """
@@ -33,6 +35,7 @@ from simlock.scenario.models import CheckIn, Policy, Scenario
 
 from .checkins import next_contact
 from .detection import cached_inference
+from .observation import complaint_shares, complaint_times
 from .policy import (
     decide_in_window,
     delay_quantile,
@@ -79,7 +82,8 @@ class VariantResult:
     policy's lift (`policy.lift_day`: infinity without one). `outcome` and `detected` cover all
     devices; the time columns cover only the `considered` devices (detected in a banned
     territory and not exempt), indexed by `considered`, with `inf` for what never happened
-    before the end of the run.
+    before the end of the run. `complained` is when the device's user complained publicly (the
+    observation model, `observation`): their lock time, or `inf`.
     """
 
     variant: str
@@ -102,6 +106,7 @@ class VariantResult:
     appeal_started: np.ndarray
     appeal_closed: np.ndarray
     appeal_approved: np.ndarray
+    complained: np.ndarray
 
 
 def simulate_variant(
@@ -135,7 +140,7 @@ class _VariantRun:
         variant: str,
         replication: int,
     ) -> None:
-        self.scenario, self.policy = scenario, policy
+        self.scenario, self.policy, self.population = scenario, policy, population
         self.targets = target_channels(population, policy)
         self.variant, self.replication = variant, replication
         self.banned = banned = population.codebook.codes(policy.banned)
@@ -237,6 +242,14 @@ class _VariantRun:
             appeal_started=spread(fate.appeal_started),
             appeal_closed=spread(fate.appeal_closed),
             appeal_approved=spread(fate.appeal_approved, False),
+            complained=spread(
+                complaint_times(
+                    self.keys[active],
+                    self.population.region[self.considered[active]],
+                    fate.locked,
+                    complaint_shares(self.scenario, self.population),
+                )
+            ),
         )
         return self.result
 

@@ -46,6 +46,7 @@ class Purpose(IntEnum):
     APPEAL = 6
     APPEAL_DELAY = 7
     APPROVAL = 8
+    COMPLAIN = 9
     WARN_CONTACT = 16
     LOCK_CONTACT = 32
     UNLOCK_CONTACT = 48

@@ -143,6 +143,13 @@ class Region(_Model):
         description="home country of travellers: their SIM and roaming IP report it",
     )
     signals: Signals = Field(default_factory=Signals)
+    complaint_share: Share = Field(
+        0.0,
+        description=(
+            "the observation model: probability that a user locked here complains publicly "
+            "(once, on the day of the lock); 0 = nobody is heard from"
+        ),
+    )
 
     @field_validator("activations")
     @classmethod
