@@ -84,8 +84,9 @@ def users_by_region(results: Results, data: pd.DataFrame) -> str:
 
 def complaints_by_region(results: Results, data: pd.DataFrame) -> str:
     text = (
-        "Horizontal paired bars per region of activation: users locked and users who complained "
-        "publicly (the observation model), for the first variant, on a symmetric log scale."
+        "Horizontal bar chart per region of activation: users locked (light bars) and, inside "
+        "them, users who complained publicly (hatched; the observation model), one pair per "
+        f"variant for {_variant_list(results)}, on a symmetric log scale."
     )
     shown = data[(data["measure"] == "complaints") & (data["mean"] > 0)]
     if shown.empty:
