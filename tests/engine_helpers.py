@@ -10,12 +10,10 @@ import numpy as np
 import pandas as pd
 
 import simlock
-from simlock.model.engine import Outcome, simulate_variant
+from simlock.model.engine import simulate_variant
 from simlock.model.population import Population, generate
 from simlock.scenario.merge import deep_merge
 from simlock.scenario.models import Policy, Scenario
-
-OUTCOME_NAMES = [o.name.lower() for o in Outcome]
 
 BASE: dict[str, Any] = {
     "name": "engine-test",
@@ -78,7 +76,7 @@ def engine_frame(
     happened = np.isfinite(result.decided) & (result.decided_by >= 0)
     decided_by[idx[happened]] = names[result.decided_by[happened]]
     unlock_cause = np.full(n, "none", dtype=object)
-    unlock_cause[idx] = np.array(["none", "lift", "appeal"], dtype=object)[result.unlock_cause]
+    unlock_cause[idx] = np.array(result.unlock_causes, dtype=object)[result.unlock_cause]
     approved = np.zeros(n, dtype=bool)
     approved[idx] = result.appeal_approved
     return pd.DataFrame(
@@ -99,7 +97,7 @@ def engine_frame(
             "decided_by": decided_by,
             "unlock_cause": unlock_cause,
             "appeal_approved": approved,
-            "outcome": np.array(OUTCOME_NAMES, dtype=object)[result.outcome],
+            "outcome": np.array(result.outcomes, dtype=object)[result.outcome],
         }
     )
 
@@ -118,6 +116,7 @@ def counts(frame: pd.DataFrame) -> dict[str, int]:
         "locked_at_end": int((outcome == "locked_at_end").sum()),
         "unlocked_by_lift": int((outcome == "unlocked_by_lift").sum()),
         "unlocked_by_appeal": int((outcome == "unlocked_by_appeal").sum()),
+        "unlocked_by_custom_rom": int((outcome == "unlocked_by_custom_rom").sum()),
         "appeals_filed": int(frame["appealed"].notna().sum()),
         "appeals_served": int(frame["appeal_started"].notna().sum()),
         "appeals_closed": int(frame["appeal_closed"].notna().sum()),

@@ -29,7 +29,11 @@ of users at once, otherwise the lock command follows `grace_days` later. The lif
 every warning and lock not yet in effect, ends all decisions, and (with `unlock`) issues unlock
 commands to locked devices and withdraws the appeals the desk has not started. Each locked user
 appeals with probability `share` after a delay; the desk is a `simpy.Resource` with `agents`
-servers and a fixed service time; an approved case issues an unlock command when it closes.
+servers, each case taking its own service time (drawn when it starts, from `service`, or the
+fixed `service_days`); an approved case issues an unlock command when it closes. Behaviours after
+a lock (`policy.after_lock`; this model knows the built-in `custom_rom`): at the lock, each entry
+in turn is taken with probability `share`, and ends the lock `delay` later if the device is still
+locked (or only has an unlock command pending) then.
 
 Where the specification leaves a choice open, this model takes the one the README and the
 engine's docstrings state, and says so:
@@ -47,6 +51,9 @@ engine's docstrings state, and says so:
   (and their verdict is recorded), but the unlock then comes from the lift, which was first;
 * a lift with `unlock: false` cancels pending locks, leaves locked devices locked and the desk
   open;
+* a user whose lock a behaviour has ended does not appeal (a behaviour's process is started
+  before the appeal's, so at the same instant it comes first); a case already filed is still
+  served and its verdict recorded;
 * events at or after the end of the run are not recorded (a device locked then is censored).
 """
 
@@ -241,6 +248,9 @@ class _Reference:
         elif state == _State.LOCK_PENDING:
             self.times["locked"][i] = now
             self._set(i, _State.LOCKED)
+            for entry in self.policy.after_lock:
+                if self.rng.random() < entry.share:
+                    self.env.process(self.after_lock(i, entry.behaviour, entry.delay))
             appeals = self.policy.appeals
             if appeals is not None and self.rng.random() < appeals.share:
                 self.env.process(self.appeal(i))
@@ -310,20 +320,32 @@ class _Reference:
                 self._set(i, _State.UNLOCK_PENDING, at)
                 self.unlock_cause[i] = "lift"
 
+    def after_lock(
+        self, i: int, behaviour: str, delay: Delay
+    ) -> Generator[simpy.Event, None, None]:
+        """A locked user who behaves so ends the lock after the delay, if still locked then."""
+        if behaviour != "custom_rom":
+            raise NotImplementedError(f"the reference model does not know {behaviour!r}")
+        yield self.env.timeout(sample_delay(delay, self.rng, 1)[0])
+        if self.state[i] in (_State.LOCKED, _State.UNLOCK_PENDING):
+            self.times["unlocked"][i] = self.env.now
+            self._set(i, _State.UNLOCKED)
+            self.unlock_cause[i] = "custom_rom"
+
     def appeal(self, i: int) -> Generator[simpy.Event, None, None]:
         """A locked user appeals after a delay and waits for the desk (first come first served)."""
         appeals = self.policy.appeals
         env = self.env
         yield env.timeout(sample_delay(appeals.delay, self.rng, 1)[0])
-        if self.lift_unlocked:
-            return  # the lift is unlocking the device already
+        if self.lift_unlocked or self.state[i] == _State.UNLOCKED:
+            return  # the lift is unlocking the device already, or a behaviour has freed it
         self.times["appealed"][i] = env.now
         with self.desk.request() as request:
             yield request
             if self.lift_unlocked:
                 return  # withdrawn: the lift cleared the desk before this case started
             self.times["appeal_started"][i] = env.now
-            yield env.timeout(appeals.service_days)
+            yield env.timeout(sample_delay(appeals.service_delay, self.rng, 1)[0])
             self.times["appeal_closed"][i] = env.now
             approved = self.rng.random() < appeals.approval_share
             self.appeal_approved[i] = approved
@@ -396,7 +418,7 @@ def simulate_reference(
     The devices are those of `simlock.model.population.generate(scenario, replication)` (pass
     `population` to reuse them). Times are days from the start, NaN for what never happened
     before the end of the run; `decided_by` and `unlock_cause` name the window and the cause
-    (`lift`, `appeal`), `outcome` is one of `OUTCOMES`.
+    (`lift`, `appeal`, `custom_rom`), `outcome` is one of `OUTCOMES` or `unlocked_by_custom_rom`.
     """
     devices = population if population is not None else generate(scenario, replication)
     return _Reference(scenario, policy, devices, replication).run()

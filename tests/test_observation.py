@@ -17,6 +17,13 @@ from simlock.scenario.loader import with_values
 SCENARIO = "scenarios/september-2021.yaml"
 
 
+def with_shares(shares: dict[str, float]) -> simlock.Scenario:
+    """The 2021 scenario with these complaint propensities and 0 in every other region."""
+    scenario = simlock.load_scenario(SCENARIO)
+    values = {f"regions.{r.id}.complaint_share": shares.get(r.id, 0.0) for r in scenario.regions}
+    return with_values(scenario, values)[0]
+
+
 def test_expected_complaints_is_the_sum_of_propensities() -> None:
     rng = np.random.default_rng(7)
     n = 200_000
@@ -45,11 +52,8 @@ def test_a_device_complains_alike_in_every_variant_that_locks_it() -> None:
 
 @pytest.mark.slow
 def test_complaints_in_a_run_are_binomial_per_territory() -> None:
-    scenario = simlock.load_scenario(SCENARIO)
     shares = {"CU": 0.3, "IR": 0.05, "UA-43": 0.0}
-    scenario, _ = with_values(
-        scenario, {f"regions.{r}.complaint_share": p for r, p in shares.items()}
-    )
+    scenario = with_shares(shares)
     results = simlock.run(scenario, scale=0.05, replications=2, variants=["baseline"])
     rows = results.replicates[results.replicates["group"] == "region"]
     wide = rows.pivot_table(
@@ -74,13 +78,10 @@ def test_complaints_in_a_run_are_binomial_per_territory() -> None:
 def test_the_headline_says_how_many_complained_and_where() -> None:
     from simlock.report.headline import who_where_how_long
 
-    scenario = simlock.load_scenario(SCENARIO)
-    scenario, _ = with_values(scenario, {"regions.CU.complaint_share": 0.5})
+    scenario = with_shares({"CU": 0.5})
     results = simlock.run(scenario, scale=0.02, replications=2, variants=["baseline"])
     words = str(who_where_how_long(results).spans)
     assert "complained publicly" in words
     assert "most from Cuba (CU)" in words
-    silent = simlock.run(
-        simlock.load_scenario(SCENARIO), scale=0.02, replications=2, variants=["baseline"]
-    )
+    silent = simlock.run(with_shares({}), scale=0.02, replications=2, variants=["baseline"])
     assert "complained" not in str(who_where_how_long(silent).spans)

@@ -18,7 +18,7 @@ import pytest
 import simlock
 from simlock.analysis.tables import devices_frame, devices_frames, events_frame, events_frames
 from simlock.execution.runner import Task, run_task
-from simlock.model.detection import cached_inference, infer_territory
+from simlock.model.detection import infer_territory
 from simlock.model.engine import simulate_variant
 from simlock.model.population import NO_SIGNAL, Codebook, Population, generate
 from simlock.scenario.models import Detection
@@ -94,7 +94,7 @@ def test_a_cached_inference_is_that_of_its_own_rule_and_banned_list() -> None:
         (any_signal, [0, 1]),
         (majority, [0]),
     ):
-        cached = cached_inference(population, detection, np.array(banned))
+        cached = population.cache.inference(detection, np.array(banned))
         detected, hit = infer_territory(population, detection, np.array(banned))
         assert np.array_equal(cached.detected, detected) and np.array_equal(cached.hit, hit)
         assert np.array_equal(cached.hits, np.flatnonzero(hit))

@@ -24,6 +24,10 @@ DASH = "—"
 
 
 def _signed(text: str, value: float, signed: bool) -> str:
+    """`text` with an explicit + for a positive difference; a number that shows as zero carries
+    no sign at all ("-0.00" would read as a decrease)."""
+    if not any(digit in text for digit in "123456789"):
+        return text.lstrip("-")
     return f"+{text}" if signed and value > 0 else text
 
 
@@ -71,7 +75,7 @@ def format_value(
         return f"~{day}" if precise and not float(value).is_integer() else day
     if unit == "share":
         if signed:
-            return f"{value * 100:+.1f} pp"
+            return _signed(f"{value * 100:.1f} pp", value, signed)
         return f"{value * 100:.1f}%" if abs(value) >= 0.01 or value == 0 else f"{value * 100:.2f}%"
     if unit == "days" or (precise and unit == "rank"):
         hundredths = precise or (abs(value) < 1 and value != 0)

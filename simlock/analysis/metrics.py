@@ -137,6 +137,7 @@ def replicate_metrics(
             "users_affected": total(codes_lk),
             "complaints": total(codes_lk[np.isfinite(result.complained[locked])]),
             "lock_days": total(codes_lk, duration),
+            "collateral_lock_days": total(codes_lk[~targeted], duration[~targeted]),
         }
         for name, mask in where_lk.items():
             per_group[name] = total(codes_lk[mask])

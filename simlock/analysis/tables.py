@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simlock.model.engine import Outcome, UnlockCause, VariantResult
+from simlock.model.engine import OUTCOMES, UNLOCK_CAUSES, Outcome, UnlockCause, VariantResult
 from simlock.model.population import Population
 from simlock.scenario.models import Scenario
 
-OUTCOME_NAMES = [o.name.lower() for o in Outcome]
+OUTCOME_NAMES = list(OUTCOMES)
+"""Outcomes of every policy; a behaviour after a lock adds its own (`VariantResult.outcomes`)."""
 EVENT_KINDS = ["warned", "locked", "lock_cancelled", "unlocked", "appeal_filed", "appeal_closed"]
 
 
@@ -74,21 +75,19 @@ def daily_activations(population: Population, days: int) -> np.ndarray:
     """Activations per day (rows) and region x channel group (columns, region-major).
 
     The same for every variant of a replication and the only count in `daily` that needs every
-    device, so it is computed once per population (read-only, shared).
+    device, so it is computed once per population (its cache; read-only, shared).
     """
 
-    def compute() -> np.ndarray:
+    def count() -> np.ndarray:
         n_channels = len(population.codebook.channels)
         group = population.region.astype(np.int64)
         group *= n_channels
         group += population.channel
-        counts = _count_per_day(
+        return _count_per_day(
             population.activated, group, days, len(population.codebook.regions) * n_channels
         )
-        counts.flags.writeable = False
-        return counts
 
-    return population.memo(("daily_activations", days), compute)
+    return population.cache.daily_activations(days, count)
 
 
 def _count_per_day(times: np.ndarray, group: np.ndarray, days: int, groups: int) -> np.ndarray:
@@ -114,26 +113,10 @@ def _count_per_day(times: np.ndarray, group: np.ndarray, days: int, groups: int)
 def concerned_devices(population: Population, result: VariantResult) -> np.ndarray:
     """Indices of devices activated in, or detected in, a banned territory (ascending).
 
-    Variants that share a banned list and a belief (the engine's shared, read-only detection)
-    share their concerned devices: computed once per replication, kept with the population.
+    Variants that share a belief (banned list and detection) share their concerned devices:
+    computed once per replication, kept in the population's cache.
     """
-    banned = tuple(sorted({int(code) for code in result.banned}))
-    book = population.codebook
-
-    def activated_in_banned() -> np.ndarray:
-        mask = np.isin(book.region_territories, banned)[population.region]
-        mask.flags.writeable = False
-        return mask
-
-    def compute() -> np.ndarray:
-        in_banned = population.memo(("activated in banned", banned), activated_in_banned)
-        lookup = np.zeros(len(book.territories) + 1, dtype=bool)  # NO_SIGNAL: trailing False
-        lookup[list(banned)] = True
-        rows = np.flatnonzero(in_banned | lookup[result.detected])
-        rows.flags.writeable = False
-        return rows
-
-    return population.memo(("concerned devices", banned, result.belief), compute)
+    return population.cache.concerned_devices(result.belief, result.detected)
 
 
 _TIMES = ("warned", "locked", "unlocked", "appealed", "appeal_started", "appeal_closed")
@@ -195,8 +178,8 @@ def devices_frames(
             times[name][at[happened]] = values[happened]
         locked = np.isfinite(result.locked)
         lock_cause[at[locked]] = labels.window_codes(result, none=-1)[result.decided_by[locked]]
-        unlock_cause[at] = result.unlock_cause
-        outcome[part] = result.outcome[rows]
+        unlock_cause[at] = labels.unlock_cause_codes(result)[result.unlock_cause]
+        outcome[part] = labels.outcome_codes(result, result.outcome[rows])
     return pd.DataFrame(
         {
             "variant": pd.Categorical.from_codes(variant, labels.variants),
@@ -210,13 +193,11 @@ def devices_frames(
             "locked": times["locked"],
             "unlocked": times["unlocked"],
             "lock_cause": pd.Categorical.from_codes(lock_cause, labels.windows),
-            "unlock_cause": pd.Categorical.from_codes(
-                unlock_cause, [c.name.lower() for c in UnlockCause]
-            ),
+            "unlock_cause": pd.Categorical.from_codes(unlock_cause, labels.unlock_causes),
             "appealed": times["appealed"],
             "appeal_started": times["appeal_started"],
             "appeal_closed": times["appeal_closed"],
-            "outcome": pd.Categorical.from_codes(outcome, OUTCOME_NAMES),
+            "outcome": pd.Categorical.from_codes(outcome, labels.outcomes),
         },
         copy=False,  # every column is a fresh array: skip consolidating them into 2D blocks
     )
@@ -224,18 +205,29 @@ def devices_frames(
 
 @dataclass(frozen=True)
 class _Labels:
-    """Categories of the label columns of a task's detail tables: every variant's name, and every
-    window's name (in order of first appearance). Each task of a run has the same variants, so
-    its tables have the same categorical dtypes and a plain `pd.concat` joins their codes."""
+    """Categories of the label columns of a task's detail tables: every variant's name, every
+    window's name (in order of first appearance), and every unlock cause and outcome (the
+    engine's, then those the variants' behaviours after a lock add). Each task of a run has the
+    same variants, so its tables have the same categorical dtypes and a plain `pd.concat` joins
+    their codes."""
 
     variants: list[str]
     windows: list[str]
+    unlock_causes: list[str]
+    outcomes: list[str]
 
     @classmethod
     def of(cls, results: Sequence[VariantResult]) -> _Labels:
         variants = list(dict.fromkeys(result.variant for result in results))
         windows = [name for result in results for name in result.window_names]
-        return cls(variants, list(dict.fromkeys(windows)))
+        causes = [*UNLOCK_CAUSES, *(c for result in results for c in result.unlock_causes)]
+        outcomes = [*OUTCOMES, *(o for result in results for o in result.outcomes)]
+        return cls(
+            variants,
+            list(dict.fromkeys(windows)),
+            list(dict.fromkeys(causes)),
+            list(dict.fromkeys(outcomes)),
+        )
 
     def variant_code(self, result: VariantResult) -> int:
         return self.variants.index(result.variant)
@@ -245,6 +237,23 @@ class _Labels:
         -1, no window, gives `none`)."""
         codes = [self.windows.index(name) for name in result.window_names]
         return np.array([*codes, none], dtype=np.int16)
+
+    def unlock_cause_codes(self, result: VariantResult) -> np.ndarray:
+        """The code of each of the result's unlock causes, indexed by its `unlock_cause`."""
+        return np.array([self.unlock_causes.index(c) for c in result.unlock_causes], np.int8)
+
+    def outcome_codes(self, result: VariantResult, outcome: np.ndarray) -> np.ndarray:
+        """The codes of the result's `outcome` values among every variant's outcomes (the
+        same codes unless an earlier variant added outcomes of its own)."""
+        if self.outcomes[: len(result.outcomes)] == list(result.outcomes):
+            return outcome
+        codes = np.array([self.outcomes.index(o) for o in result.outcomes], np.int8)
+        return codes[outcome]
+
+    @property
+    def behaviour_causes(self) -> list[str]:
+        """Unlock causes the behaviours after a lock add (events' causes after the engine's)."""
+        return self.unlock_causes[len(UNLOCK_CAUSES) :]
 
 
 EVENT_CAUSES = ("none", "lift", "appeal", "approved", "rejected")
@@ -266,7 +275,7 @@ def events_frames(scenario: Scenario, variants: Sequence[VariantResult]) -> pd.D
     if not variants:
         raise ValueError("events_frames needs at least one variant")
     labels = _Labels.of(variants)
-    causes = [*labels.windows, *EVENT_CAUSES]
+    causes = [*labels.windows, *EVENT_CAUSES, *labels.behaviour_causes]
     code = {name: i for i, name in enumerate(causes)}
     parts: dict[str, list[np.ndarray]] = {
         name: [] for name in ("variant", "replication", "device", "t", "kind", "cause")
@@ -274,9 +283,10 @@ def events_frames(scenario: Scenario, variants: Sequence[VariantResult]) -> pd.D
     for result in variants:
         idx = result.considered
         window_cause = labels.window_codes(result, none=code["none"])[result.decided_by]
-        unlock_cause = np.where(
-            result.unlock_cause == UnlockCause.APPEAL, code["appeal"], code["lift"]
-        )
+        # An unlock's cause by the result's `unlock_cause` (NONE: no unlock, no event).
+        by_unlock_cause = [code["lift"], code["lift"], code["appeal"]]
+        by_unlock_cause += [code[c] for c in result.unlock_causes[len(UnlockCause) :]]
+        unlock_cause = np.array(by_unlock_cause, dtype=np.int16)[result.unlock_cause]
         verdict = np.where(result.appeal_approved, code["approved"], code["rejected"])
         cancelled = result.outcome[idx] == Outcome.CANCELLED_BY_LIFT
         cancel_time = np.where(cancelled, result.lift_day, np.inf)

@@ -346,6 +346,11 @@ def _register_optional_commands() -> None:
     app.command("sweep", help="Run a scenario's parameter sweep (grid, Latin hypercube or Sobol).")(
         sweep_command
     )
+    from .search import search_command
+
+    app.command("search", help="Search a scenario's policy levers for the Pareto policies.")(
+        search_command
+    )
     app.command("calibrate")(calibrate_command)
 
 

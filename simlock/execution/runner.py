@@ -18,7 +18,8 @@ import pandas as pd
 
 from simlock.analysis import metrics, tables
 from simlock.errors import OptionError
-from simlock.model import population
+from simlock.model import behaviours, population
+from simlock.model.behaviours import Behaviour
 from simlock.model.engine import VariantResult, simulate_variant
 from simlock.scenario.models import Policy, Scenario
 
@@ -36,7 +37,10 @@ class Task:
     """One replication of a scenario under a list of variants.
 
     `policies` holds every variant's resolved policy (`Scenario.policies()`), resolved once per
-    run by `run`; a task without them resolves them itself.
+    run by `run`; a task without them resolves them itself. `behaviours` holds the behaviours
+    after a lock those policies name, taken from the registry of the process that made the task,
+    so a worker process runs the ones registered there (`simlock.model.behaviours`); a task
+    without them looks them up in its own process.
     """
 
     scenario: Scenario
@@ -45,6 +49,7 @@ class Task:
     scale: float = 1.0
     detail: bool = False
     policies: Mapping[str, Policy] | None = None
+    behaviours: Mapping[str, Behaviour] | None = None
 
 
 @dataclass
@@ -66,13 +71,16 @@ def run_task(task: Task) -> TaskResult:
     clock = time.perf_counter()
     scenario = task.scenario
     policies = task.policies if task.policies is not None else scenario.policies()
+    chosen = task.behaviours
+    if chosen is None:
+        chosen = behaviours.resolve({name: policies[name] for name in task.variants})
     devices = population.generate(scenario, task.replication, task.scale, policies.values())
     timings["population"] = time.perf_counter() - clock
     daily_parts, metric_parts = [], []
     detailed: list[VariantResult] = []
     for name in task.variants:
         clock = time.perf_counter()
-        result = simulate_variant(scenario, devices, policies[name], name, task.replication)
+        result = simulate_variant(scenario, devices, policies[name], name, task.replication, chosen)
         timings["simulate"] = timings.get("simulate", 0.0) + time.perf_counter() - clock
         clock = time.perf_counter()
         daily = tables.daily_frame(scenario, devices, result)
@@ -104,9 +112,13 @@ def make_tasks(
     detail: int,
     policies: Mapping[str, Policy] | None = None,
 ) -> list[Task]:
-    """One task per replication; the first `detail` replications keep device-level tables."""
+    """One task per replication; the first `detail` replications keep device-level tables.
+    Each carries the behaviours after a lock its variants use, from this process's registry
+    (an unknown name is a `ScenarioError` here, before anything runs)."""
+    resolved = policies if policies is not None else scenario.policies(list(variants))
+    chosen = behaviours.resolve({name: resolved[name] for name in variants})
     return [
-        Task(scenario, r, variants, scale, detail=r < detail, policies=policies)
+        Task(scenario, r, variants, scale, detail=r < detail, policies=policies, behaviours=chosen)
         for r in replications
     ]
 

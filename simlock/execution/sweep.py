@@ -58,6 +58,8 @@ import pandas as pd
 from simlock.analysis.metrics import METRICS, OVERALL_ONLY
 from simlock.analysis.results import save_scenario
 from simlock.errors import OutputError, Problem, ScenarioError, SimlockError
+from simlock.model import behaviours
+from simlock.model.behaviours import Behaviour
 from simlock.scenario import fieldpaths
 from simlock.scenario.loader import load_file, load_scenario, with_values
 from simlock.scenario.models import BASELINE, Policy, Scenario, Sweep
@@ -125,6 +127,9 @@ class PointTask:
     """The point's resolved policies, shared by its replications (resolved once per point)."""
     scale: float = 1.0
     """Multiplies every activation rate (the sweep's `scale`)."""
+    behaviours: Mapping[str, Behaviour] | None = None
+    """The behaviours after a lock those policies name, from the registry of the process that
+    made the task (so a worker runs behaviours registered there)."""
 
 
 @dataclass(frozen=True)
@@ -337,9 +342,10 @@ def make_tasks(
     tasks = []
     for point, scenario in enumerate(design.scenarios):
         policies = scenario.policies(list(variants))
+        chosen = behaviours.resolve({name: policies[name] for name in variants})
         labels = tuple(records[point].items())
         tasks.extend(
-            PointTask(scenario, point, replication, variants, labels, policies, scale)
+            PointTask(scenario, point, replication, variants, labels, policies, scale, chosen)
             for replication in range(replications)
         )
     return tasks
@@ -358,6 +364,7 @@ def run_point(task: PointTask) -> pd.DataFrame:
             task.variants,
             scale=task.scale,
             policies=task.policies,
+            behaviours=task.behaviours,
         )
     )
     replicates = result.replicates

@@ -7,12 +7,11 @@ The inference is the same for every variant that shares a detection rule and a b
 a device whose signals name no banned territory is never detected in one under any rule (its
 belief is simply its first available signal). So `infer_territory` applies the rule only to the
 devices with at least one banned signal (a few percent of the world at realistic scale), and the
-engine reuses one inference for all the variants of a replication that share it.
+engine reuses one inference for all the variants of a replication that share it
+(`cache.ReplicationCache.inference`).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,43 +43,6 @@ def infer_territory(
         subset = np.stack([column[candidates] for column in signals])
         detected[candidates], hit[candidates] = _apply_rule(detection.rule, subset, banned_lookup)
     return detected, hit
-
-
-@dataclass(frozen=True)
-class Inference:
-    """One rule's belief over every device: `detected` and `hit` as `infer_territory` returns
-    them, `hits`, the ascending indices of the devices detected in a banned territory, and the
-    `key` that names the inference among the population's memos."""
-
-    key: tuple[object, ...]
-    detected: np.ndarray
-    hit: np.ndarray
-    hits: np.ndarray
-
-
-def cached_inference(
-    population: Population, detection: Detection, banned_codes: np.ndarray
-) -> Inference:
-    """`infer_territory`, computed once per population, signals, rule and banned set.
-
-    The arrays are shared by every variant that asks for the same inference, so they are made
-    read-only.
-    """
-    key = (
-        "inference",
-        tuple(detection.signals),
-        detection.rule,
-        tuple(sorted({int(c) for c in banned_codes})),
-    )
-
-    def compute() -> Inference:
-        detected, hit = infer_territory(population, detection, banned_codes)
-        hits = np.flatnonzero(hit)
-        for array in (detected, hit, hits):
-            array.flags.writeable = False
-        return Inference(key, detected, hit, hits)
-
-    return population.memo(key, compute)
 
 
 def _apply_rule(

@@ -1,30 +1,51 @@
-"""The discrete-event engine: devices as columns, simpy for the policy's timeline.
+"""The discrete-event engine: devices as columns, simpy for the policy's timeline and the desk.
 
-One process per enforcement window and one for the lift run on a simpy `Environment` in days.
-Everything a device does between those moments has a closed form (see `checkins`), so the engine
-never wakes a device: at each policy moment it updates the device columns with vectorised numpy.
+The policy's moments (each enforcement window's opening, the lift) are simpy processes on an
+`Environment` in days, and so are the support desk's cases (`desk`). Everything a device does
+between those moments has a closed form (see `checkins`), so the engine never wakes a device: it
+updates the device columns with vectorised numpy, one step after another.
 
-The order of a run, for each variant of a replication:
+The steps of a run, for each variant of a replication, in the order `simulate_variant` calls them
+(`STEPS`):
 
-1. detection: the territory the server infers; eligible = detected in a banned territory and
-   not exempt;
-2. each window, at its opening, decides the covered eligible devices whose lock delay expires
-   inside it, and sweeps those activated within its look-back (decided at the opening);
-3. a decision is a lock command, or with a warning policy a warning delivered at the next
-   contact, then the lock command `grace_days` later (unless the user resolves it);
-4. the lock takes effect at the first contact after the command;
-5. the lift, at its date, cancels every lock not yet delivered and issues unlock commands;
-6. appeals: locked users appeal after their delay, the desk serves them first come first served,
-   approved cases get an unlock command when their case closes;
-7. an unlock takes effect at the first contact after its command;
-8. the observation: each locked user complains publicly with their territory's propensity
-   (`observation`).
+1. `detect`: the territory the server infers; the considered devices are those detected in a
+   banned territory and not exempt;
+2. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
+   covered considered devices whose lock delay expires inside it, and sweeps those activated
+   within its look-back (decided at the opening); the lift, at its date, ends the policy;
+3. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
+   the lock command `grace_days` later (unless the user resolves it); otherwise it is the lock
+   command itself;
+4. `lock`: the lock takes effect at the first contact after the command;
+5. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
+   their lock themselves (a custom ROM);
+6. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
+   them first come first served (`desk`); approved cases get an unlock command when their case
+   closes;
+7. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
+   at the first contact after the command; a behaviour's end of the lock, when it comes first;
+8. `conclude`: each device's outcome, the last of these that applies.
 
-Events after the end of the run are not recorded: a device still locked then is censored.
+With the result comes the observation (`observation`): each locked user complains publicly with
+their territory's propensity, on the day of the lock.
+
+Events at the same instant, and what the lift ends:
+
+* the lift ends the policy: a decision, a warning, a lock command at the end of a grace period
+  or a lock dated at or after the lift never happens, and those not in effect by then are
+  cancelled, however late they would have come (`cancelled_by_lift`). A window opening at the
+  lift's instant decides nothing (the lift's process is scheduled first, and simpy serves events
+  at one instant in the order they were scheduled);
+* the end of the run comes before anything at its instant: events at or after `end` are not
+  recorded (a device still locked then is censored, one whose unlock lands exactly on `end` is
+  `locked_at_end`), and a lift dated on `end` (the first day after the run) never takes effect;
+* between two unlocks at one instant, the lift's comes before an appeal's, and either before a
+  behaviour's; a user whom a behaviour frees at the instant they would appeal does not appeal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -33,25 +54,31 @@ import simpy
 
 from simlock.scenario.models import CheckIn, Policy, Scenario
 
+from . import behaviours as registry
+from .behaviours import Behaviour
+from .cache import Belief
 from .checkins import next_contact
-from .detection import cached_inference
+from .desk import desk_starts
 from .observation import complaint_shares, complaint_times
 from .policy import (
+    EnforcementWindow,
     decide_in_window,
     delay_quantile,
     exempt_among,
-    fcfs_desk_start,
     lift_day,
-    personal_draws,
     target_channels,
     windows_in_days,
 )
 from .population import Population
 from .streams import Purpose, uniform
 
+STEPS = ("detect", "timeline", "warn", "lock", "after_lock", "appeal", "unlock", "conclude")
+"""The engine's steps, in the order it runs them (the module docstring says what each does)."""
+
 
 class Outcome(IntEnum):
-    """What finally happened to a device under one variant."""
+    """What finally happened to a device under one variant. A behaviour after a lock adds
+    `unlocked_by_<its cause>` after these (`VariantResult.outcomes`)."""
 
     NOT_TARGETED = 0
     EXEMPT = 1
@@ -65,9 +92,16 @@ class Outcome(IntEnum):
 
 
 class UnlockCause(IntEnum):
+    """Why a lock ended. A behaviour after a lock adds its own cause after these
+    (`VariantResult.unlock_causes`)."""
+
     NONE = 0
     LIFT = 1
     APPEAL = 2
+
+
+OUTCOMES = tuple(o.name.lower() for o in Outcome)
+UNLOCK_CAUSES = tuple(c.name.lower() for c in UnlockCause)
 
 
 @dataclass
@@ -76,14 +110,16 @@ class VariantResult:
 
     `banned` holds the variant's banned territory codes (`Codebook.codes`), `targets` the codes
     of the channels its policy targets (`policy.targets`, among `Codebook.channels`; a target
-    channel no device came through has no code), and `belief` names its
-    detection among the population's memos (`detection.Inference.key`): variants with the same
-    belief share `detected` and what the tables derive from it. `lift_day` is the day of the
-    policy's lift (`policy.lift_day`: infinity without one). `outcome` and `detected` cover all
-    devices; the time columns cover only the `considered` devices (detected in a banned
-    territory and not exempt), indexed by `considered`, with `inf` for what never happened
-    before the end of the run. `complained` is when the device's user complained publicly (the
-    observation model, `observation`): their lock time, or `inf`.
+    channel no device came through has no code), and `belief` names its detection
+    (`cache.Belief`): variants with the same belief share `detected` and what the tables derive
+    from it. `lift_day` is the day of the policy's lift (`policy.lift_day`: infinity without
+    one). `outcome` and `detected` cover all devices; the time columns cover only the
+    `considered` devices (detected in a banned territory and not exempt), indexed by
+    `considered`, with `inf` for what never happened before the end of the run. `outcome` and
+    `unlock_cause` are codes into `outcomes` and `unlock_causes` (names; `Outcome` and
+    `UnlockCause` first, then the policy's behaviours after a lock). `complained` is when the
+    device's user complained publicly (the observation model, `observation`): their lock time,
+    or `inf`.
     """
 
     variant: str
@@ -91,7 +127,7 @@ class VariantResult:
     window_names: tuple[str, ...]
     banned: np.ndarray
     targets: np.ndarray
-    belief: tuple[object, ...]
+    belief: Belief
     lift_day: float
     detected: np.ndarray
     outcome: np.ndarray
@@ -107,29 +143,43 @@ class VariantResult:
     appeal_closed: np.ndarray
     appeal_approved: np.ndarray
     complained: np.ndarray
+    outcomes: tuple[str, ...] = OUTCOMES
+    unlock_causes: tuple[str, ...] = UNLOCK_CAUSES
 
 
 def simulate_variant(
-    scenario: Scenario, population: Population, policy: Policy, variant: str, replication: int
+    scenario: Scenario,
+    population: Population,
+    policy: Policy,
+    variant: str,
+    replication: int,
+    behaviours: Mapping[str, Behaviour] | None = None,
 ) -> VariantResult:
-    """Apply one policy to one replication's devices (see the module docstring for the order)."""
+    """Apply one policy to one replication's devices, step by step (`STEPS`, in the module
+    docstring's order). `behaviours`: those the policy's `after_lock` names (`behaviours.resolve`;
+    looked up in this process's registry when not given)."""
+    if behaviours is None:
+        behaviours = registry.resolve({variant: policy})
     run = _VariantRun(scenario, population, policy, variant, replication)
-    env = simpy.Environment()
-    for index, window in enumerate(run.windows):
-        env.process(run.open_window(env, index, window))
-    if np.isfinite(run.lift_time):
-        env.process(run.lift(env, run.lift_time))
-    env.run(until=scenario.days)
-    return run.result if run.result is not None else run.settle(lift_time=np.inf)
+    run.detect()
+    run.timeline()
+    fate = run.decided_devices(behaviours)
+    fate.warn()
+    fate.lock()
+    fate.after_lock()
+    fate.appeal()
+    fate.unlock()
+    fate.conclude()
+    return run.result(fate)
 
 
 class _VariantRun:
-    """The mutable state of one variant's run: columns over the considered devices, until
-    `settle` turns them into the `result`.
+    """One variant's run over its considered devices: detection, then the policy's timeline.
 
     What does not depend on the variant's policy beyond its detection (the considered devices'
-    keys, activation times and personal draws) is kept with the population and shared by the
-    variants that detect alike; the settlement works only on the devices a window decided.
+    keys, activation times and personal draws) comes from the population's cache, shared by the
+    variants that detect alike; what follows the timeline works only on the devices decided
+    (`_Fate`).
     """
 
     def __init__(
@@ -140,28 +190,39 @@ class _VariantRun:
         variant: str,
         replication: int,
     ) -> None:
-        self.scenario, self.policy, self.population = scenario, policy, population
+        self.scenario, self.population, self.policy = scenario, population, policy
         self.targets = target_channels(population, policy)
         self.variant, self.replication = variant, replication
-        self.banned = banned = population.codebook.codes(policy.banned)
-        inference = cached_inference(population, policy.detection, banned)
-        self.belief = inference.key
-        self.detected = inference.detected
+        self.banned = population.codebook.codes(policy.banned)
+        self.windows: list[EnforcementWindow] = windows_in_days(policy, scenario)
+        self.lift_day = lift_day(policy, scenario)
+        # A lift dated on the end (the first day after the run) never takes effect.
+        self.lift_time = self.lift_day if self.lift_day < scenario.days else np.inf
+        """When the lift ended the policy (`inf`: never), set by `timeline`."""
+        empty = np.empty(0)
+        self.belief: Belief | None = None
+        self.detected = np.empty(0, dtype=np.int16)
+        self.outcome = np.empty(0, dtype=np.int8)
+        self.considered = np.empty(0, dtype=np.int64)
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.activated = self.u_coverage = self.due = self.decided = empty
+        self.decided_by = np.empty(0, dtype=np.int8)
+        self.policy_over = False
+
+    def detect(self) -> None:
+        """Step 1: the inference, the exemptions, and the considered devices' columns."""
+        population, policy = self.population, self.policy
+        inference = population.cache.inference(policy.detection, self.banned)
+        self.belief, self.detected = inference.belief, inference.detected
         hits = inference.hits
-        exempted = exempt_among(population, policy, banned, hits)
+        exempted = exempt_among(population, policy, self.banned, hits)
         self.outcome = np.full(len(population), Outcome.NOT_TARGETED, dtype=np.int8)
         self.outcome[hits[exempted]] = Outcome.EXEMPT
         kept = ~exempted
         self.considered = hits[kept]
         self.outcome[self.considered] = Outcome.NOT_COVERED
-        hit_keys, hit_activated = population.memo(
-            ("hit columns", inference.key),
-            lambda: _read_only(population.key[hits], population.activated[hits]),
-        )
-        u_coverage, delay = population.memo(
-            ("personal draws", inference.key, policy.lock_delay.model_dump_json()),
-            lambda: _read_only(*personal_draws(hit_keys, policy)),
-        )
+        hit_keys, hit_activated = population.cache.hit_columns(inference)
+        u_coverage, delay = population.cache.personal_draws(inference, policy.lock_delay)
 
         def of_considered(column: np.ndarray) -> np.ndarray:
             return column if not exempted.any() else column[kept]
@@ -170,17 +231,24 @@ class _VariantRun:
         self.activated = of_considered(hit_activated)
         self.u_coverage = of_considered(u_coverage)
         self.due = self.activated + of_considered(delay)
-        self.windows = windows_in_days(policy, scenario)
-        size = self.considered.size
-        self.decided = np.full(size, np.inf)
-        self.decided_by = np.full(size, -1, dtype=np.int8)
-        self.lift_time = lift_day(policy, scenario)
-        self.result: VariantResult | None = None
+        self.decided = np.full(self.considered.size, np.inf)
+        self.decided_by = np.full(self.considered.size, -1, dtype=np.int8)
 
-    def open_window(self, env: simpy.Environment, index: int, window):
+    def timeline(self) -> None:
+        """Step 2: the windows and the lift as simpy processes, until the end of the run."""
+        env = simpy.Environment()
+        if np.isfinite(self.lift_time):  # first: at one instant, the lift comes before a window
+            env.process(self._lift(env, self.lift_time))
+        for index, window in enumerate(self.windows):
+            env.process(self._open_window(env, index, window))
+        env.run(until=self.scenario.days)
+
+    def _open_window(
+        self, env: simpy.Environment, index: int, window: EnforcementWindow
+    ) -> Generator[simpy.Event, None, None]:
         """At the opening, decide every device this window covers (its sweep included)."""
         yield env.timeout(window.start)
-        if self.result is not None:  # the lift has ended the policy; later windows decide nothing
+        if self.policy_over:  # the lift has ended the policy; later windows decide nothing
             return
         # Uncovered devices get no decision from this window: look at the covered ones only.
         covered = np.flatnonzero(self.u_coverage < window.coverage)
@@ -191,44 +259,51 @@ class _VariantRun:
         self.decided[covered[earlier]] = when[earlier]
         self.decided_by[covered[earlier]] = index
 
-    def lift(self, env: simpy.Environment, at: float):
-        """At the lift, cancel locks not yet delivered and settle everything up to now."""
+    def _lift(self, env: simpy.Environment, at: float) -> Generator[simpy.Event, None, None]:
+        """At the lift, the policy ends: no window decides any more."""
         yield env.timeout(at)
-        self.settle(lift_time=at)
+        self.policy_over = True
 
-    def settle(self, lift_time: float) -> VariantResult:
-        """Deliver warnings and locks (those before `lift_time`), then appeals and unlocks: the
-        variant's `result`.
+    def decided_devices(self, behaviours: Mapping[str, Behaviour]) -> _Fate:
+        """The devices decided before the lift, whose fate the next steps settle.
 
-        A device without a decision before `lift_time` is never warned, locked, appealed or
-        unlocked, so the settlement runs on the decided devices only and the considered devices'
+        A device without a decision before the lift is never warned, locked, appealed or
+        unlocked, so the steps run on the decided devices only and the considered devices'
         columns are `inf` (never) elsewhere.
         """
-        # Decisions due at or after the lift never happen: the policy is over, nothing is pending.
-        active = np.flatnonzero(self.decided < lift_time)
-        fate = _Fate(
+        active = np.flatnonzero(self.decided < self.lift_time)
+        return _Fate(
+            active,
             self.keys[active],
             self.activated[active],
             self.considered[active],
-            self.scenario.checkin,
-            self.scenario.days,
+            self.decided[active],
+            self.scenario,
+            self.policy,
+            self.lift_time,
+            behaviours,
         )
-        fate.settle(self.policy, self.decided[active], lift_time)
+
+    def result(self, fate: _Fate) -> VariantResult:
+        """The variant's result: the fate of the decided devices spread over the considered."""
         self.outcome[fate.devices] = fate.outcome
+        active = fate.active
 
         def spread(values: np.ndarray, fill: float | bool | int = np.inf) -> np.ndarray:
             column = np.full(self.considered.size, fill, dtype=values.dtype)
             column[active] = values
             return column
 
-        self.result = VariantResult(
+        extra = registry.causes(self.policy, fate.behaviours)
+        assert self.belief is not None, "detect runs first"
+        return VariantResult(
             variant=self.variant,
             replication=self.replication,
             window_names=tuple(w.name for w in self.windows),
             banned=self.banned,
             targets=self.targets,
             belief=self.belief,
-            lift_day=self.lift_time,
+            lift_day=self.lift_day,
             detected=self.detected,
             outcome=self.outcome,
             considered=self.considered,
@@ -250,76 +325,162 @@ class _VariantRun:
                     complaint_shares(self.scenario, self.population),
                 )
             ),
+            outcomes=(*OUTCOMES, *(f"unlocked_by_{cause}" for cause in extra)),
+            unlock_causes=(*UNLOCK_CAUSES, *extra),
         )
-        return self.result
 
 
 class _Fate:
     """What happens to the decided devices of one variant after their decision: columns over
-    those devices (`devices`: their indices in the population, ascending), until `horizon`
-    (days)."""
+    those devices (`devices`: their indices in the population, ascending; `active`: their
+    positions among the considered devices), each filled by one step (`inf`: never)."""
 
     def __init__(
         self,
+        active: np.ndarray,
         keys: np.ndarray,
         activated: np.ndarray,
         devices: np.ndarray,
-        checkin: CheckIn,
-        horizon: float,
+        decided: np.ndarray,
+        scenario: Scenario,
+        policy: Policy,
+        lift_time: float,
+        behaviours: Mapping[str, Behaviour],
     ) -> None:
-        self.keys, self.activated, self.devices = keys, activated, devices
-        self.checkin, self.horizon = checkin, horizon
-
-    def settle(self, policy: Policy, decided: np.ndarray, lift_time: float) -> None:
-        """See `_VariantRun.settle`; `decided` is each device's decision time (before the lift)."""
-        horizon = self.horizon
-        # A lift inside the run cancels every decision not in effect by then, however late the
-        # device would have received it (even after the end of the run).
-        cancelled = np.zeros(decided.size, dtype=bool)
-
-        online_at = self.activated
-        command = decided
-        self.warned = np.full(decided.size, np.inf)
-        resolved = np.zeros(decided.size, dtype=bool)
-        warning = policy.warning
-        if warning is not None:
-            warned = self._contact(decided, online_at, Purpose.WARN_CONTACT)
-            delivered = warned < min(lift_time, horizon)
-            self.warned = np.where(delivered, warned, np.inf)
-            cancelled |= np.isfinite(warned) & (warned >= lift_time)
-            resolved = delivered & (uniform(self.keys, Purpose.RESOLVE) < warning.resolve_share)
-            command = np.where(delivered & ~resolved, self.warned + warning.grace_days, np.inf)
-            cancelled |= np.isfinite(command) & (command >= lift_time)
-            command = np.where(command < lift_time, command, np.inf)
-            online_at = np.where(delivered, self.warned, online_at)
-
-        locked = self._contact(command, online_at, Purpose.LOCK_CONTACT)
-        cancelled |= np.isfinite(locked) & (locked >= lift_time)
-        self.locked = np.where(locked < min(lift_time, horizon), locked, np.inf)
-        is_locked = np.isfinite(self.locked)
-
+        size = decided.size
+        self.active, self.keys, self.activated, self.devices = active, keys, activated, devices
+        self.decided = decided
+        self.checkin: CheckIn = scenario.checkin
+        self.horizon = scenario.days
+        self.policy, self.lift_time, self.behaviours = policy, lift_time, behaviours
         unlock_on_lift = policy.lift is not None and policy.lift.unlock
-        lift_command = lift_time if unlock_on_lift else np.inf
-        appeal_command = self._appeals(policy, is_locked, lift_command)
-        unlock_command = np.where(is_locked, np.minimum(appeal_command, lift_command), np.inf)
-        unlocked = self._contact(
-            unlock_command, np.where(is_locked, self.locked, self.activated), Purpose.UNLOCK_CONTACT
-        )
-        self.unlocked = np.where(unlocked < horizon, unlocked, np.inf)
-        self.unlock_cause = np.where(
-            np.isfinite(self.unlocked),
-            np.where(appeal_command < lift_command, UnlockCause.APPEAL, UnlockCause.LIFT),
-            UnlockCause.NONE,
-        ).astype(np.int8)
+        self.lift_command = lift_time if unlock_on_lift else np.inf
+        """When the lift issues its unlock commands (`inf`: it does not)."""
+        # Filled by `warn`:
+        self.warned = np.full(size, np.inf)
+        self.resolved = np.zeros(size, dtype=bool)
+        self.lock_command = decided
+        self.online_at = activated
+        """The last time each device is known online before its lock (activation, warning)."""
+        self.cancelled = np.zeros(size, dtype=bool)
+        """Decisions the lift ended before they took effect (filled by `warn` and `lock`)."""
+        # Filled by `lock`:
+        self.locked = np.full(size, np.inf)
+        # Filled by `after_lock`:
+        self.freed = np.full(size, np.inf)
+        self.freed_by = np.full(size, -1, dtype=np.int8)
+        # Filled by `appeal`:
+        self.appealed = np.full(size, np.inf)
+        self.appeal_started = np.full(size, np.inf)
+        self.appeal_closed = np.full(size, np.inf)
+        self.appeal_approved = np.zeros(size, dtype=bool)
+        self.appeal_command = np.full(size, np.inf)
+        # Filled by `unlock` and `conclude`:
+        self.unlocked = np.full(size, np.inf)
+        self.unlock_cause = np.zeros(size, dtype=np.int8)
+        self.outcome = np.full(size, Outcome.PENDING_AT_END, dtype=np.int8)
 
-        # Every device here has a decision: what happened after it, the last that applies.
-        outcome = np.full(decided.size, Outcome.PENDING_AT_END, dtype=np.int8)
-        outcome[cancelled] = Outcome.CANCELLED_BY_LIFT
-        outcome[resolved] = Outcome.RESOLVED_AFTER_WARNING
-        outcome[is_locked] = Outcome.LOCKED_AT_END
+    def warn(self) -> None:
+        """Step 3: warnings delivered and resolved, and the lock commands that follow."""
+        warning = self.policy.warning
+        if warning is None:
+            return
+        lift_time = self.lift_time
+        warned = self._contact(self.decided, self.activated, Purpose.WARN_CONTACT)
+        delivered = warned < min(lift_time, self.horizon)
+        self.warned = np.where(delivered, warned, np.inf)
+        self.cancelled |= np.isfinite(warned) & (warned >= lift_time)
+        self.resolved = delivered & (uniform(self.keys, Purpose.RESOLVE) < warning.resolve_share)
+        command = np.where(delivered & ~self.resolved, self.warned + warning.grace_days, np.inf)
+        self.cancelled |= np.isfinite(command) & (command >= lift_time)
+        self.lock_command = np.where(command < lift_time, command, np.inf)
+        self.online_at = np.where(delivered, self.warned, self.activated)
+
+    def lock(self) -> None:
+        """Step 4: each lock command takes effect at the next contact (before the lift)."""
+        locked = self._contact(self.lock_command, self.online_at, Purpose.LOCK_CONTACT)
+        self.cancelled |= np.isfinite(locked) & (locked >= self.lift_time)
+        self.locked = np.where(locked < min(self.lift_time, self.horizon), locked, np.inf)
+
+    def after_lock(self) -> None:
+        """Step 5: when the policy's behaviours after a lock free each locked device."""
+        if not self.policy.after_lock:
+            return
+        locked = np.flatnonzero(np.isfinite(self.locked))
+        freed, by = registry.freed_at(
+            self.policy, self.behaviours, self.keys[locked], self.locked[locked]
+        )
+        self.freed[locked], self.freed_by[locked] = freed, by
+
+    def appeal(self) -> None:
+        """Step 6: the support desk; approved cases get an unlock command when they close."""
+        appeals = self.policy.appeals
+        if appeals is None:
+            return
+        horizon = self.horizon
+        is_locked = np.isfinite(self.locked)
+        wants = is_locked & (uniform(self.keys, Purpose.APPEAL) < appeals.share)
+        filed_at = self.locked + delay_quantile(
+            appeals.delay, uniform(self.keys, Purpose.APPEAL_DELAY)
+        )
+        filed = wants & (filed_at < min(self.lift_command, horizon))
+        if self.policy.after_lock:  # a user free by then does not appeal
+            filed &= filed_at < self.freed
+        self.appealed[filed] = filed_at[filed]
+
+        cases = np.flatnonzero(filed)
+        cases = cases[np.lexsort((self.devices[cases], filed_at[cases]))]
+        fixed = appeals.fixed_service_days
+        if fixed is not None:
+            service = np.full(cases.size, fixed)
+        else:
+            service = delay_quantile(
+                appeals.service_delay, uniform(self.keys[cases], Purpose.SERVICE)
+            )
+        # The lift withdraws every case not yet started; the desk is cleared.
+        stop = min(self.lift_command, horizon)
+        starts = desk_starts(filed_at[cases], service, appeals.agents, stop, fixed)
+        closes = starts + service
+        served = starts < stop
+        self.appeal_started[cases[served]] = starts[served]
+        closed_in_run = served & (closes < horizon)
+        self.appeal_closed[cases[closed_in_run]] = closes[closed_in_run]
+        approved = uniform(self.keys[cases], Purpose.APPROVAL) < appeals.approval_share
+        self.appeal_approved[cases] = approved & closed_in_run
+        grant = cases[approved & closed_in_run]
+        self.appeal_command[grant] = self.appeal_closed[grant]
+
+    def unlock(self) -> None:
+        """Step 7: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
+        end of the lock, when it comes first."""
+        is_locked = np.isfinite(self.locked)
+        command = np.where(is_locked, np.minimum(self.appeal_command, self.lift_command), np.inf)
+        unlocked = self._contact(
+            command, np.where(is_locked, self.locked, self.activated), Purpose.UNLOCK_CONTACT
+        )
+        cause = np.where(
+            self.appeal_command < self.lift_command, UnlockCause.APPEAL, UnlockCause.LIFT
+        )
+        if self.policy.after_lock:
+            escaped = self.freed < unlocked
+            unlocked = np.where(escaped, self.freed, unlocked)
+            cause = np.where(escaped, len(UnlockCause) + self.freed_by, cause)
+        self.unlocked = np.where(unlocked < self.horizon, unlocked, np.inf)
+        self.unlock_cause = np.where(np.isfinite(self.unlocked), cause, UnlockCause.NONE).astype(
+            np.int8
+        )
+
+    def conclude(self) -> None:
+        """Step 8: every device here has a decision: what happened after it, the last that
+        applies."""
+        outcome = self.outcome
+        outcome[self.cancelled] = Outcome.CANCELLED_BY_LIFT
+        outcome[self.resolved] = Outcome.RESOLVED_AFTER_WARNING
+        outcome[np.isfinite(self.locked)] = Outcome.LOCKED_AT_END
         outcome[self.unlock_cause == UnlockCause.LIFT] = Outcome.UNLOCKED_BY_LIFT
         outcome[self.unlock_cause == UnlockCause.APPEAL] = Outcome.UNLOCKED_BY_APPEAL
-        self.outcome = outcome
+        by_behaviour = self.unlock_cause >= len(UnlockCause)
+        outcome[by_behaviour] = len(Outcome) + self.unlock_cause[by_behaviour] - len(UnlockCause)
 
     def _contact(self, t: np.ndarray, online_at: np.ndarray, purpose: Purpose) -> np.ndarray:
         """First contact after `t`, computed only where `t` is finite (most never need one)."""
@@ -335,43 +496,3 @@ class _Fate:
                 purpose,
             )
         return out
-
-    def _appeals(self, policy: Policy, is_locked: np.ndarray, lift_command: float) -> np.ndarray:
-        """Run the support desk; return each device's appeal unlock command time (or inf)."""
-        size = is_locked.size
-        self.appealed = np.full(size, np.inf)
-        self.appeal_started = np.full(size, np.inf)
-        self.appeal_closed = np.full(size, np.inf)
-        self.appeal_approved = np.zeros(size, dtype=bool)
-        appeals = policy.appeals
-        if appeals is None:
-            return np.full(size, np.inf)
-        wants = is_locked & (uniform(self.keys, Purpose.APPEAL) < appeals.share)
-        filed_at = self.locked + delay_quantile(
-            appeals.delay, uniform(self.keys, Purpose.APPEAL_DELAY)
-        )
-        filed = wants & (filed_at < min(lift_command, self.horizon))
-        self.appealed[filed] = filed_at[filed]
-
-        cases = np.flatnonzero(filed)
-        cases = cases[np.lexsort((self.devices[cases], filed_at[cases]))]
-        starts = fcfs_desk_start(filed_at[cases], appeals.agents, appeals.service_days)
-        closes = starts + appeals.service_days
-        # The lift withdraws every case not yet started; the desk is cleared.
-        served = starts < min(lift_command, self.horizon)
-        self.appeal_started[cases[served]] = starts[served]
-        closed_in_run = served & (closes < self.horizon)
-        self.appeal_closed[cases[closed_in_run]] = closes[closed_in_run]
-        approved = uniform(self.keys[cases], Purpose.APPROVAL) < appeals.approval_share
-        self.appeal_approved[cases] = approved & closed_in_run
-        command = np.full(size, np.inf)
-        grant = cases[approved & closed_in_run]
-        command[grant] = self.appeal_closed[grant]
-        return command
-
-
-def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The arrays, made read-only: they are shared by every variant that reuses them."""
-    for array in arrays:
-        array.flags.writeable = False
-    return arrays

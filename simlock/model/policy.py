@@ -14,7 +14,6 @@ from scipy.special import ndtri
 from simlock.scenario.models import Delay, Policy, Scenario
 
 from .population import Population
-from .streams import Purpose, uniform
 
 
 def delay_quantile(delay: Delay, u: np.ndarray) -> np.ndarray:
@@ -120,13 +119,6 @@ def decide_in_window(
     )
     when = np.where(inside, due, np.where(swept, window.start, np.inf))
     return np.where(covered, when, np.inf)
-
-
-def personal_draws(keys: np.ndarray, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
-    """(coverage uniform, lock delay in days) per device, fixed per device across variants."""
-    return uniform(keys, Purpose.COVERAGE), delay_quantile(
-        policy.lock_delay, uniform(keys, Purpose.LOCK_DELAY)
-    )
 
 
 def fcfs_desk_start(arrivals: np.ndarray, agents: int, service_days: float) -> np.ndarray:

@@ -12,10 +12,10 @@ geolocate) and GPS (the true region when location services are on, otherwise una
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,7 +23,8 @@ from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Scenario
 
 from .streams import Kind, generator
 
-_T = TypeVar("_T")
+if TYPE_CHECKING:
+    from .cache import ReplicationCache
 
 NO_SIGNAL = -1
 """Code of a signal the server does not get (GPS with location services off)."""
@@ -86,7 +87,11 @@ class Codebook:
 
 @dataclass
 class Population:
-    """The devices of one replication, as columns. Times are days from the scenario start."""
+    """The devices of one replication, as columns. Times are days from the scenario start.
+
+    The columns are read-only once the population exists: every variant of the replication
+    reads them, and `cache` keeps values computed from them. A Population compares by identity.
+    """
 
     activated: np.ndarray  # float64, days
     region: np.ndarray  # int16 index into codebook.regions
@@ -96,38 +101,26 @@ class Population:
     gps: np.ndarray  # int16 territory code or NO_SIGNAL
     key: np.ndarray  # uint64, seeds every per-device draw
     codebook: Codebook
-    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    cache: ReplicationCache = field(init=False, repr=False, compare=False)
+    """What the replication's variants share (detections, personal draws, daily counts)."""
+
+    def __post_init__(self) -> None:
+        from .cache import ReplicationCache  # the cache computes with modules that need us
+
+        for column in self.columns():
+            column.flags.writeable = False
+        self.cache = ReplicationCache(self)
 
     def __len__(self) -> int:
         return int(self.activated.shape[0])
 
-    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
-        """What `compute` returns for these devices, computed once and kept with them.
-
-        Every variant of a replication runs on the same devices, and much of what a variant needs
-        over all of them (the detection of a rule, activations per day) does not depend on its
-        policy: computing it once per population instead of once per variant is most of a
-        realistic run's time. The columns are treated as immutable once generated, and `key`
-        must name everything else the value depends on.
-        """
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """Every per-device column, in field order."""
+        return (self.activated, self.region, self.channel, self.sim, self.ip, self.gps, self.key)
 
     @property
     def nbytes(self) -> int:
-        return sum(
-            a.nbytes
-            for a in (
-                self.activated,
-                self.region,
-                self.channel,
-                self.sim,
-                self.ip,
-                self.gps,
-                self.key,
-            )
-        )
+        return sum(column.nbytes for column in self.columns())
 
 
 BYTES_PER_DEVICE = 8 + 2 * 5 + 8

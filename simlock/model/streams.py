@@ -5,9 +5,10 @@ whose `SeedSequence` is the scenario seed with a spawn key of (replication, regi
 region's devices therefore do not change when another region's parameters do, which keeps sweeps
 on common random numbers too.
 
-Per-device draws that the policy needs (coverage, delays, check-in times, appeals) are taken
-from a counter-based generator: a SplitMix64 mix of the device's 64-bit key (itself drawn from a
-Generator) with a purpose constant and a counter. Each (device, purpose, counter) gives the same
+Per-device draws that the policy needs (coverage, delays, check-in times, appeals and their
+service times, behaviours after a lock) are taken from a counter-based generator: a SplitMix64
+mix of the device's 64-bit key (itself drawn from a Generator) with a purpose constant and a
+counter. Each (device, purpose, counter) gives the same
 uniform in every variant, without storing arrays or depending on which devices a variant touches:
 that is what makes the variants of a replication differ only by their policy.
 """
@@ -46,7 +47,9 @@ class Purpose(IntEnum):
     APPEAL = 6
     APPEAL_DELAY = 7
     APPROVAL = 8
-    COMPLAIN = 9
+    SERVICE = 9
+    AFTER_LOCK = 10
+    COMPLAIN = 11
     WARN_CONTACT = 16
     LOCK_CONTACT = 32
     UNLOCK_CONTACT = 48

@@ -18,6 +18,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -39,7 +40,7 @@ from .document import (
     render_html,
     render_markdown,
 )
-from .plotting import OKABE_ITO, SMALL_SIZE, new_figure, plain, set_titles
+from .plotting import OKABE_ITO, REPORT_STYLE, canvas, plain, set_titles
 
 PNG_DPI = 110
 PRIOR_COLOUR, POSTERIOR_COLOUR, RANGE_COLOUR = "#999999", OKABE_ITO[2], OKABE_ITO[3]
@@ -68,47 +69,50 @@ def write_calibration_report(
     figure_dir.mkdir(parents=True, exist_ok=True)
     inputs = [u.path for u in scenario.uncertain]
     start = scenario.start
-    made = [
-        (
-            "prior_posterior",
-            "What the observations taught about each input",
-            "Prior (grey) against posterior (blue) of each uncertain input: the share of the "
-            "probability in each bin (logarithmic bins for a log-uniform prior), or on each "
-            "date or choice. Dotted lines: the posterior's 90% interval.",
-            *_prior_posterior(posterior, prior_draws, inputs, scenario),
-        ),
-        (
-            "posterior_pairs",
-            "Which inputs trade off against each other",
-            "Each accepted particle of the last population, sized by its weight, for every pair "
-            "of inputs (dates as days from the scenario start, choices by their position in the "
-            "list); on the diagonal, each input's posterior.",
-            *_pairs(posterior, inputs, scenario),
-        ),
-        (
-            "posterior_predictive",
-            "Does the calibrated ensemble reproduce each target?",
-            "Each target's simulated value over the posterior (weighted histogram of the "
-            "particles' values; counts at full scale) against the target's range (green band "
-            "between dashed bounds, or one dashed line for a one-sided bound).",
-            *_predictive(predictive, targets, start, scenario),
-        ),
-        (
-            "tolerance_schedule",
-            "How the populations went",
-            "Tolerance (the distance a particle must come within) and acceptance rate per "
-            "population.",
-            *_schedule(populations, scenario),
-        ),
-    ]
-    blocks_figs = []
-    for name, title, caption, figure, data in made:
-        data.to_csv(figure_dir / f"{name}.csv", index=False)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=PNG_DPI)
-        (figure_dir / f"{name}.png").write_bytes(buffer.getvalue())
-        figure.savefig(figure_dir / f"{name}.svg", format="svg", metadata={"Date": None})
-        blocks_figs.append(FigureBlock(name, title, caption, buffer.getvalue()))
+    with matplotlib.rc_context(REPORT_STYLE):
+        made = [
+            (
+                "prior_posterior",
+                "What the observations taught about each input",
+                "Prior (grey) against posterior (blue) of each uncertain input: the share of the "
+                "probability in each bin (logarithmic bins for a log-uniform prior), or on each "
+                "date or choice. Dotted lines: the posterior's 90% interval.",
+                *_prior_posterior(posterior, prior_draws, inputs, scenario),
+            ),
+            (
+                "posterior_pairs",
+                "Which inputs trade off against each other",
+                "Each accepted particle of the last population, sized by its weight, for every "
+                "pair of inputs (dates as days from the scenario start, choices by their position "
+                "in the list); on the diagonal, each input's posterior.",
+                *_pairs(posterior, inputs, scenario),
+            ),
+            (
+                "posterior_predictive",
+                "Does the calibrated ensemble reproduce each target?",
+                "Each target's simulated value over the posterior (weighted histogram of the "
+                "particles' values; counts at full scale) against the target's range (green band "
+                "between dashed bounds, or one dashed line for a one-sided bound).",
+                *_predictive(predictive, targets, start, scenario),
+            ),
+            (
+                "tolerance_schedule",
+                "How the populations went",
+                "Tolerance (the distance a particle must come within) and acceptance rate per "
+                "population.",
+                *_schedule(populations, scenario),
+            ),
+        ]
+        alts = _alt_texts(scenario, posterior, prior_draws, populations, predictive, targets)
+        blocks_figs = []
+        for name, title, caption, figure, data in made:
+            data.to_csv(figure_dir / f"{name}.csv", index=False)
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=PNG_DPI)
+            (figure_dir / f"{name}.png").write_bytes(buffer.getvalue())
+            figure.savefig(figure_dir / f"{name}.svg", format="svg", metadata={"Date": None})
+            png = buffer.getvalue()
+            blocks_figs.append(FigureBlock(name, title, caption, png, alts[name]))
     blocks = _document(
         scenario, posterior, prior_draws, populations, predictive, targets, manifest, blocks_figs
     )
@@ -117,6 +121,52 @@ def write_calibration_report(
     path = Path(folder) / "report.html"
     path.write_text(render_html(blocks, title), encoding="utf-8")
     return path
+
+
+def _alt_texts(
+    scenario: Scenario,
+    posterior: pd.DataFrame,
+    prior_draws: pd.DataFrame,
+    populations: pd.DataFrame,
+    predictive: pd.DataFrame,
+    targets: pd.DataFrame,
+) -> dict[str, str]:
+    """What each figure shows, in words, for a reader who cannot see it."""
+    summary = input_summary(posterior, prior_draws, scenario)
+    inputs = "; ".join(
+        f"{row['input']}: posterior 90% interval "
+        f"{_shown(row['posterior_low'], row['input'], scenario)} to "
+        f"{_shown(row['posterior_high'], row['input'], scenario)}, prior "
+        f"{_shown(row['prior_low'], row['input'], scenario)} to "
+        f"{_shown(row['prior_high'], row['input'], scenario)}"
+        for _, row in summary.iterrows()
+    )
+    inside = "; ".join(
+        f"{target['name']}: {_share_inside(predictive, target):.0%} of the posterior inside"
+        for _, target in targets.iterrows()
+    )
+    schedule = ", ".join(f"{e:.3g}" for e in populations["epsilon"])
+    rates = ", ".join(f"{r:.0%}" for r in populations["acceptance_rate"])
+    return {
+        "prior_posterior": f"Prior and posterior of each uncertain input. {inputs}.",
+        "posterior_pairs": f"Scatter plots of the {len(posterior)} particles of the last "
+        f"population for each pair of the {len(summary)} inputs, sized by weight.",
+        "posterior_predictive": f"Each target's simulated values over the posterior against its "
+        f"range. {inside}.",
+        "tolerance_schedule": f"Tolerance by population: {schedule}; acceptance rate: {rates}.",
+    }
+
+
+def _share_inside(predictive: pd.DataFrame, target: pd.Series) -> float:
+    """The share of the posterior's weight whose simulated value lies in the target's range."""
+    part = predictive[predictive["key"] == target["key"]]
+    values = part["value"].to_numpy(dtype=float)
+    weights = part["weight"].to_numpy(dtype=float)
+    low, high = float(target["low"]), float(target["high"])
+    inside = (
+        (np.isnan(low) | (values >= low)) & (np.isnan(high) | (values <= high))
+    ) & np.isfinite(values)
+    return float(weights[inside].sum() / weights.sum()) if weights.sum() > 0 else math.nan
 
 
 # -- numbers ----------------------------------------------------------------------------------
@@ -203,7 +253,8 @@ def _prior_posterior(
     posterior: pd.DataFrame, prior_draws: pd.DataFrame, inputs: list[str], scenario: Scenario
 ) -> tuple[Figure, pd.DataFrame]:
     rows, cols = _grid(len(inputs))
-    figure, axes = new_figure(1.2 + 2.6 * rows, rows, cols)
+    drawn = canvas(1.2 + 2.6 * rows, rows=rows, cols=cols)
+    figure, axes = drawn.figure, drawn.axes
     weights = posterior["weight"].to_numpy(dtype=float)
     data = []
     for ax, path in zip(axes, inputs, strict=False):
@@ -267,12 +318,12 @@ def _prior_posterior(
                 {"input": path, "value": float(a), "prior": math.nan, "posterior": float(c)}
                 for a, c in zip(edges[:-1], counts, strict=True)
             ]
-        ax.set_xlabel(plain(path, 44), fontsize=SMALL_SIZE)
+        ax.set_xlabel(plain(path, 44), fontsize="small")
     for ax in axes[len(inputs) :]:
         ax.set_visible(False)
-    axes[0].legend(fontsize=SMALL_SIZE)
+    axes[0].legend(fontsize="small")
     set_titles(
-        figure,
+        drawn,
         "Prior against posterior for each uncertain input",
         f"{plain(scenario.name)}: {len(posterior)} particles of the last population, weighted",
     )
@@ -327,7 +378,8 @@ def _predictive(
 ) -> tuple[Figure, pd.DataFrame]:
     count = len(targets)
     rows, cols = _grid(count)
-    figure, axes = new_figure(1.2 + 2.5 * rows, rows, cols)
+    drawn = canvas(1.2 + 2.5 * rows, rows=rows, cols=cols)
+    figure, axes = drawn.figure, drawn.axes
     for ax, (_, target) in zip(axes, targets.iterrows(), strict=False):
         part = predictive[predictive["key"] == target["key"]]
         values = part["value"].to_numpy(dtype=float)
@@ -350,14 +402,14 @@ def _predictive(
                 ax.axvline(bound, color=RANGE_COLOUR, linewidth=1.5, linestyle="--", zorder=4)
         ax.set_xlabel(
             f"{plain(target['metric'], 30)} ({'day from start' if unit == 'date' else unit})",
-            fontsize=SMALL_SIZE,
+            fontsize="small",
         )
         ax.set_ylabel("share of posterior weight")
-        ax.set_title(plain(target["name"], 46), fontsize=SMALL_SIZE)
+        ax.set_title(plain(target["name"], 46), fontsize="small")
     for ax in axes[count:]:
         ax.set_visible(False)
     set_titles(
-        figure,
+        drawn,
         "Posterior predictive: each target over the calibrated ensemble",
         f"{plain(scenario.name)}: simulated values of the last population's particles, weighted",
     )
@@ -376,7 +428,8 @@ def _bins(values: np.ndarray, unit: str) -> np.ndarray:
 
 
 def _schedule(populations: pd.DataFrame, scenario: Scenario) -> tuple[Figure, pd.DataFrame]:
-    figure, axes = new_figure(3.6, 1, 2)
+    drawn = canvas(3.6, rows=1, cols=2)
+    figure, axes = drawn.figure, drawn.axes
     x = populations["population"].to_numpy()
     axes[0].plot(x, populations["epsilon"], marker="o", color=OKABE_ITO[0])
     axes[0].set_xlabel("population")
@@ -387,7 +440,7 @@ def _schedule(populations: pd.DataFrame, scenario: Scenario) -> tuple[Figure, pd
     axes[1].set_ylim(0, 1.05)
     for ax in axes:
         ax.set_xticks(x)
-    set_titles(figure, "Tolerance schedule and acceptance rate", plain(scenario.name))
+    set_titles(drawn, "Tolerance schedule and acceptance rate", plain(scenario.name))
     return figure, populations
 
 
@@ -499,10 +552,7 @@ def _targets_table(predictive: pd.DataFrame, targets: pd.DataFrame, scenario: Sc
         weights = part["weight"].to_numpy(dtype=float)
         q5, q50, q95 = weighted_quantile(values, weights, np.array([0.05, 0.5, 0.95]))
         low, high = float(target["low"]), float(target["high"])
-        inside = (
-            (np.isnan(low) | (values >= low)) & (np.isnan(high) | (values <= high))
-        ) & np.isfinite(values)
-        share = float(weights[inside].sum() / weights.sum()) if weights.sum() > 0 else math.nan
+        share = _share_inside(predictive, target)
         unit = str(target["unit"])
 
         def show(value: float, unit: str = unit) -> str:

@@ -191,14 +191,40 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
     if appeals is None:
         parts["appeals"] = "No appeals: locked users have no support desk to turn to."
     else:
-        per_day = appeals.agents / appeals.service_days
+        fixed = appeals.fixed_service_days
+        service = (
+            f"{in_days(fixed)} per case ({appeals.agents / fixed:g} cases/day, "
+            if fixed is not None
+            else f"{describe_delay(appeals.service_delay)} per case ("
+        )
         parts["appeals"] = (
             f"Appeals: {appeals.share:.0%} of locked users appeal, "
             f"{describe_delay(appeals.delay)} after the lock, to a desk of {appeals.agents} "
-            f"agent(s) taking {in_days(appeals.service_days)} per case ({per_day:g} cases/day, "
-            f"first come first served); {appeals.approval_share:.0%} are approved and unlocked."
+            f"agent(s) taking {service}first come first served); "
+            f"{appeals.approval_share:.0%} are approved and unlocked."
+        )
+    if policy.after_lock:
+        parts["after_lock"] = (
+            "After the lock: "
+            + "; ".join(
+                f"{entry.share:.0%} of locked users {_behaviour(entry.behaviour)}, "
+                f"{describe_delay(entry.delay)} after the lock"
+                for entry in policy.after_lock
+            )
+            + "."
         )
     return parts
+
+
+def _behaviour(name: str) -> str:
+    """What a behaviour after a lock does, as a verb phrase (its registered description, else
+    its name)."""
+    from simlock.model.behaviours import registered
+
+    behaviour = registered().get(name)
+    if behaviour is None or not behaviour.description:
+        return f"end their lock themselves ({name})"
+    return behaviour.description
 
 
 def describe_changes(policy: Policy, baseline: Policy, scenario: Scenario) -> list[str]:

@@ -49,6 +49,9 @@ DEFINITIONS: dict[str, Metric] = {
     "collateral_locks": Metric(
         "locks of anyone else (travellers, official devices, detection errors)", "devices"
     ),
+    "collateral_lock_days": Metric(
+        "device-days collateral locks lasted (censored at the end of the run)", "device-days"
+    ),
     "collateral_travellers": Metric("locks of travellers", "devices"),
     "collateral_outside_banned": Metric(
         "locks of devices activated outside banned territories (detection errors)", "devices"

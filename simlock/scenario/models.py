@@ -30,6 +30,7 @@ from simlock.errors import Problem, ScenarioError
 from .merge import MergeError, merge_located, paths_in
 from .retroactive import reach_warnings
 from .rules import Loc, RuleProblem, raise_rule, raise_rules, relocate, rule_error
+from .search_section import search_problems, section_model
 from .suggest import did_you_mean
 from .sweep_names import sweep_name_problems
 from .uncertain import UncertainInput
@@ -393,15 +394,57 @@ class Targets(_Model):
 
 
 class Appeals(_Model):
-    """Locked users who contact support. The desk has `agents` working in parallel, each case
-    taking `service_days`, first come first served: it closes `agents / service_days` cases a day.
-    Approved cases get an unlock command when their case closes."""
+    """Locked users who contact support. The desk has `agents` working in parallel and serves
+    cases first come first served; a case takes `service` (a delay, drawn per case) or the fixed
+    `service_days` (the shorthand for `service: {distribution: fixed, days: ...}`): give one of
+    the two. Approved cases get an unlock command when their case closes."""
 
     share: Share = Field(description="share of locked users who appeal")
     delay: Delay = Field(description="days from lock to the appeal")
     agents: int = Field(ge=1, le=100_000, description="cases handled in parallel")
-    service_days: PosDays = Field(description="days one case takes")
+    service_days: PosDays | None = Field(
+        None, description="days one case takes (fixed; or give `service`)"
+    )
+    service: Delay | None = Field(
+        None, description="days one case takes, as a distribution (or give `service_days`)"
+    )
     approval_share: Share = Field(description="share of served appeals approved (unlocked)")
+
+    @model_validator(mode="after")
+    def _one_service_time(self) -> Appeals:
+        if (self.service_days is None) == (self.service is None):
+            given = "both" if self.service is not None else "neither"
+            raise_rule(
+                ("service_days",) if self.service is None else ("service",),
+                f"{given} of service_days and service given: the desk needs one service time "
+                "(in a variant, remove the baseline's with `service_days: null` or "
+                "`service: null`)",
+                "service_days: <days> (fixed), or service: <a delay distribution>",
+            )
+        return self
+
+    @property
+    def service_delay(self) -> Delay:
+        """The service time as a delay distribution (`service_days` as a fixed delay)."""
+        if self.service is not None:
+            return self.service
+        return FixedDelay(distribution="fixed", days=self.service_days)
+
+    @property
+    def fixed_service_days(self) -> float | None:
+        """Days every case takes when the service time is fixed, else None."""
+        delay = self.service_delay
+        return float(delay.days) if isinstance(delay, FixedDelay) else None
+
+
+class AfterLock(_Model):
+    """What a share of locked users do to end the lock themselves: a behaviour registered with
+    the engine (`simlock.model.behaviours`; built in: `custom_rom`, users who flash a custom ROM
+    and escape the lock), taken by `share` of the locked users, `delay` days after the lock."""
+
+    behaviour: Name = Field(description="a registered behaviour, such as custom_rom")
+    share: Share = Field(description="share of locked users who behave so")
+    delay: Delay = Field(description="days from the lock to the end of the lock")
 
 
 class Policy(_Model):
@@ -431,6 +474,11 @@ class Policy(_Model):
     warning: Warning | None = None
     exemptions: Exemptions = Field(default_factory=Exemptions)
     appeals: Appeals | None = None
+    after_lock: list[AfterLock] = Field(
+        default_factory=list,
+        max_length=20,
+        description="behaviours of locked users that end their lock (earliest first)",
+    )
 
     @field_validator("windows")
     @classmethod
@@ -566,6 +614,9 @@ class Sweep(_Model):
     )
 
 
+Search = section_model(SweepParameter)
+
+
 class Scenario(_Model):
     """A whole scenario: the world, the baseline policy, its variants and what to expect."""
 
@@ -589,6 +640,7 @@ class Scenario(_Model):
         max_length=100,
         description="inputs whose value is unknown, each with a prior (see simlock calibrate)",
     )
+    search: Search | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _cross_field(self) -> Scenario:
@@ -605,6 +657,7 @@ class Scenario(_Model):
                     )
                 )
         problems += sweep_name_problems(self)
+        problems += search_problems(self)
         if BASELINE in self.variants:
             problems.append(
                 RuleProblem(

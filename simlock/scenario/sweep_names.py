@@ -63,13 +63,13 @@ def sweep_name_problems(scenario: Scenario) -> list[RuleProblem]:
     ]
     keys = {"region": [r.id for r in scenario.regions], "channel": scenario.channel_names}
     for i, name in enumerate(sweep.metrics or []):
-        problem = _metric_problem(name, keys)
+        problem = metric_problem(name, keys)
         if problem is not None:
             problems.append(RuleProblem(("sweep", "metrics", i), *problem))
     return problems
 
 
-def _metric_problem(name: str, keys: dict[str, list[str]]) -> tuple[str, str] | None:
+def metric_problem(name: str, keys: dict[str, list[str]]) -> tuple[str, str] | None:
     """(message, allowed) for a metric name that names no metric, region or channel."""
     wanted = MetricName.parse(name)
     if len(name.split(".")) not in (1, 3) or wanted.group not in ("all", *GROUPS):

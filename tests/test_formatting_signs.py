@@ -1,0 +1,41 @@
+"""A difference that shows as zero carries no sign: "-0.00 days" would read as a decrease."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from simlock.analysis.formatting import format_value
+
+START = dt.date(2021, 5, 1)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "shown"),
+    [
+        (-0.001, "days", "0.00"),
+        (0.001, "days", "0.00"),
+        (-0.0004, "share", "0.0 pp"),
+        (0.0004, "share", "0.0 pp"),
+        (-0.3, "devices", "~0"),
+        (-0.004, "device-days", "0.00"),
+    ],
+)
+def test_a_difference_that_rounds_to_zero_has_no_sign(value: float, unit: str, shown: str):
+    assert format_value(value, unit, START, signed=True) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "shown"),
+    [
+        (-0.01, "days", "-0.01"),
+        (0.14, "days", "+0.14"),
+        (0.012, "share", "+1.2 pp"),
+        (-0.012, "share", "-1.2 pp"),
+        (-611.2, "devices", "-611"),
+        (227.0, "devices", "+227"),
+    ],
+)
+def test_a_difference_that_shows_a_digit_keeps_its_sign(value: float, unit: str, shown: str):
+    assert format_value(value, unit, START, signed=True) == shown
