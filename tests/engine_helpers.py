@@ -117,6 +117,8 @@ def counts(frame: pd.DataFrame) -> dict[str, int]:
         "unlocked_by_lift": int((outcome == "unlocked_by_lift").sum()),
         "unlocked_by_appeal": int((outcome == "unlocked_by_appeal").sum()),
         "unlocked_by_custom_rom": int((outcome == "unlocked_by_custom_rom").sum()),
+        "registered": int((outcome == "registered").sum()),
+        "kept_before_registry": int((outcome == "kept_before_registry").sum()),
         "appeals_filed": int(frame["appealed"].notna().sum()),
         "appeals_served": int(frame["appeal_started"].notna().sum()),
         "appeals_closed": int(frame["appeal_closed"].notna().sum()),

@@ -54,7 +54,14 @@ engine's docstrings state, and says so:
 * a user whose lock a behaviour has ended does not appeal (a behaviour's process is started
   before the appeal's, so at the same instant it comes first); a case already filed is still
   served and its verdict recorded;
-* events at or after the end of the run are not recorded (a device locked then is censored).
+* events at or after the end of the run are not recorded (a device locked then is censored);
+* a registry (`policy.registry`) is settled device by device before the run: a device active
+  before a registry that is not retroactive is kept; the grace of the others begins at the
+  later of first use (plus the limited exemption of its channel, if any) and the registry's
+  start; a user tries to register with probability `try_share`, the registration completes a
+  drawn delay after the grace begins and succeeds with probability `success_share`; one
+  completed by the end of the grace (inclusive) keeps the device out of the policy, any other
+  device's lock delay counts from the end of its grace.
 """
 
 from __future__ import annotations
@@ -71,7 +78,7 @@ import simpy
 from simlock.model.detection import infer_territory
 from simlock.model.policy import exempt
 from simlock.model.population import Population, generate
-from simlock.scenario.models import Delay, Policy, Scenario
+from simlock.scenario.models import Delay, Policy, Registry, Scenario
 
 REFERENCE_STREAM = zlib.crc32(b"reference-model")
 """Spawn-key entry that keeps the reference's draws apart from every stream of the engine."""
@@ -181,10 +188,49 @@ class _Reference:
         size = n
         rng = self.rng
         self.u_coverage = rng.random(size)
-        self.due = population.activated + sample_delay(policy.lock_delay, rng, size)
+        lock_delay = sample_delay(policy.lock_delay, rng, size)
+        self.due = population.activated + lock_delay
+        self.registry_outcome: dict[int, str] = {}
+        if policy.registry is not None:
+            self.considered = self.register(policy.registry, lock_delay)
         self.desk = (
             simpy.Resource(self.env, capacity=policy.appeals.agents) if policy.appeals else None
         )
+
+    # --- the registry -------------------------------------------------------------------------
+
+    def register(self, registry: Registry, lock_delay: np.ndarray) -> np.ndarray:
+        """The considered devices the registry finds unregistered, one device at a time: the
+        others are kept (active before a registry that is not retroactive) or registered in
+        time; the lock delay of the unregistered counts from the end of their grace."""
+        start = self.scenario.start
+        start_day = float((registry.start - start).days) if registry.start else 0.0
+        book = self.population.codebook
+        exempt_for = registry.exempt_for
+        exempt_codes = (
+            {book.channels.index(c) for c in exempt_for.channels if c in book.channels}
+            if exempt_for is not None
+            else set()
+        )
+        unregistered = []
+        for i in self.considered:
+            activated = self.population.activated[i]
+            if activated < start_day and not registry.retroactive:
+                self.registry_outcome[i] = "kept_before_registry"
+                continue
+            first_use = activated
+            if exempt_for is not None and self.population.channel[i] in exempt_codes:
+                first_use += exempt_for.days  # the exemption expires: the rule applies
+            grace_begins = max(first_use, start_day)
+            deadline = grace_begins + registry.grace_days
+            if self.rng.random() < registry.try_share:
+                completed = grace_begins + sample_delay(registry.registration_delay, self.rng, 1)[0]
+                if self.rng.random() < registry.success_share and completed <= deadline:
+                    self.registry_outcome[i] = "registered"
+                    continue
+            self.due[i] = deadline + lock_delay[i]
+            unregistered.append(i)
+        return np.array(unregistered, dtype=np.int64)
 
     # --- the device ---------------------------------------------------------------------------
 
@@ -371,6 +417,8 @@ class _Reference:
 
     def outcome(self, i: int, considered: bool) -> str:
         if not considered:
+            if i in self.registry_outcome:
+                return self.registry_outcome[i]
             return "exempt" if self.exempted[i] else "not_targeted"
         state = self.state[i]
         if state == _State.UNLOCKED:

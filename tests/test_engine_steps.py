@@ -38,6 +38,12 @@ def test_every_column_of_a_variant_s_state_is_declared_before_the_steps_run() ->
             "policy": {
                 "warning": {"grace_days": 1.0, "resolve_share": 0.2},
                 "lift": {"date": "2021-07-10"},
+                "registry": {
+                    "start": "2021-06-05",
+                    "grace_days": 2,
+                    "try_share": 0.5,
+                    "exempt_for": {"channels": ["traveller"], "days": 5},
+                },
                 "after_lock": [
                     {
                         "behaviour": "custom_rom",
@@ -59,11 +65,13 @@ def test_every_column_of_a_variant_s_state_is_declared_before_the_steps_run() ->
     run = engine._VariantRun(scenario, population, scenario.policy, "baseline", 0)
     declared = set(vars(run))
     run.detect()
+    run.register()
     run.timeline()
     assert set(vars(run)) == declared
+    assert run.registered_devices.size and run.kept_devices.size
     fate = run.decided_devices({"custom_rom": engine.registry.CUSTOM_ROM})
     declared = set(vars(fate))
-    for step in STEPS[2:]:
+    for step in STEPS[3:]:
         getattr(fate, step)()
         assert set(vars(fate)) == declared, step
     assert np.isfinite(fate.appeal_started).any() and (fate.unlock_cause > 2).any()

@@ -89,7 +89,10 @@ def test_the_default_target_is_grey_import_and_says_so() -> None:
     )
     assert policy.targets.channels == [DEFAULT_TARGET_CHANNEL] == ["grey_import"]
     schema = Policy.model_json_schema()
-    assert schema["properties"]["targets"]["default"] == {"channels": ["grey_import"]}
+    assert schema["properties"]["targets"]["default"] == {
+        "channels": ["grey_import"],
+        "unregistered": False,
+    }
     assert "default: {channels: [grey_import]}" in schema["properties"]["targets"]["description"]
 
 

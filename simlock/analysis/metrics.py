@@ -7,12 +7,15 @@ variants share their devices (common random numbers), so the paired difference r
 noise (`compare`).
 
 Targeted locks are locks of devices the variant's policy targets (`policy.targets`: its channels,
-grey imports unless the scenario says otherwise) activated in a banned territory: what the vendor
+grey imports unless the scenario says otherwise, or with `unregistered` every device a registry
+finds unregistered) activated in a banned territory: what the vendor
 says it aims at. Every other lock is collateral: travellers, official devices, and devices outside
 banned territories locked because of a detection error.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -20,6 +23,7 @@ from scipy import stats
 
 from simlock.model.engine import Outcome, UnlockCause, VariantResult
 from simlock.model.population import Population
+from simlock.model.registry import REGISTRY_OUTCOMES
 from simlock.scenario.metric_names import DEFINITIONS, METRICS, OVERALL_ONLY, Metric
 from simlock.scenario.models import BASELINE
 
@@ -75,7 +79,8 @@ def replicate_metrics(
     traveller_code = book.channels.index(TRAVELLER) if TRAVELLER in book.channels else -1
     lk_in_banned = region_banned[population.region[lk]]
     of_target_channel = np.isin(channel_lk, result.targets)
-    targeted = lk_in_banned & of_target_channel
+    # With a registry, every considered device is one it found unregistered.
+    targeted = lk_in_banned & (of_target_channel | result.targets_unregistered)
     # Flags over the considered devices are rare (a few percent are ever decided): keep where
     # they hold, so each grouping counts a few rows instead of every considered device.
     outcome_idx = result.outcome[idx]
@@ -145,6 +150,8 @@ def replicate_metrics(
             per_group[name] = total(codes_of(idx[positions]))
         for name, mask in unlocks_lk.items():
             per_group[name] = total(codes_lk[mask])
+        if REGISTRY_OUTCOMES[0] in result.outcomes:  # only a registry's variants have these
+            per_group.update(_registry_counts(result, lambda rows: total(codes_of(rows))))
         banned_locked = total(codes_lk[lk_in_banned])
         with np.errstate(invalid="ignore", divide="ignore"):
             per_group["share_banned_locked"] = banned_locked / per_group["banned_activations"]
@@ -178,6 +185,24 @@ def replicate_metrics(
     frame.insert(0, "replication", np.int32(result.replication))
     frame.insert(0, "variant", result.variant)
     return frame
+
+
+def _registry_counts(
+    result: VariantResult, count: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, np.ndarray]:
+    """A registry's metrics per group; `count` counts device indices per group. With a
+    registry, the considered devices are the ones it found unregistered."""
+    registered = count(np.flatnonzero(result.outcome == result.outcomes.index("registered")))
+    kept = count(np.flatnonzero(result.outcome == result.outcomes.index("kept_before_registry")))
+    unregistered = count(result.considered)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = unregistered / (unregistered + registered)
+    return {
+        "registered": registered,
+        "unregistered": unregistered,
+        "share_unregistered": share,
+        "kept_before_registry": kept,
+    }
 
 
 class _SortedValues:

@@ -10,21 +10,24 @@ The steps of a run, for each variant of a replication, in the order `simulate_va
 
 1. `detect`: the territory the server infers; the considered devices are those detected in a
    banned territory and not exempt;
-2. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
+2. `register`: with a registry (`simlock.model.registry`), the devices registered within their
+   grace, and those active before a non-retroactive registry, leave the considered devices; the
+   others' lock delay counts from the end of their grace;
+3. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
    covered considered devices whose lock delay expires inside it, and sweeps those activated
    within its look-back (decided at the opening); the lift, at its date, ends the policy;
-3. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
+4. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
    the lock command `grace_days` later (unless the user resolves it); otherwise it is the lock
    command itself;
-4. `lock`: the lock takes effect at the first contact after the command;
-5. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
+5. `lock`: the lock takes effect at the first contact after the command;
+6. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
    their lock themselves (a custom ROM);
-6. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
+7. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
    them first come first served (`desk`); approved cases get an unlock command when their case
    closes;
-7. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
+8. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
    at the first contact after the command; a behaviour's end of the lock, when it comes first;
-8. `conclude`: each device's outcome, the last of these that applies.
+9. `conclude`: each device's outcome, the last of these that applies.
 
 With the result comes the observation (`observation`): each locked user complains publicly with
 their territory's propensity, on the day of the lock.
@@ -70,9 +73,20 @@ from .policy import (
     windows_in_days,
 )
 from .population import Population
+from .registry import REGISTRY_OUTCOMES, registry_fate, start_day
 from .streams import Purpose, uniform
 
-STEPS = ("detect", "timeline", "warn", "lock", "after_lock", "appeal", "unlock", "conclude")
+STEPS = (
+    "detect",
+    "register",
+    "timeline",
+    "warn",
+    "lock",
+    "after_lock",
+    "appeal",
+    "unlock",
+    "conclude",
+)
 """The engine's steps, in the order it runs them (the module docstring says what each does)."""
 
 
@@ -117,9 +131,11 @@ class VariantResult:
     `considered` devices (detected in a banned territory and not exempt), indexed by
     `considered`, with `inf` for what never happened before the end of the run. `outcome` and
     `unlock_cause` are codes into `outcomes` and `unlock_causes` (names; `Outcome` and
-    `UnlockCause` first, then the policy's behaviours after a lock). `complained` is when the
-    device's user complained publicly (the observation model, `observation`): their lock time,
-    or `inf`.
+    `UnlockCause` first, then the policy's behaviours after a lock, then a registry's
+    `REGISTRY_OUTCOMES`). With a registry, the considered devices are those it found
+    unregistered; `targets_unregistered`: the policy targets them (`policy.targets`).
+    `complained` is when the device's user complained publicly (the observation model,
+    `observation`): their lock time, or `inf`.
     """
 
     variant: str
@@ -145,6 +161,7 @@ class VariantResult:
     complained: np.ndarray
     outcomes: tuple[str, ...] = OUTCOMES
     unlock_causes: tuple[str, ...] = UNLOCK_CAUSES
+    targets_unregistered: bool = False
 
 
 def simulate_variant(
@@ -162,6 +179,7 @@ def simulate_variant(
         behaviours = registry.resolve({variant: policy})
     run = _VariantRun(scenario, population, policy, variant, replication)
     run.detect()
+    run.register()
     run.timeline()
     fate = run.decided_devices(behaviours)
     fate.warn()
@@ -205,9 +223,11 @@ class _VariantRun:
         self.outcome = np.empty(0, dtype=np.int8)
         self.considered = np.empty(0, dtype=np.int64)
         self.keys = np.empty(0, dtype=np.uint64)
-        self.activated = self.u_coverage = self.due = self.decided = empty
+        self.activated = self.u_coverage = self.delay = self.due = self.decided = empty
         self.decided_by = np.empty(0, dtype=np.int8)
         self.policy_over = False
+        self.kept_devices = self.registered_devices = np.empty(0, dtype=np.int64)
+        """Devices a registry kept (active before it) or found registered in time (`register`)."""
 
     def detect(self) -> None:
         """Step 1: the inference, the exemptions, and the considered devices' columns."""
@@ -230,12 +250,46 @@ class _VariantRun:
         self.keys = of_considered(hit_keys)
         self.activated = of_considered(hit_activated)
         self.u_coverage = of_considered(u_coverage)
-        self.due = self.activated + of_considered(delay)
+        self.delay = of_considered(delay)
+        self.due = self.activated + self.delay
         self.decided = np.full(self.considered.size, np.inf)
         self.decided_by = np.full(self.considered.size, -1, dtype=np.int8)
 
+    def register(self) -> None:
+        """Step 2: with a registry, keep only the devices it finds unregistered; their lock delay
+        counts from the end of their grace (`simlock.model.registry`)."""
+        rules = self.policy.registry
+        if rules is None:
+            return
+        exempt_for = np.zeros(self.considered.size, dtype=bool)
+        if rules.exempt_for is not None:
+            codes = [
+                self.population.codebook.channels.index(name)
+                for name in rules.exempt_for.channels
+                if name in self.population.codebook.channels
+            ]
+            exempt_for = np.isin(self.population.channel[self.considered], codes)
+        fate = registry_fate(
+            rules,
+            start_day(rules, self.scenario.start),
+            self.activated,
+            exempt_for,
+            self.keys,
+        )
+        self.kept_devices = self.considered[fate.kept]
+        self.registered_devices = self.considered[fate.registered]
+        left = fate.unregistered
+        self.considered = self.considered[left]
+        self.keys = self.keys[left]
+        self.activated = self.activated[left]
+        self.u_coverage = self.u_coverage[left]
+        self.delay = self.delay[left]
+        self.due = fate.deadline[left] + self.delay
+        self.decided = self.decided[left]
+        self.decided_by = self.decided_by[left]
+
     def timeline(self) -> None:
-        """Step 2: the windows and the lift as simpy processes, until the end of the run."""
+        """Step 3: the windows and the lift as simpy processes, until the end of the run."""
         env = simpy.Environment()
         if np.isfinite(self.lift_time):  # first: at one instant, the lift comes before a window
             env.process(self._lift(env, self.lift_time))
@@ -295,6 +349,12 @@ class _VariantRun:
             return column
 
         extra = registry.causes(self.policy, fate.behaviours)
+        outcomes = (*OUTCOMES, *(f"unlocked_by_{cause}" for cause in extra))
+        if self.policy.registry is not None:
+            registered, kept = (len(outcomes) + i for i in range(len(REGISTRY_OUTCOMES)))
+            self.outcome[self.registered_devices] = registered
+            self.outcome[self.kept_devices] = kept
+            outcomes = (*outcomes, *REGISTRY_OUTCOMES)
         assert self.belief is not None, "detect runs first"
         return VariantResult(
             variant=self.variant,
@@ -325,8 +385,9 @@ class _VariantRun:
                     complaint_shares(self.scenario, self.population),
                 )
             ),
-            outcomes=(*OUTCOMES, *(f"unlocked_by_{cause}" for cause in extra)),
+            outcomes=outcomes,
             unlock_causes=(*UNLOCK_CAUSES, *extra),
+            targets_unregistered=self.policy.targets.unregistered,
         )
 
 
@@ -381,7 +442,7 @@ class _Fate:
         self.outcome = np.full(size, Outcome.PENDING_AT_END, dtype=np.int8)
 
     def warn(self) -> None:
-        """Step 3: warnings delivered and resolved, and the lock commands that follow."""
+        """Step 4: warnings delivered and resolved, and the lock commands that follow."""
         warning = self.policy.warning
         if warning is None:
             return
@@ -397,13 +458,13 @@ class _Fate:
         self.online_at = np.where(delivered, self.warned, self.activated)
 
     def lock(self) -> None:
-        """Step 4: each lock command takes effect at the next contact (before the lift)."""
+        """Step 5: each lock command takes effect at the next contact (before the lift)."""
         locked = self._contact(self.lock_command, self.online_at, Purpose.LOCK_CONTACT)
         self.cancelled |= np.isfinite(locked) & (locked >= self.lift_time)
         self.locked = np.where(locked < min(self.lift_time, self.horizon), locked, np.inf)
 
     def after_lock(self) -> None:
-        """Step 5: when the policy's behaviours after a lock free each locked device."""
+        """Step 6: when the policy's behaviours after a lock free each locked device."""
         if not self.policy.after_lock:
             return
         locked = np.flatnonzero(np.isfinite(self.locked))
@@ -413,7 +474,7 @@ class _Fate:
         self.freed[locked], self.freed_by[locked] = freed, by
 
     def appeal(self) -> None:
-        """Step 6: the support desk; approved cases get an unlock command when they close."""
+        """Step 7: the support desk; approved cases get an unlock command when they close."""
         appeals = self.policy.appeals
         if appeals is None:
             return
@@ -451,7 +512,7 @@ class _Fate:
         self.appeal_command[grant] = self.appeal_closed[grant]
 
     def unlock(self) -> None:
-        """Step 7: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
+        """Step 8: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
         end of the lock, when it comes first."""
         is_locked = np.isfinite(self.locked)
         command = np.where(is_locked, np.minimum(self.appeal_command, self.lift_command), np.inf)
@@ -471,7 +532,7 @@ class _Fate:
         )
 
     def conclude(self) -> None:
-        """Step 8: every device here has a decision: what happened after it, the last that
+        """Step 9: every device here has a decision: what happened after it, the last that
         applies."""
         outcome = self.outcome
         outcome[self.cancelled] = Outcome.CANCELLED_BY_LIFT

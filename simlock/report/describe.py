@@ -1,8 +1,8 @@
 """A scenario and its policies in plain words, for the report.
 
-Each part of a policy (banned territories, targets, detection, delays, windows and the devices
-activated before they open, lift, warning, exemptions, appeals) becomes one sentence a reader
-without the scenario file can follow, with units (days, shares of devices). A variant is then
+Each part of a policy (banned territories, targets, detection, delays, registry, windows and the
+devices activated before they open, lift, warning, exemptions, appeals) becomes one sentence a
+reader without the scenario file can follow, with units (days, shares of devices). A variant is then
 described by the sentences that differ from the baseline's, so the report says what a variant
 changes and nothing else.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from simlock.analysis.contents import policy_of, variants
 from simlock.analysis.results import Results
-from simlock.scenario.models import BASELINE, Delay, Policy, Region, Scenario
+from simlock.scenario.models import BASELINE, Delay, Policy, Region, Registry, Scenario
 from simlock.scenario.retroactive import window_reaches
 
 from .document import Block, Bullets, Code, Heading, Paragraph, Span, Strong, Table
@@ -134,10 +134,22 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
             if len(policy.detection.signals) == 1
             else f"Detection: the server looks at {signals}; {rules[policy.detection.rule]}."
         ),
-        "targets": f"Targets: devices of the {target_label(policy)} activated in a banned "
-        "territory; a lock of any other device counts as collateral.",
-        "lock_delay": f"Lock decision after activation: {describe_delay(policy.lock_delay)}.",
+        "targets": f"Targets: devices of the {target_label(policy)}"
+        + (
+            ", and every device the registry finds unregistered,"
+            if policy.targets.unregistered
+            else ""
+        )
+        + " activated in a banned territory; a lock of any other device counts as collateral.",
+        "lock_delay": (
+            "Lock decision after the end of an unregistered device's grace: "
+            if policy.registry is not None
+            else "Lock decision after activation: "
+        )
+        + f"{describe_delay(policy.lock_delay)}.",
     }
+    if policy.registry is not None:
+        parts["registry"] = describe_registry(policy.registry, scenario)
     if policy.windows:
         windows = [
             f"'{w.name}' from {w.start.isoformat()} to {w.end.isoformat()} (end excluded) "
@@ -216,6 +228,39 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
     return parts
 
 
+def describe_registry(registry: Registry, scenario: Scenario) -> str:
+    """A registry trigger in words: who must register, by when, who manages it, and who is
+    kept or exempt for a time."""
+    start = (registry.start or scenario.start).isoformat()
+    text = (
+        f"Registry from {start}: a device is locked unless it is registered within "
+        f"{in_days(registry.grace_days)} of its first use"
+    )
+    if registry.retroactive:
+        text += f" (devices already in use on {start}: within {in_days(registry.grace_days)} of it)"
+    else:
+        text += f"; devices already in use on {start} are kept (not retroactive)"
+    text += (
+        f". {registry.try_share:.0%} of users try to register; registration takes "
+        f"{describe_delay(registry.registration_delay)} and succeeds for "
+        f"{registry.success_share:.0%} of them; a registration completed after the grace does "
+        "not undo the lock"
+    )
+    if registry.exempt_for is not None:
+        text += (
+            f". Devices of the {_channel_list(registry.exempt_for.channels)} "
+            + ("channel" if len(registry.exempt_for.channels) == 1 else "channels")
+            + f" are exempt for {in_days(registry.exempt_for.days)} from their first use, then "
+            "must register like any other"
+        )
+    return text + "."
+
+
+_ABSENT = {"registry": "No registry: devices need not be registered."}
+"""What a variant without a part that the baseline has says instead (parts only described when
+present)."""
+
+
 def _behaviour(name: str) -> str:
     """What a behaviour after a lock does, as a verb phrase (its registered description, else
     its name)."""
@@ -231,7 +276,8 @@ def describe_changes(policy: Policy, baseline: Policy, scenario: Scenario) -> li
     """The sentences of the parts of `policy` that differ from the baseline."""
     words = describe_policy(policy, scenario)
     base = describe_policy(baseline, scenario)
-    changed = [text for key, text in words.items() if text != base[key]]
+    changed = [text for key, text in words.items() if text != base.get(key)]
+    changed += [_ABSENT[key] for key in base if key not in words]
     return changed or ["The same policy as the baseline."]
 
 
@@ -310,6 +356,7 @@ __all__ = [
     "describe_delay",
     "describe_policy",
     "describe_rates",
+    "describe_registry",
     "in_days",
     "scenario_section",
     "shared_target_label",

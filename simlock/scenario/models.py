@@ -366,8 +366,8 @@ class Exemptions(_Model):
 class Targets(_Model):
     """What the policy means to hit. A lock of a targeted device activated in a banned territory
     is a targeted lock; every other lock is collateral (travellers, official devices, detection
-    errors). Targets are given by kind; `channels` is the one kind today, and other kinds (device
-    lists, registries) are further fields of this mapping."""
+    errors). Targets are given by kind: `channels`, and `unregistered` for a policy with a
+    registry (every device it finds unregistered is what it means to hit)."""
 
     channels: list[Name] = Field(
         default=[DEFAULT_TARGET_CHANNEL],
@@ -375,6 +375,14 @@ class Targets(_Model):
         description=(
             "sales channels whose devices the policy means to lock; each must be a channel of "
             f"some region (default: [{DEFAULT_TARGET_CHANNEL}])"
+        ),
+    )
+
+    unregistered: bool = Field(
+        False,
+        description=(
+            "with a registry: a lock of any device it finds unregistered (activated in a banned "
+            "territory) is targeted, whatever its channel"
         ),
     )
 
@@ -391,6 +399,59 @@ class Targets(_Model):
             channels,
         )
         return channels
+
+
+class ExemptFor(_Model):
+    """A limited exemption from a registry: devices of these channels (a traveller's phone) may
+    be used unregistered for `days` from their first use; then the registry's rule applies to
+    them as to any device first used that day (its grace, its registration)."""
+
+    channels: list[Name] = Field(
+        min_length=1, description="channels whose devices are exempt for a time, e.g. [traveller]"
+    )
+    days: PosDays = Field(description="days from first use (activation) until the exemption ends")
+
+
+class Registry(_Model):
+    """A registry trigger: among the devices the policy considers (detected in a banned
+    territory and not exempt), a device is locked unless it is registered within `grace_days`
+    of its first use (its activation), or of the registry's `start` for a device already active
+    then when the registry is `retroactive` (otherwise such a device is kept).
+
+    A share `try_share` of users try to register, at the moment the grace begins; registration
+    takes `registration_delay` and succeeds for `success_share` of those who try. A device
+    registered by the end of its grace is never locked (outcome `registered`); any other device
+    gets its lock decision `lock_delay` after the end of its grace, and from there the policy's
+    windows, warning, appeals and lift apply as to any lock. A registration completed after the
+    lock does not end it (an appeal can)."""
+
+    start: dt.date | None = Field(
+        None,
+        description=(
+            "the day the registry takes effect (its notice); default: the start of the run"
+        ),
+    )
+    grace_days: NonNegDays = Field(
+        0.0, description="days from first use (or from `start`) to register before the lock"
+    )
+    try_share: Share = Field(1.0, description="share of users who try to register")
+    success_share: Share = Field(
+        1.0, description="share of registrations that succeed (duty paid, documents accepted)"
+    )
+    registration_delay: Delay = Field(
+        default=FixedDelay(distribution="fixed", days=0.0),
+        description="days from the start of the grace until a registration completes",
+    )
+    retroactive: bool = Field(
+        False,
+        description=(
+            "devices first used before `start` must register too (their grace runs from "
+            "`start`); otherwise they are kept"
+        ),
+    )
+    exempt_for: ExemptFor | None = Field(
+        None, description="channels exempt for a limited time from first use (travellers)"
+    )
 
 
 class Appeals(_Model):
@@ -461,7 +522,19 @@ class Policy(_Model):
             f"(default: {{channels: [{DEFAULT_TARGET_CHANNEL}]}})"
         ),
     )
-    lock_delay: Delay = Field(description="days from activation to the lock decision")
+    lock_delay: Delay = Field(
+        description=(
+            "days from activation to the lock decision (with a registry: from the end of an "
+            "unregistered device's grace)"
+        )
+    )
+    registry: Registry | None = Field(
+        None,
+        description=(
+            "lock only devices not registered within a grace period (a national device "
+            "registry); combines with everything else the policy has"
+        ),
+    )
     coverage: Share = Field(
         1.0, description="share of eligible devices locked when no windows are given"
     )
@@ -844,14 +917,39 @@ def target_problems(policy: Policy, channels: list[str]) -> list[RuleProblem]:
     The default targets (`DEFAULT_TARGET_CHANNEL` alone) are no error in a world without that
     channel: a file that does not say what it targets, or its copy written out with every
     default, must keep loading; `Scenario.warnings` says what they mean there."""
+    problems = registry_problems(policy, channels)
     if _default_targets(policy):
-        return []
-    problems: list[RuleProblem] = []
+        return problems
     for i, name in enumerate(policy.targets.channels):
         if name not in channels:
             problems.append(
                 RuleProblem(
                     ("targets", "channels", i),
+                    f"no region has a channel {name!r}" + did_you_mean(name, channels),
+                    "a channel of some region: " + ", ".join(channels),
+                )
+            )
+    return problems
+
+
+def registry_problems(policy: Policy, channels: list[str]) -> list[RuleProblem]:
+    """A registry's channels that no region has, and registry targets without a registry
+    (paths relative to the policy)."""
+    problems: list[RuleProblem] = []
+    if policy.targets.unregistered and policy.registry is None:
+        problems.append(
+            RuleProblem(
+                ("targets", "unregistered"),
+                "the policy has no registry: no device is found unregistered",
+                "a policy.registry, or unregistered: false",
+            )
+        )
+    exempt_for = policy.registry.exempt_for if policy.registry is not None else None
+    for i, name in enumerate(exempt_for.channels if exempt_for is not None else []):
+        if name not in channels:
+            problems.append(
+                RuleProblem(
+                    ("registry", "exempt_for", "channels", i),
                     f"no region has a channel {name!r}" + did_you_mean(name, channels),
                     "a channel of some region: " + ", ".join(channels),
                 )
@@ -885,6 +983,15 @@ def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[R
                     inside,
                 )
             )
+    registry = policy.registry
+    if registry is not None and registry.start is not None and not start <= registry.start < end:
+        problems.append(
+            RuleProblem(
+                ("registry", "start"),
+                f"registry start {registry.start} is outside the run {start}..{end}",
+                f"a date from {start} to {_day_before(end)}",
+            )
+        )
     lift = policy.lift
     if lift is not None:
         if not start <= lift.date <= end:
