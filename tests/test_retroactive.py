@@ -41,24 +41,26 @@ def september(variants: dict[str, Any]) -> dict[str, Any]:
 def test_a_thirty_day_delay_warns_naming_the_variant_the_delay_and_each_window() -> None:
     _, warnings = load_with_warnings(september({"delay30": THIRTY_DAYS}))
     about = [w for w in warnings if w.startswith("variants.delay30.lock_delay:")]
-    assert len(about) == 2, warnings
-    trickle, surge = about
+    assert len(about) == 3, warnings
+    trickle, build, surge = about
     assert "window 'trickle' (opening 2021-05-15)" in trickle and "before it opens" in trickle
     assert "an estimated 15% of its decisions" in trickle
-    assert "window 'surge' (opening 2021-09-01)" in surge
-    assert "more than 14 days (its look-back) before it opens" in surge
-    assert "up to 30 days" in surge
+    assert "window 'build' (opening 2021-09-01)" in build
+    assert "window 'surge' (opening 2021-09-06)" in surge
+    for window in (build, surge):
+        assert "more than 7 days (its look-back) before it opens" in window
+        assert "up to 30 days" in window
 
 
 def test_the_2021_baseline_has_no_such_warning() -> None:
     """A 3-day median delay reaches across the trickle's opening too, but for about 3% of its
-    decisions; the surge's 14-day look-back covers what its delay reaches."""
+    decisions; the build's and the surge's 7-day look-backs cover nearly all its delay reaches."""
     _, warnings = load_with_warnings(SEPTEMBER)
     assert not [w for w in warnings if ".lock_delay:" in w]
     scenario = simlock.load_scenario(SEPTEMBER)
     shares = {r.name: r.before_share for r in window_reaches(scenario, scenario.policy)}
     assert 0.02 < shares["trickle"] < 0.05
-    assert shares["surge"] < 0.001
+    assert shares["build"] < 0.01 and shares["surge"] < 0.01
 
 
 @pytest.mark.slow

@@ -124,7 +124,7 @@ def test_the_delay_note_names_the_reasons_that_apply() -> None:
     assert note is not None
     assert "the baseline's delay has a median of 3.0 days" in note
     assert "next check-in after the decision" in note and "offline" in note
-    assert "surge, 14.0 days" in note
+    assert "surge, 7.0 days" in note
     observed = overall(episode(), "baseline", "days_to_lock_median")
     assert f"activation to lock is {observed:.1f} days" in note
 

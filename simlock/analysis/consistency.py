@@ -21,7 +21,8 @@ def check_consistency(results: Results) -> None:
     per_task = pd.DataFrame(
         {
             f"daily_{column}": daily_totals(daily, column).sum()
-            for column in ("newly_locked", "activations", "unlocked")
+            for column in ("newly_locked", "activations", "unlocked", "complaints")
+            if column in daily.columns
         }
     )
     overall = results.replicates[results.replicates["group"] == "all"]
@@ -33,6 +34,15 @@ def check_consistency(results: Results) -> None:
         problems.append("daily new locks do not add up to users affected")
     if not np.array_equal(joined["daily_activations"], joined["activations"]):
         problems.append("daily activations do not add up to the activations metric")
+    if "daily_complaints" in joined and not np.array_equal(
+        joined["daily_complaints"], joined["complaints"]
+    ):
+        problems.append("daily complaints do not add up to the complaints metric")
+    if (
+        "daily_complaints" in joined
+        and (joined["daily_complaints"] > joined["daily_newly_locked"]).any()
+    ):
+        problems.append("more complaints than locked users")
     if (joined["daily_unlocked"] > joined["daily_newly_locked"]).any():
         problems.append("more unlocks than locks")
     devices = results.devices

@@ -193,6 +193,10 @@ def evaluate(results: Results) -> pd.DataFrame | None:
     and what was expected, one line for people). Date-valued checks hold day numbers from the
     scenario start; bounds are converted likewise.
 
+    Counts (devices, appeals, device-days) are stated at full scale: from a run at `--scale` s
+    (the manifest's `scale`) they are divided by s before they are compared, as `simlock
+    calibrate` does, so an absolute target (say a territory's activations) holds at any scale.
+
     Over plausible worlds (`simlock run --posterior`) the value is the mean of the worlds' means
     and the interval is over them; three more columns give `worlds` and the plausible range
     (`plausible_low`, `plausible_high`: 5% and 95% over every world and replication).
@@ -201,6 +205,7 @@ def evaluate(results: Results) -> pd.DataFrame | None:
     if not scenario.expectations:
         return None
     ran = set(results.summary["variant"].unique())
+    run_scale = float((results.manifest or {}).get("scale") or 1.0)
     world_of = _world_of_replication(results)
     rows = []
     spreads = []
@@ -208,6 +213,8 @@ def evaluate(results: Results) -> pd.DataFrame | None:
         unit = check_unit(exp.metric)
         low, high = target_bounds(scenario, exp)
         values = per_replication(results, exp) if exp.variant in ran else np.array([])
+        if unit in COUNT_UNITS:
+            values = values / run_scale
         if exp.variant not in ran:
             mean = ci_low = ci_high = np.nan
             n = 0

@@ -140,6 +140,7 @@ def replicate_metrics(
             "activations": collapse(by_region_channel).astype(float),
             "banned_activations": collapse(banned_by_region_channel).astype(float),
             "users_affected": total(codes_lk),
+            "complaints": total(codes_lk[np.isfinite(result.complained[locked])]),
             "lock_days": total(codes_lk, duration),
             "collateral_lock_days": total(codes_lk[~targeted], duration[~targeted]),
         }

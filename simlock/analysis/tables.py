@@ -36,7 +36,8 @@ def dates(scenario: Scenario, days: np.ndarray | pd.Series) -> pd.Series:
 
 
 def daily_frame(scenario: Scenario, population: Population, result: VariantResult) -> pd.DataFrame:
-    """Per date, region and channel: activations, new locks, unlocks, locked at day's end."""
+    """Per date, region and channel: activations, new locks, unlocks, locked at day's end, and
+    the public complaints (the observation model) made that day."""
     days = int(scenario.days)
     book = population.codebook
     n_channels = len(book.channels)
@@ -47,6 +48,7 @@ def daily_frame(scenario: Scenario, population: Population, result: VariantResul
     newly_locked = _count_per_day(result.locked, group_considered, days, activations.shape[1])
     unlocked = _count_per_day(result.unlocked, group_considered, days, activations.shape[1])
     locked_now = np.cumsum(newly_locked - unlocked, axis=0)
+    complaints = _count_per_day(result.complained, group_considered, days, activations.shape[1])
 
     present = activations.sum(axis=0) > 0
     cols = np.flatnonzero(present)
@@ -63,6 +65,7 @@ def daily_frame(scenario: Scenario, population: Population, result: VariantResul
             "newly_locked": newly_locked[:, cols].ravel(),
             "unlocked": unlocked[:, cols].ravel(),
             "locked": locked_now[:, cols].ravel(),
+            "complaints": complaints[:, cols].ravel(),
         }
     )
     return frame

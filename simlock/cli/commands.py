@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from simlock.errors import ConsistencyError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_with_warnings
 
 from .naming import slug
+
+if TYPE_CHECKING:
+    from simlock.scenario.models import Scenario
 
 # What only `run`, `report` and `sweep` need (numpy, pandas, the engine, the report) is imported
 # inside those commands, so that `simlock validate` and `simlock schema` start without it.
@@ -149,8 +152,20 @@ def run(
         typer.Option(help="Calibration folder: run over plausible worlds from its posterior."),
     ] = None,
     worlds: Annotated[
-        int, typer.Option(min=1, max=100_000, help="Worlds drawn from --posterior.")
-    ] = 20,
+        int | None,
+        typer.Option(
+            min=1,
+            max=100_000,
+            help="Worlds drawn from the posterior (default: the scenario's worlds.count, or 20).",
+        ),
+    ] = None,
+    no_worlds: Annotated[
+        bool,
+        typer.Option(
+            "--no-worlds",
+            help="Ignore the scenario's worlds: section: run the values written in the file.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario and write its run folder (tables, figures, report, manifest)."""
     from simlock.execution import outputs
@@ -166,7 +181,8 @@ def run(
             scenario, warnings = load_with_warnings(file)
             for warning in warnings:
                 err.print(f"[yellow]{escape(f'{file}: warning: {warning}')}[/]", soft_wrap=True)
-            scenario = with_overrides(scenario, replications=replications, seed=seed)
+            posterior, worlds, per_world = _worlds_of(file, scenario, posterior, worlds, no_worlds)
+            scenario = with_overrides(scenario, replications=replications or per_world, seed=seed)
             checked_variants(scenario, variant, label="--variant")
             destination = output if output is not None else Path("runs") / slug(scenario.name)
             outputs.check_destination(destination, force)
@@ -391,3 +407,15 @@ def main() -> None:
             markup=False,
         )
         sys.exit(EXIT_BUG)
+
+
+def _worlds_of(
+    file: Path, scenario: Scenario, posterior: Path | None, worlds: int | None, no_worlds: bool
+) -> tuple[Path | None, int, int | None]:
+    """(posterior folder, worlds, replications per world) of a run: --posterior when given,
+    else the scenario's `worlds:` section (its folder relative to the scenario file), unless
+    --no-worlds."""
+    section = None if no_worlds else scenario.worlds
+    if posterior is not None or section is None:
+        return posterior, worlds or 20, None
+    return file.parent / section.posterior, worlds or section.count, section.replications

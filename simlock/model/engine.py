@@ -29,6 +29,9 @@ The steps of a run, for each variant of a replication, in the order `simulate_va
    at the first contact after the command; a behaviour's end of the lock, when it comes first;
 9. `conclude`: each device's outcome, the last of these that applies.
 
+With the result comes the observation (`observation`): each locked user complains publicly with
+their territory's propensity, on the day of the lock.
+
 Events at the same instant, and what the lift ends:
 
 * the lift ends the policy: a decision, a warning, a lock command at the end of a grace period
@@ -59,6 +62,7 @@ from .behaviours import Behaviour
 from .cache import Belief
 from .checkins import next_contact
 from .desk import desk_starts
+from .observation import complaint_shares, complaint_times
 from .policy import (
     EnforcementWindow,
     decide_in_window,
@@ -130,6 +134,8 @@ class VariantResult:
     `UnlockCause` first, then the policy's behaviours after a lock, then a registry's
     `REGISTRY_OUTCOMES`). With a registry, the considered devices are those it found
     unregistered; `targets_unregistered`: the policy targets them (`policy.targets`).
+    `complained` is when the device's user complained publicly (the observation model,
+    `observation`): their lock time, or `inf`.
     """
 
     variant: str
@@ -152,6 +158,7 @@ class VariantResult:
     appeal_started: np.ndarray
     appeal_closed: np.ndarray
     appeal_approved: np.ndarray
+    complained: np.ndarray
     outcomes: tuple[str, ...] = OUTCOMES
     unlock_causes: tuple[str, ...] = UNLOCK_CAUSES
     targets_unregistered: bool = False
@@ -370,6 +377,14 @@ class _VariantRun:
             appeal_started=spread(fate.appeal_started),
             appeal_closed=spread(fate.appeal_closed),
             appeal_approved=spread(fate.appeal_approved, False),
+            complained=spread(
+                complaint_times(
+                    self.keys[active],
+                    self.population.region[self.considered[active]],
+                    fate.locked,
+                    complaint_shares(self.scenario, self.population),
+                )
+            ),
             outcomes=outcomes,
             unlock_causes=(*UNLOCK_CAUSES, *extra),
             targets_unregistered=self.policy.targets.unregistered,

@@ -82,6 +82,22 @@ def users_by_region(results: Results, data: pd.DataFrame) -> str:
     )
 
 
+def complaints_by_region(results: Results, data: pd.DataFrame) -> str:
+    text = (
+        "Horizontal bar chart per region of activation: users locked (light bars) and, inside "
+        "them, users who complained publicly (hatched; the observation model), one pair per "
+        f"variant for {_variant_list(results)}, on a symmetric log scale."
+    )
+    shown = data[(data["measure"] == "complaints") & (data["mean"] > 0)]
+    if shown.empty:
+        return text + " No region has a complaint."
+    top = shown.loc[shown["mean"].idxmax()]
+    return (
+        text + f" Most complaints: {top['region_name'] or top['region']}, "
+        f"{_count(top['mean'], results)}."
+    )
+
+
 def delay_cdf(results: Results, data: pd.DataFrame) -> str:
     text = (
         "Two step charts of cumulative shares of locked devices: days from activation to lock "
@@ -136,6 +152,7 @@ ALT_TEXTS = {
     "delay_cdf": delay_cdf,
     "tradeoff": tradeoff,
     "support_desk": support_desk,
+    "complaints_by_region": complaints_by_region,
 }
 """Each figure's alt text, by its file stem."""
 

@@ -42,6 +42,7 @@ from simlock.analysis.formatting import format_value
 from simlock.analysis.results import Results
 from simlock.model.policy import lift_day
 
+from . import complaints_figure
 from .describe import shared_target_label
 from .plotting import (
     NO_APPEALS,
@@ -80,6 +81,7 @@ TITLES = {
     "delay_cdf": "How soon devices were locked, and for how long",
     "tradeoff": "What each variant buys and costs: targeted against collateral locks",
     "support_desk": "The support desk: appeals waiting and waiting time",
+    "complaints_by_region": complaints_figure.TITLE,
 }
 """Each figure's title, by its file stem."""
 
@@ -699,6 +701,11 @@ FIGURES: tuple[FigureSpec, ...] = tuple(
         ("delay_cdf", delay_cdf_data, delay_cdf),
         ("tradeoff", tradeoff_data, tradeoff),
         ("support_desk", support_desk_data, support_desk),
+        (
+            "complaints_by_region",
+            complaints_figure.complaints_by_region_data,
+            complaints_figure.complaints_by_region,
+        ),
     )
 )
 """Every report figure in report order; `name` is the file stem in `figures/`."""

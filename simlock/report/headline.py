@@ -82,6 +82,31 @@ def _region_name(results: Results, region: str) -> str:
     return f"{short} ({region})"
 
 
+def _heard(results: Results, variant: str) -> str:
+    """' Of them, n complained publicly, most from A (m), then B (...).': what the public saw
+    (the observation model), or nothing when the scenario gives no complaint propensity."""
+    index = summary_index(results)
+    heard = _mean(index, variant, "complaints")
+    if not heard > 0:
+        return ""
+    regions = summary_index(results, "region")
+    counts = {
+        key: float(row["mean"])
+        for (v, key, metric), row in regions.items()
+        if v == variant and metric == "complaints" and float(row["mean"]) > 0
+    }
+    start = results.scenario.start
+    top = sorted(counts.items(), key=lambda item: -item[1])[:3]
+    parts = [
+        f"{_region_name(results, key)}: {format_value(count, 'devices', start)}"
+        for key, count in top
+    ]
+    return (
+        f" Of them, {_estimate(index, results, variant, 'complaints')} complained publicly (the "
+        "observation model: what the public saw), most from " + ", then ".join(parts) + "."
+    )
+
+
 def _where(results: Results, variant: str, total: float) -> str:
     """' Most were activated in A (n, p%), then B (...)': up to three regions, largest first."""
     regions = summary_index(results, "region")
@@ -125,6 +150,7 @@ def who_where_how_long(results: Results) -> Paragraph:
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += f", {est('collateral_locks')} of them collateral locks (not the policy's target)."
     text += _where(results, variant, users)
+    text += _heard(results, variant)
     censored = _mean(index, variant, "locked_at_end") > 0
     text += (
         f" A lock lasted {est('lock_duration_median')} days at the median"

@@ -156,6 +156,11 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
         "support_desk": "Appeals waiting for the support desk at the end of each day, and the "
         "mean days appeals filed that day waited before service (served appeals only; the lift "
         f"withdraws the rest); {detail}.",
+        "complaints_by_region": "What happened against what the public saw: devices locked at "
+        "least once (light bars) and, inside them, the users who complained publicly (hatched; "
+        "the observation model: each territory's complaint_share of its locked users), by the "
+        f"region of activation, per variant ({over}). A territory with the most complaints need "
+        "not be the one with the most locks.",
     }
     return captions[name]
 

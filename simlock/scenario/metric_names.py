@@ -30,6 +30,11 @@ DEFINITIONS: dict[str, Metric] = {
     "activations": Metric("devices activated", "devices"),
     "banned_activations": Metric("devices activated in a banned territory", "devices"),
     "users_affected": Metric("devices locked at least once", "devices"),
+    "complaints": Metric(
+        "locked users who complained publicly (the observation model: each territory's "
+        "complaint_share)",
+        "devices",
+    ),
     "share_banned_locked": Metric("share of banned-territory activations locked", "share"),
     "lock_days": Metric("device-days spent locked (censored at the end of the run)", "device-days"),
     "days_to_lock_median": Metric("median days from activation to lock", "days"),

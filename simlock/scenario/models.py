@@ -144,6 +144,13 @@ class Region(_Model):
         description="home country of travellers: their SIM and roaming IP report it",
     )
     signals: Signals = Field(default_factory=Signals)
+    complaint_share: Share = Field(
+        0.0,
+        description=(
+            "the observation model: probability that a user locked here complains publicly "
+            "(once, on the day of the lock); 0 = nobody is heard from"
+        ),
+    )
 
     @field_validator("activations")
     @classmethod
@@ -683,6 +690,27 @@ class Sweep(_Model):
 Search = section_model(SweepParameter)
 
 
+class Worlds(_Model):
+    """Where `simlock run FILE` finds its plausible worlds when no --posterior is given: a
+    calibration shipped with the scenario, so its first run answers with ranges."""
+
+    posterior: str = Field(
+        min_length=1,
+        max_length=1000,
+        description=(
+            "calibration folder (simlock calibrate -o), relative to the scenario file; the run "
+            "draws its worlds from its posterior"
+        ),
+    )
+    count: int = Field(20, ge=1, le=100_000, description="worlds drawn from the posterior")
+    replications: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="replications in each world (default: the scenario's replications)",
+    )
+
+
 class Scenario(_Model):
     """A whole scenario: the world, the baseline policy, its variants and what to expect."""
 
@@ -707,6 +735,13 @@ class Scenario(_Model):
         description="inputs whose value is unknown, each with a prior (see simlock calibrate)",
     )
     search: Search | None = None  # type: ignore[valid-type]
+    worlds: Worlds | None = Field(
+        None,
+        description=(
+            "run over plausible worlds from a shipped calibration by default (simlock run "
+            "without --posterior; --no-worlds runs the values written in the file)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _cross_field(self) -> Scenario:
