@@ -34,7 +34,6 @@ from simlock.analysis.contents import (
     describe_replications,
     detail_replications,
     policy_of,
-    replications,
     variant_order,
 )
 from simlock.analysis.contents import variants as variants_of
@@ -51,7 +50,9 @@ from .plotting import (
     OKABE_ITO,
     AxesArgument,
     all_zero,
+    band_handles,
     band_legend_title,
+    band_words,
     canvas,
     count_axis,
     count_ticks,
@@ -146,14 +147,14 @@ def locked_over_time(
     set_titles(
         drawn,
         figure_title(title, TITLES["locked_over_time"]),
-        f"{plain(results.scenario.name)} · {interval_words(replications(results))}",
+        f"{plain(results.scenario.name)} · {band_words(results)}",
         marks=True,
     )
     if all_zero(band["mean"]):
         message(panel, NO_LOCKS)
     legend_below(
         drawn,
-        [*panel.get_legend_handles_labels()[0], *policy_handles],
+        [*panel.get_legend_handles_labels()[0], *band_handles(band), *policy_handles],
         band_legend_title(results),
     )
     return drawn.figure
@@ -227,11 +228,15 @@ def locks_per_day(
     set_titles(
         drawn,
         figure_title(title, TITLES["locks_per_day"]),
-        f"{plain(results.scenario.name)} · {interval_words(replications(results))} · "
+        f"{plain(results.scenario.name)} · {band_words(results)} · "
         "shaded: enforcement windows, dashed: lift",
         marks=True,
     )
-    legend_below(drawn, axes[0].get_legend_handles_labels()[0], band_legend_title(results))
+    legend_below(
+        drawn,
+        [*axes[0].get_legend_handles_labels()[0], *band_handles(frame)],
+        band_legend_title(results),
+    )
     return drawn.figure
 
 
