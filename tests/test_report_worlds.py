@@ -199,6 +199,18 @@ def test_figures_over_time_draw_two_labelled_bands_per_variant(over_worlds):
     assert (data["plausible_high"] >= data["plausible_low"]).all()
 
 
+def plausible_whiskers(figure) -> int:
+    return sum(c.get_gid() == PLAUSIBLE_GID for ax in figure.axes for c in ax.collections)
+
+
+@pytest.mark.slow
+def test_users_by_region_draws_plausible_whiskers_beside_the_monte_carlo_ones(over_worlds):
+    figure = figs.users_by_region(over_worlds)
+    assert plausible_whiskers(figure) == 2  # one set per variant
+    data = figs.users_by_region_data(over_worlds)
+    assert (data["plausible_high"] >= data["plausible_low"]).all()
+
+
 @pytest.mark.slow
 def test_the_worlds_section_says_how_many_from_where_and_the_inputs_ranges(over_worlds):
     blocks = worlds_section(over_worlds)
@@ -228,6 +240,8 @@ def test_a_run_without_worlds_reports_as_before(ordinary):
         "ci_high",
         "n",
     ]
+    assert plausible_whiskers(figs.users_by_region(ordinary)) == 0
+    assert "plausible_low" not in figs.users_by_region_data(ordinary).columns
     compact = key_metrics_table(ordinary)
     assert all(not isinstance(cell, list) for row in compact.rows for cell in row)
     table = expectations_table(ordinary.scenario, ordinary.check())

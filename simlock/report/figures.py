@@ -48,6 +48,7 @@ from .plotting import (
     NO_INTERVAL,
     NO_LOCKS,
     OKABE_ITO,
+    PLAUSIBLE_GID,
     AxesArgument,
     all_zero,
     band_handles,
@@ -260,6 +261,9 @@ def users_by_region_data(results: Results) -> pd.DataFrame:
             "n": rows["n"].to_numpy(dtype=int),
         }
     )
+    if "plausible_low" in rows.columns:
+        frame["plausible_low"] = rows["plausible_low"].to_numpy(dtype=float)
+        frame["plausible_high"] = rows["plausible_high"].to_numpy(dtype=float)
     frame.insert(1, "region_name", frame["region"].map(names))
     region_order = {r.id: i for i, r in enumerate(results.scenario.regions)}
     frame["_r"] = frame["region"].map(region_order)
@@ -325,8 +329,24 @@ def users_by_region(
                 elinewidth=1.1,
                 capsize=3,
             )
-        # Each value past the end of its interval, so that small bars can be read too.
-        for y_bar, end, value in zip(y, np.maximum(high, means), means, strict=True):
+        ends = np.maximum(high, means)
+        if "plausible_low" in part.columns:
+            plausible_low = part["plausible_low"].fillna(0).to_numpy()
+            plausible_high = part["plausible_high"].fillna(0).to_numpy()
+            whiskers = ax.errorbar(
+                means,
+                y,
+                xerr=np.clip(np.vstack([means - plausible_low, plausible_high - means]), 0, None),
+                fmt="none",
+                ecolor="#777777",
+                elinewidth=0.9,
+                capsize=6,
+                linestyle=":",
+            )
+            whiskers.lines[2][0].set_gid(PLAUSIBLE_GID)
+            ends = np.maximum(ends, plausible_high)
+        # Each value past the end of its intervals, so that small bars can be read too.
+        for y_bar, end, value in zip(y, ends, means, strict=True):
             ax.annotate(
                 format_value(value, "devices", results.scenario.start),  # whole devices
                 (end, y_bar),
@@ -344,6 +364,11 @@ def users_by_region(
     ax.set_ylabel("region of activation")
     ax.grid(False, axis="y")
     subtitle = f"{plain(results.scenario.name)} · {interval_words(n, 'bars: 95% interval')}"
+    if "plausible_low" in frame.columns:
+        subtitle = (
+            f"{plain(results.scenario.name)} · mean over plausible worlds; solid whiskers: "
+            "Monte Carlo 95% interval, dotted grey: plausible range (5%–95%)"
+        )
     if empty and shown:
         subtitle += (
             f"\nno user affected in: {plain(', '.join(labels.get(r, r) for r in empty), 110)}"

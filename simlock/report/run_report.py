@@ -141,6 +141,11 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
         )
     detail = describe_replications(detail_replications(results))
     log_scale = name == "locks_per_day" and figs.per_day_log_scale(data)
+    bars = "bars: 95% intervals" if n >= 2 else "no interval"
+    region_bars = bars
+    if worlds:
+        bars = f"bars: {MONTE_CARLO_LABEL}"
+        region_bars = f"solid whiskers: {MONTE_CARLO_LABEL}; dotted grey: {PLAUSIBLE_LABEL}"
     captions = {
         "locked_over_time": f"Devices locked at the end of each day, per variant ({over}). "
         "Shaded: enforcement windows; dashed line: the lift.",
@@ -152,13 +157,13 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
             else "."
         ),
         "users_by_region": "Devices locked at least once, by the region where they were "
-        f"activated, per variant ({'bars: 95% intervals' if n >= 2 else 'no interval'}).",
+        f"activated, per variant ({region_bars}).",
         "delay_cdf": "Share of locked devices locked within a given number of days of "
         "activation, and locked for at most a given number of days (devices still locked at the "
         f"end count until the end); device-level rows of {detail}.",
         "tradeoff": f"Targeted locks (devices of the {_targets(results)} in banned territories) "
         "against collateral locks (travellers, official devices, detection errors) per variant "
-        f"({'bars: 95% intervals' if n >= 2 else 'no interval'}): right is what a variant "
+        f"({bars}): right is what a variant "
         "buys, up is what it costs.",
         "support_desk": "Appeals waiting for the support desk at the end of each day, and the "
         "mean days appeals filed that day waited before service (served appeals only; the lift "
