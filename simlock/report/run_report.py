@@ -136,8 +136,8 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
     worlds = worlds_count(results)
     if worlds:
         over = (
-            f"mean over {worlds} plausible worlds; light band: {PLAUSIBLE_LABEL} over every "
-            f"world and replication; dark band: {MONTE_CARLO_LABEL}"
+            f"mean over {worlds} plausible worlds; light band: plausible range, 5%–95% over "
+            f"every world and replication; dark band: {MONTE_CARLO_LABEL}"
         )
     detail = describe_replications(detail_replications(results))
     log_scale = name == "locks_per_day" and figs.per_day_log_scale(data)

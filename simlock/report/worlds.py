@@ -23,7 +23,7 @@ from simlock.analysis.formatting import format_value
 from simlock.analysis.results import Results
 from simlock.analysis.worlds import PLAUSIBLE, has_worlds
 
-from .document import Block, Code, Heading, Paragraph, Table
+from .document import Block, Code, Heading, Paragraph, Span, Table
 
 PLAUSIBLE_LABEL = f"plausible range ({PLAUSIBLE[0]:.0%}–{PLAUSIBLE[1]:.0%} over worlds)"
 """How the report names the plausible range wherever it shows one."""
@@ -71,11 +71,11 @@ def worlds_section(results: Results) -> list[Block]:
         return []
     info: dict[str, Any] = results.manifest.get("worlds") or {}
     per_world = info.get("replications_per_world")
-    source = info.get("posterior") or "a calibration given in Python"
-    text = (
-        f"This run simulated every variant in {count} plausible worlds drawn (by weight, with "
-        f"the run's seed) from the posterior of the calibration in {source}"
+    folder = info.get("posterior")
+    source: list[Span] = (
+        ["the calibration in ", Code(str(folder))] if folder else ["a calibration given in Python"]
     )
+    text = ""
     if per_world:
         text += f", {per_world} replication(s) in each, on common random numbers across variants"
     text += (
@@ -84,7 +84,14 @@ def worlds_section(results: Results) -> list[Block]:
         f"{MONTE_CARLO_LABEL} over the worlds' means: how precisely these simulations estimate "
         "it. More worlds narrow the second; only better observations narrow the first."
     )
-    blocks: list[Block] = [Heading("Plausible worlds", 2, "worlds"), Paragraph([text])]
+    lead = (
+        f"This run simulated every variant in {count} plausible worlds drawn (by weight, with "
+        "the run's seed) from the posterior of "
+    )
+    blocks: list[Block] = [
+        Heading("Plausible worlds", 2, "worlds"),
+        Paragraph([lead, *source, text]),
+    ]
     if info.get("calibration_hash"):
         blocks.append(Paragraph(["Calibration hash: ", Code(str(info["calibration_hash"]))]))
     table = inputs_table(info.get("draws") or [])
