@@ -14,10 +14,13 @@ import json
 import re
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
+from matplotlib.lines import Line2D
 
 import simlock
 from simlock.analysis.results import Results
@@ -32,7 +35,15 @@ from simlock.execution.calibrate import (
 from simlock.report import figures as figs
 from simlock.report.document import Note, Strong
 from simlock.report.headline import headline, key_metrics_table
-from simlock.report.plotting import MONTE_CARLO_GID, PLAUSIBLE_GID
+from simlock.report.plotting import (
+    MONTE_CARLO_BAND,
+    MONTE_CARLO_GID,
+    PLAUSIBLE_BAND,
+    PLAUSIBLE_GID,
+    REPORT_STYLE,
+    canvas,
+    legend_below,
+)
 from simlock.report.run_report import build_document, write_report
 from simlock.report.tables import expectations_table, metrics_table
 from simlock.report.worlds import worlds_section
@@ -197,6 +208,18 @@ def test_figures_over_time_draw_two_labelled_bands_per_variant(over_worlds):
     assert bands(per_day) == {PLAUSIBLE_GID: 4, MONTE_CARLO_GID: 4}  # two panels
     assert {"worlds", "plausible_low", "plausible_high"} <= set(data.columns)
     assert (data["plausible_high"] >= data["plausible_low"]).all()
+
+
+def test_a_legend_of_four_variants_and_both_bands_fits_in_the_figure():
+    # Six entries in four columns are laid out 2, 2, 1, 1 by matplotlib: the legend's width must
+    # be estimated from that layout, or its long last columns run off the figure.
+    labels = ["baseline", "no-lift", "warn", "exempt-allowed-sim", PLAUSIBLE_BAND, MONTE_CARLO_BAND]
+    with matplotlib.rc_context(REPORT_STYLE):
+        drawn = canvas(5.8)
+        legend_below(drawn, [Line2D([], [], label=label) for label in labels])
+        FigureCanvasAgg(drawn.figure).draw()
+        box = drawn.figure.legends[0].get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= drawn.figure.bbox.x1
 
 
 def plausible_whiskers(figure) -> int:

@@ -341,8 +341,10 @@ def users_by_region(
                 ecolor="#777777",
                 elinewidth=0.9,
                 capsize=6,
-                linestyle=":",
+                zorder=1.9,
             )
+            # Dotted, and under the Monte Carlo whiskers where they overlap.
+            whiskers.lines[2][0].set_linestyle(":")
             whiskers.lines[2][0].set_gid(PLAUSIBLE_GID)
             ends = np.maximum(ends, plausible_high)
         # Each value past the end of its intervals, so that small bars can be read too.

@@ -5,8 +5,9 @@ devices, for how long they stayed locked, and what each variant changes against 
 (paired differences with their 95% intervals); one compact table gives every variant's key
 numbers beside its difference from the baseline. The report puts the figure of devices locked
 over time right after them. Each sentence is built by its own function from the run's summary and
-paired comparison, so a further answer (for example plausible ranges over worlds, once runs over
-the uncertain inputs exist) joins `headline` as one more paragraph without touching the others.
+paired comparison. Over plausible worlds (`simlock run --posterior`) the same sentences give the
+answer as a plausible range, and each variant's change as a range of paired relative differences
+with the number of worlds whose change had the same sign (`simlock.report.worlds`).
 
 Everything here stays short for any number of variants: the sentence on variants names at most
 `LISTED_VARIANTS` of them (those that change the most) and the table has one row per variant.
@@ -249,7 +250,10 @@ def what_variants_change(results: Results) -> Paragraph | None:
     if same:
         within = "within the replications' intervals" if n >= 2 else "at all"
         if worlds:
-            within = "in every world beyond the Monte Carlo interval"
+            within = (
+                "consistently (neither with one sign in every world nor beyond the Monte Carlo "
+                "interval)"
+            )
         named = same if len(same) <= LISTED_VARIANTS + 1 else same[:LISTED_VARIANTS]
         more = f" and {len(same) - len(named)} more" if len(same) > len(named) else ""
         spans.append(

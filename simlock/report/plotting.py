@@ -462,8 +462,11 @@ def _legend_columns(lengths: list[int], size: float, width_inches: float) -> int
     fills its columns top to bottom, and each column is as wide as its longest entry (about
     0.6 em a character, plus the handle), so a few long entries cost one wide column only."""
     for ncol in range(min(4, len(lengths)), 1, -1):
-        rows = -(-len(lengths) // ncol)
-        columns = [lengths[i : i + rows] for i in range(0, len(lengths), rows)]
+        # Matplotlib's layout: the first (len % ncol) columns take one entry more.
+        rows, longer = divmod(len(lengths), ncol)
+        sizes = [rows + 1] * longer + [rows] * (ncol - longer)
+        ends = np.cumsum(sizes)
+        columns = [lengths[end - size : end] for size, end in zip(sizes, ends, strict=True)]
         if sum(max(c) * 0.6 * size + 45 for c in columns) <= width_inches * 72:
             return ncol
     return 1
