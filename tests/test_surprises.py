@@ -89,3 +89,24 @@ def test_validate_prints_the_warning_and_exits_0(tmp_path: Path) -> None:
 @pytest.mark.parametrize("file", SHIPPED, ids=lambda f: f.name)
 def test_shipped_scenarios_raise_no_surprise(file: Path) -> None:
     assert simlock.load_scenario(file).warnings() == []
+
+
+def test_a_variant_that_extends_a_window_past_the_lift_is_warned_about() -> None:
+    """Extending a window to enforce longer does nothing while the lift stays: the lift stops
+    every window (a user tried exactly this and got the baseline's numbers back)."""
+    doc = small_doc()
+    lift = simlock.load_scenario(doc).policy.lift
+    assert lift is not None
+    window = simlock.load_scenario(doc).policy.windows[-1]
+    later = lift.date.replace(day=lift.date.day + 5)
+    doc["variants"]["long"] = {"windows": {window.name: {"end": later.isoformat()}}}
+    found = [w for w in warnings_of(doc) if "past the lift" in w]
+    assert found == [
+        f"variants.long.windows.{window.name}.end: window '{window.name}' runs to {later}, past "
+        f"the lift on {lift.date}, which stops all enforcement: its days after the lift decide "
+        "nothing. Did you mean to move the lift (lift.date) as well, or to remove it (lift: null)?"
+    ]
+
+
+def test_a_window_that_ends_at_the_lift_is_not_warned_about() -> None:
+    assert not [w for w in warnings_of(small_doc()) if "past the lift" in w]

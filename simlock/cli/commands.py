@@ -352,6 +352,9 @@ def _register_optional_commands() -> None:
         search_command
     )
     app.command("calibrate")(calibrate_command)
+    from .explore import register_explore
+
+    register_explore(app)
 
 
 _register_optional_commands()

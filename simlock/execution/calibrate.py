@@ -69,6 +69,7 @@ from simlock.scenario.loader import load_file, with_values
 from simlock.scenario.models import Scenario
 
 from .executors import Executor, make_executor
+from .extras import require
 from .priors import Prior, priors_of, values_of
 from .runner import Task, run_task
 
@@ -436,12 +437,7 @@ def _check_settings(
 
 
 def _require_pyabc() -> None:
-    try:
-        import pyabc  # noqa: F401
-    except ImportError:
-        raise SimlockError(
-            "calibration needs pyabc; install it with: pip install 'simlock[calibrate]'"
-        ) from None
+    require("pyabc", "calibrate", "calibration")
 
 
 def _manifest(

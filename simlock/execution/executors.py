@@ -41,6 +41,8 @@ from typing import Any, TypeVar
 
 from simlock.errors import SimlockError
 
+from .extras import require
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -278,15 +280,9 @@ class DaskExecutor(Executor):
     def _connect(self) -> None:
         if self._client is not None:
             return
+        client_class = require("distributed", "dask", f"a Dask scheduler ({self.address})").Client
         try:
-            from distributed import Client
-        except ImportError:
-            raise ExecutorError(
-                f"a Dask scheduler was given ({self.address}) but Dask is not installed; "
-                "install it with: pip install 'simlock[dask]'"
-            ) from None
-        try:
-            self._client = Client(
+            self._client = client_class(
                 self.address, timeout=self.connect_timeout_s, set_as_default=False
             )
             self._threads = max(1, sum(self._client.nthreads().values()))

@@ -44,6 +44,7 @@ from simlock.scenario.models import BASELINE, Scenario
 from simlock.scenario.sweep_names import MetricName
 
 from .executors import Executor, make_executor
+from .extras import require
 from .manifest import write_manifest
 from .outputs import write_atomic
 from .sweep import PointTask, run_point
@@ -105,6 +106,7 @@ def run_search(
         )
     if trials is not None and trials < 1:
         raise SimlockError(f"trials must be at least 1, got {trials}")
+    require("optuna", "search", "policy search")
     total = trials or search.trials
     out = Path(out_dir)
     started = time.perf_counter()

@@ -67,6 +67,7 @@ from simlock.scenario.sweep_names import MetricName
 from simlock.scenario.yamlio import LineMap
 
 from .executors import Executor, make_executor
+from .extras import require
 from .manifest import common, write_manifest
 from .options import checked_replications, checked_workers
 from .outputs import write_atomic
@@ -727,15 +728,7 @@ def _raw_points(
 def _salib(part: str, method: str = "sobol") -> Any:
     """SALib's module of a method for sampling or analysis, or a message saying how to install
     it."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"SALib.{part}.{method}")
-    except ImportError:
-        raise SimlockError(
-            "Sobol designs and sensitivity indices need SALib; install it with: "
-            "pip install 'simlock[sensitivity]'"
-        ) from None
+    return require(f"SALib.{part}.{method}", "sensitivity", "Sobol designs and sensitivity indices")
 
 
 def _has_salib() -> bool:

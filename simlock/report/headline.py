@@ -42,6 +42,10 @@ LISTED_VARIANTS = 6
 Index = dict[tuple[str, str, str], pd.Series]
 
 
+CENSORED = " (locks still in place at the end of the run count until then: a lower bound)"
+"""Said beside a lock duration when some locks outlast the run, whose end cuts them short."""
+
+
 def summary_index(results: Results, group: str = "all") -> Index:
     """Summary rows by (variant, key, metric), for one group."""
     rows = results.summary[results.summary["group"] == group]
@@ -133,8 +137,10 @@ def who_where_how_long(results: Results) -> Paragraph:
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += f", {est('collateral_locks')} of them collateral locks (not the policy's target)."
     text += _where(results, variant, users)
+    censored = _mean(index, variant, "locked_at_end") > 0
     text += (
-        f" A lock lasted {est('lock_duration_median')} days at the median; at the peak, "
+        f" A lock lasted {est('lock_duration_median')} days at the median"
+        f"{CENSORED if censored else ''}; at the peak, "
         f"around {format_value(_mean(index, variant, 'peak_locked_day'), 'date', start)}, "
         f"{est('peak_locked')} devices were locked at once."
     )

@@ -57,7 +57,7 @@ from .document import (
     render_html,
     render_markdown,
 )
-from .headline import headline, key_metrics_table
+from .headline import CENSORED, headline, key_metrics_table
 from .plotting import REPORT_STYLE
 from .tables import differences_table, expectations_table, manifest_table, metrics_table
 from .worlds import MONTE_CARLO_LABEL, PLAUSIBLE_LABEL, worlds_count, worlds_section
@@ -320,7 +320,7 @@ def _variant_words(
         f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
         f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "
         f"within {est('days_to_lock_p90')} days; the median lock lasted "
-        f"{est('lock_duration_median')} days."
+        f"{est('lock_duration_median')} days{CENSORED if mean('locked_at_end') > 0 else ''}."
     )
     if policy is not None and policy.lift is not None and policy.lift.unlock:
         text += f" The lift unlocked {est('unlocked_by_lift')} devices"
@@ -335,7 +335,7 @@ def _variant_words(
     if policy is not None and policy.appeals is not None:
         text += (
             f" {est('appeals_filed')} appeals were filed, {est('appeals_served')} served and "
-            f"{est('appeals_approved')} approved; the median wait for the desk was "
+            f"{est('appeals_approved')} approved; the served appeals waited a median of "
             f"{est('appeal_wait_median')} days."
         )
     return [*spans, text]

@@ -82,8 +82,8 @@ DEFINITIONS: dict[str, Metric] = {
         "appeals whose service started before the lift and the end", "appeals"
     ),
     "appeals_approved": Metric("appeals approved", "appeals"),
-    "appeal_wait_median": Metric("median days an appeal waited for the desk", "days"),
-    "appeal_wait_mean": Metric("mean days an appeal waited for the desk", "days"),
+    "appeal_wait_median": Metric("median days a served appeal waited for the desk", "days"),
+    "appeal_wait_mean": Metric("mean days a served appeal waited for the desk", "days"),
     "peak_locked": Metric("most devices locked at once (end of day)", "devices"),
     "peak_locked_day": Metric("day of the peak", "date", overall_only=True),
     "peak_new_locks_day": Metric("day with the most new locks", "date", overall_only=True),

@@ -31,6 +31,7 @@ def surprises(scenario: Scenario) -> list[str]:
     for i, region in enumerate(scenario.regions):
         out += _traveller_channel(i, region)
     out += _lift_at_the_end(scenario)
+    out += _windows_past_the_lift(scenario)
     return out
 
 
@@ -85,4 +86,29 @@ def _lift_at_the_end(scenario: Scenario) -> list[str]:
             "(the first day after the run), so it never takes effect; did you mean a date "
             f"before {scenario.end}, or no lift (lift: null)?"
         )
+    return out
+
+
+def _windows_past_the_lift(scenario: Scenario) -> list[str]:
+    """A window that runs past the lift: the lift stops all enforcement, so its days after the
+    lift decide nothing (extending a window to enforce longer does nothing while the lift stays).
+    Said for the policy, and for a variant only when it sets its own windows or lift."""
+    out: list[str] = []
+    for name in scenario.variant_names:
+        override = scenario.variants.get(name, {})
+        if name != BASELINE and "windows" not in override and "lift" not in override:
+            continue
+        policy = scenario.variant(name)
+        if policy.lift is None:
+            continue
+        where = ("policy",) if name == BASELINE else ("variants", name)
+        for window in policy.windows:
+            if window.end <= policy.lift.date:
+                continue
+            out.append(
+                f"{field_path((*where, 'windows', window.name, 'end'))}: window "
+                f"'{window.name}' runs to {window.end}, past the lift on {policy.lift.date}, "
+                "which stops all enforcement: its days after the lift decide nothing. Did you "
+                "mean to move the lift (lift.date) as well, or to remove it (lift: null)?"
+            )
     return out
