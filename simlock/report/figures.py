@@ -34,7 +34,6 @@ from simlock.analysis.contents import (
     describe_replications,
     detail_replications,
     policy_of,
-    replications,
     variant_order,
 )
 from simlock.analysis.contents import variants as variants_of
@@ -50,9 +49,12 @@ from .plotting import (
     NO_INTERVAL,
     NO_LOCKS,
     OKABE_ITO,
+    PLAUSIBLE_GID,
     AxesArgument,
     all_zero,
+    band_handles,
     band_legend_title,
+    band_words,
     canvas,
     count_axis,
     count_ticks,
@@ -148,14 +150,14 @@ def locked_over_time(
     set_titles(
         drawn,
         figure_title(title, TITLES["locked_over_time"]),
-        f"{plain(results.scenario.name)} · {interval_words(replications(results))}",
+        f"{plain(results.scenario.name)} · {band_words(results)}",
         marks=True,
     )
     if all_zero(band["mean"]):
         message(panel, NO_LOCKS)
     legend_below(
         drawn,
-        [*panel.get_legend_handles_labels()[0], *policy_handles],
+        [*panel.get_legend_handles_labels()[0], *band_handles(band), *policy_handles],
         band_legend_title(results),
     )
     return drawn.figure
@@ -229,11 +231,15 @@ def locks_per_day(
     set_titles(
         drawn,
         figure_title(title, TITLES["locks_per_day"]),
-        f"{plain(results.scenario.name)} · {interval_words(replications(results))} · "
+        f"{plain(results.scenario.name)} · {band_words(results)} · "
         "shaded: enforcement windows, dashed: lift",
         marks=True,
     )
-    legend_below(drawn, axes[0].get_legend_handles_labels()[0], band_legend_title(results))
+    legend_below(
+        drawn,
+        [*axes[0].get_legend_handles_labels()[0], *band_handles(frame)],
+        band_legend_title(results),
+    )
     return drawn.figure
 
 
@@ -257,6 +263,9 @@ def users_by_region_data(results: Results) -> pd.DataFrame:
             "n": rows["n"].to_numpy(dtype=int),
         }
     )
+    if "plausible_low" in rows.columns:
+        frame["plausible_low"] = rows["plausible_low"].to_numpy(dtype=float)
+        frame["plausible_high"] = rows["plausible_high"].to_numpy(dtype=float)
     frame.insert(1, "region_name", frame["region"].map(names))
     region_order = {r.id: i for i, r in enumerate(results.scenario.regions)}
     frame["_r"] = frame["region"].map(region_order)
@@ -322,8 +331,26 @@ def users_by_region(
                 elinewidth=1.1,
                 capsize=3,
             )
-        # Each value past the end of its interval, so that small bars can be read too.
-        for y_bar, end, value in zip(y, np.maximum(high, means), means, strict=True):
+        ends = np.maximum(high, means)
+        if "plausible_low" in part.columns:
+            plausible_low = part["plausible_low"].fillna(0).to_numpy()
+            plausible_high = part["plausible_high"].fillna(0).to_numpy()
+            whiskers = ax.errorbar(
+                means,
+                y,
+                xerr=np.clip(np.vstack([means - plausible_low, plausible_high - means]), 0, None),
+                fmt="none",
+                ecolor="#777777",
+                elinewidth=0.9,
+                capsize=6,
+                zorder=1.9,
+            )
+            # Dotted, and under the Monte Carlo whiskers where they overlap.
+            whiskers.lines[2][0].set_linestyle(":")
+            whiskers.lines[2][0].set_gid(PLAUSIBLE_GID)
+            ends = np.maximum(ends, plausible_high)
+        # Each value past the end of its intervals, so that small bars can be read too.
+        for y_bar, end, value in zip(y, ends, means, strict=True):
             ax.annotate(
                 format_value(value, "devices", results.scenario.start),  # whole devices
                 (end, y_bar),
@@ -341,6 +368,11 @@ def users_by_region(
     ax.set_ylabel("region of activation")
     ax.grid(False, axis="y")
     subtitle = f"{plain(results.scenario.name)} · {interval_words(n, 'bars: 95% interval')}"
+    if "plausible_low" in frame.columns:
+        subtitle = (
+            f"{plain(results.scenario.name)} · mean over plausible worlds; solid whiskers: "
+            "Monte Carlo 95% interval, dotted grey: plausible range (5%–95%)"
+        )
     if empty and shown:
         subtitle += (
             f"\nno user affected in: {plain(', '.join(labels.get(r, r) for r in empty), 110)}"

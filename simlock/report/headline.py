@@ -5,8 +5,9 @@ devices, for how long they stayed locked, and what each variant changes against 
 (paired differences with their 95% intervals); one compact table gives every variant's key
 numbers beside its difference from the baseline. The report puts the figure of devices locked
 over time right after them. Each sentence is built by its own function from the run's summary and
-paired comparison, so a further answer (for example plausible ranges over worlds, once runs over
-the uncertain inputs exist) joins `headline` as one more paragraph without touching the others.
+paired comparison. Over plausible worlds (`simlock run --posterior`) the same sentences give the
+answer as a plausible range, and each variant's change as a range of paired relative differences
+with the number of worlds whose change had the same sign (`simlock.report.worlds`).
 
 Everything here stays short for any number of variants: the sentence on variants names at most
 `LISTED_VARIANTS` of them (those that change the most) and the table has one row per variant.
@@ -14,6 +15,7 @@ Everything here stays short for any number of variants: the sentence on variants
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
@@ -23,7 +25,8 @@ from simlock.analysis.formatting import DASH, format_summary_row, format_value, 
 from simlock.analysis.results import Results
 from simlock.scenario.models import BASELINE
 
-from .document import Cell, Paragraph, Span, Strong, Table
+from .document import Cell, Note, Paragraph, Span, Strong, Table
+from .worlds import MONTE_CARLO_LABEL, plausible_text, worlds_count
 
 KEY_METRICS = {
     "users_affected": "users locked",
@@ -145,7 +148,16 @@ def who_where_how_long(results: Results) -> Paragraph:
     def est(metric: str) -> str:
         return _estimate(index, results, variant, metric)
 
-    text = f"{est('users_affected')} users were locked at least once"
+    worlds = worlds_count(results)
+    if worlds:
+        row = index.get((variant, "all", "users_affected"))
+        text = (
+            f"between {_between(row, start)} users were locked at least once "
+            f"(plausible range over {worlds} worlds; mean {est('users_affected')}, "
+            f"{MONTE_CARLO_LABEL} in brackets)"
+        )
+    else:
+        text = f"{est('users_affected')} users were locked at least once"
     if _mean(index, variant, "banned_activations") > 0:
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += f", {est('collateral_locks')} of them collateral locks (not the policy's target)."
@@ -169,6 +181,15 @@ def who_where_how_long(results: Results) -> Paragraph:
     return Paragraph([*who, text], css="headline")
 
 
+def _between(row: pd.Series | None, start: dt.date) -> str:
+    """'310 and 1,033': a count's plausible range for a sentence that says 'between'."""
+    if row is None:
+        return DASH
+    low = format_value(float(row["plausible_low"]), "devices", start)
+    high = format_value(float(row["plausible_high"]), "devices", start)
+    return f"{low} and {high}"
+
+
 def _biggest_change(
     results: Results, variant: str, differences: dict[tuple[str, str], pd.Series]
 ) -> tuple[float, list[Span]] | None:
@@ -183,7 +204,12 @@ def _biggest_change(
             continue
         difference = float(row["difference"])
         low, high = float(row["ci_low"]), float(row["ci_high"])
-        if difference == 0 or (math.isfinite(low) and math.isfinite(high) and low <= 0 <= high):
+        unsure = math.isfinite(low) and math.isfinite(high) and low <= 0 <= high
+        # Over worlds, an effect whose sign held in every world counts even when the worlds'
+        # spread of sizes makes the interval of the mean cross zero.
+        if "worlds_same_sign" in row.index and worlds_count(results) >= 2:
+            unsure = unsure and float(row["worlds_same_sign"]) < 1
+        if difference == 0 or unsure:
             continue
         base = _mean(index, BASELINE, metric)
         relative = difference / base if base else math.inf
@@ -193,9 +219,36 @@ def _biggest_change(
             words += " days"
         if math.isfinite(relative):
             words += f" ({relative:+.0%})"
+        if "worlds_same_sign" in row.index:
+            words = f"{label} {_worlds_change(row, unit, results)}"
         if best is None or abs(relative) > best[0]:
             best = (abs(relative), [Strong(variant), ": " + words])
     return best
+
+
+def _worlds_change(row: pd.Series, unit: str, results: Results) -> str:
+    """A variant's change over plausible worlds: '20–35% fewer (...), in 48 of 50 worlds'.
+
+    The relative range is the plausible range of the paired relative differences (within each
+    world and replication); the count is of worlds whose mean difference has the overall sign.
+    """
+    worlds = worlds_count(results)
+    same = round(float(row["worlds_same_sign"]) * worlds)
+    held = f"in all {worlds} worlds" if same == worlds else f"in {same} of {worlds} worlds"
+    low, high = float(row["relative_low"]), float(row["relative_high"])
+    start = results.scenario.start
+    paired = (
+        f"paired difference {plausible_text(row, unit, start, signed=True)}, mean "
+        f"{format_summary_row(row, unit, start, signed=True)}"
+    )
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{paired}; the sign held {held}"
+    less, more = {"days": ("shorter", "longer")}.get(unit, ("fewer", "more"))
+    if high <= 0 or low >= 0:
+        small, large = sorted((abs(low), abs(high)))
+        size = f"{small:.0%}" if f"{small:.0%}" == f"{large:.0%}" else f"{small:.0%}–{large:.0%}"
+        return f"{size} {less if high <= 0 else more}, {held} ({paired})"
+    return f"{low:+.0%} to {high:+.0%}; {held} the change had the mean's sign ({paired})"
 
 
 def what_variants_change(results: Results) -> Paragraph | None:
@@ -211,6 +264,12 @@ def what_variants_change(results: Results) -> Paragraph | None:
     changed = sorted((c for c in changes.values() if c is not None), key=lambda c: -c[0])
     same = [v for v, c in changes.items() if c is None]
     how = f"paired over {n} replications" if n >= 2 else "one replication, no interval"
+    worlds = worlds_count(results)
+    if worlds:
+        how = (
+            f"paired within each of {worlds} plausible worlds; the range is the plausible "
+            "range of the relative difference"
+        )
     spans: list[Span] = [f"What each variant changes most against the baseline ({how}): "]
     # Naming all but one would leave "and 1 more": then name that one too.
     listed = changed if len(changed) <= LISTED_VARIANTS + 1 else changed[:LISTED_VARIANTS]
@@ -222,6 +281,11 @@ def what_variants_change(results: Results) -> Paragraph | None:
         spans.append(".")
     if same:
         within = "within the replications' intervals" if n >= 2 else "at all"
+        if worlds:
+            within = (
+                "consistently (neither with one sign in every world nor beyond the Monte Carlo "
+                "interval)"
+            )
         named = same if len(same) <= LISTED_VARIANTS + 1 else same[:LISTED_VARIANTS]
         more = f" and {len(same) - len(named)} more" if len(same) > len(named) else ""
         spans.append(
@@ -237,6 +301,20 @@ def headline(results: Results) -> list[Paragraph]:
     return [part for part in parts if part is not None]
 
 
+def _with_plausible(
+    row: pd.Series | None, unit: str, results: Results, signed: bool = False
+) -> Cell:
+    """Over worlds, a cell of the compact table: the mean with its Monte Carlo interval, and
+    the plausible range under it, each labelled."""
+    start = results.scenario.start
+    if row is None:
+        return DASH
+    return [
+        format_summary_row(row, unit, start, signed),
+        Note(f"plausible {plausible_text(row, unit, start, signed)}"),
+    ]
+
+
 def key_metrics_table(results: Results) -> Table:
     """One row per variant: each key metric (its mean) and, beside it, the paired difference
     from the baseline with its 95% interval (none when only the baseline ran, or without a
@@ -247,6 +325,7 @@ def key_metrics_table(results: Results) -> Table:
     differences = _difference_index(results)
     start = results.scenario.start
     compare = bool(differences)
+    worlds = worlds_count(results) > 0
     columns, numeric, column_attrs = ["variant"], [False], [{}]
     for metric, label in KEY_METRICS.items():
         unit = metric_unit(metric)
@@ -263,14 +342,19 @@ def key_metrics_table(results: Results) -> Table:
         cells: list[Cell] = [Strong(variant)]
         for metric in KEY_METRICS:
             unit = metric_unit(metric)
-            cells.append(format_value(_mean(index, variant, metric), unit, start))
+            if worlds:
+                row = index.get((variant, "all", metric))
+                cells.append(_with_plausible(row, unit, results))
+            else:
+                cells.append(format_value(_mean(index, variant, metric), unit, start))
             if compare:
                 row = differences.get((variant, metric))
-                cells.append(
-                    DASH
-                    if variant == BASELINE or row is None
-                    else format_summary_row(row, unit, start, signed=True)
-                )
+                if variant == BASELINE or row is None:
+                    cells.append(DASH)
+                elif worlds:
+                    cells.append(_with_plausible(row, unit, results, signed=True))
+                else:
+                    cells.append(format_summary_row(row, unit, start, signed=True))
         rows.append(cells)
     return Table(
         columns=columns,

@@ -26,12 +26,14 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from simlock.analysis.contents import replications, variant_order, variants
 from simlock.analysis.daily import daily_totals
 from simlock.analysis.metrics import half_width
 from simlock.analysis.results import Results
+from simlock.analysis.worlds import PLAUSIBLE, WORLD, has_worlds
 
 # ---------------------------------------------------------------------------------------------
 # Looks: every variant the same in every figure
@@ -235,6 +237,14 @@ def interval_words(n: int, what: str = "95% band") -> str:
     return f"mean of {n} replications, {what}" if n >= 2 else NO_INTERVAL
 
 
+def band_words(results: Results) -> str:
+    """What a figure's bands show, for its subtitle: over plausible worlds, both bands."""
+    if not has_worlds(results.replicates):
+        return interval_words(replications(results))
+    worlds = int(results.replicates[WORLD].nunique())
+    return f"mean over {worlds} plausible worlds; light band: plausible range, dark: Monte Carlo"
+
+
 def message(ax: Axes, text: str) -> None:
     """An explanation in the middle of a panel that has nothing (or nothing useful) to show."""
     ax.text(
@@ -318,13 +328,34 @@ def daily_band(results: Results, column: str) -> pd.DataFrame:
         return pd.DataFrame(columns=BAND_COLUMNS)
     totals = daily_totals(daily, column, by=("variant", "replication"))
     wide = totals.stack("variant", future_stack=True).fillna(0.0)
-    band = t_band(wide).reset_index()
+    band = t_band(wide) if not has_worlds(results.replicates) else worlds_band(wide, results)
+    band = band.reset_index()
     dates = daily[["day", "date"]].drop_duplicates("day").set_index("day")["date"]
     band["date"] = band["day"].map(dates)
     band["variant"] = band["variant"].astype(str)
     band["_order"] = band["variant"].map(variant_order(results))
     band = band.sort_values(["_order", "date"]).reset_index(drop=True)
-    return band[BAND_COLUMNS]
+    extra = [c for c in WORLD_BAND_COLUMNS if c in band.columns]
+    return band[BAND_COLUMNS + extra]
+
+
+WORLD_BAND_COLUMNS = ["worlds", "plausible_low", "plausible_high"]
+"""The columns a band over plausible worlds adds (after `BAND_COLUMNS`)."""
+
+
+def worlds_band(wide: pd.DataFrame, results: Results) -> pd.DataFrame:
+    """Over plausible worlds: the mean and Monte Carlo 95% interval over the worlds' means (the
+    replications, columns of `wide`, averaged within each world), and the plausible range: 5%
+    and 95% over every world and replication, as in the run's summary."""
+    pairs = results.replicates[["replication", WORLD]].drop_duplicates("replication")
+    world_of = pairs.set_index("replication")[WORLD]
+    world_means = wide.T.groupby(world_of.reindex(wide.columns).to_numpy()).mean().T
+    band = t_band(world_means)
+    values = wide.to_numpy(dtype=float)
+    band["worlds"] = world_means.shape[1]
+    band["plausible_low"] = np.quantile(values, PLAUSIBLE[0], axis=1)
+    band["plausible_high"] = np.quantile(values, PLAUSIBLE[1], axis=1)
+    return band
 
 
 def plot_bands(ax: Axes, band: pd.DataFrame, results: Results, label: bool = True) -> None:
@@ -343,15 +374,61 @@ def plot_bands(ax: Axes, band: pd.DataFrame, results: Results, label: bool = Tru
             **style.line_properties(markevery(len(part), index)),
             label=variant if label else None,
         )
+        worlds = "plausible_low" in part.columns
+        if worlds:
+            ax.fill_between(
+                dates,
+                part["plausible_low"].clip(lower=0).to_numpy(dtype=float),
+                part["plausible_high"].to_numpy(dtype=float),
+                color=style.colour,
+                alpha=0.12,
+                linewidth=0.6,
+                linestyle=":",
+                edgecolor=style.colour,
+                gid=PLAUSIBLE_GID,
+            )
         if n >= 2:
             ax.fill_between(
                 dates,
                 part["ci_low"].clip(lower=0).to_numpy(dtype=float),
                 part["ci_high"].to_numpy(dtype=float),
                 color=style.colour,
-                alpha=0.18,
+                alpha=0.35 if worlds else 0.18,
                 linewidth=0,
+                gid=MONTE_CARLO_GID if worlds else None,
             )
+
+
+PLAUSIBLE_BAND = (
+    f"plausible range ({PLAUSIBLE[0]:.0%}–{PLAUSIBLE[1]:.0%} over worlds × replications)"
+)
+MONTE_CARLO_BAND = "Monte Carlo 95% interval of the mean"
+PLAUSIBLE_GID = "plausible-range"
+MONTE_CARLO_GID = "monte-carlo-interval"
+"""The ids of the two bands a figure over plausible worlds draws per variant (SVG ids, and how
+tests tell the bands apart)."""
+
+
+def band_handles(data: pd.DataFrame) -> list:
+    """Over plausible worlds, two legend entries saying which band is which (grey, for every
+    variant's colour); none for an ordinary run."""
+    if "plausible_low" not in data.columns:
+        return []
+    return [
+        Patch(
+            facecolor="#000000",
+            alpha=0.12,
+            edgecolor="#000000",
+            linestyle=":",
+            label=PLAUSIBLE_BAND,
+        ),
+        Patch(
+            facecolor="#000000",
+            alpha=0.35,
+            linewidth=0,
+            label=MONTE_CARLO_BAND,
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,8 +462,11 @@ def _legend_columns(lengths: list[int], size: float, width_inches: float) -> int
     fills its columns top to bottom, and each column is as wide as its longest entry (about
     0.6 em a character, plus the handle), so a few long entries cost one wide column only."""
     for ncol in range(min(4, len(lengths)), 1, -1):
-        rows = -(-len(lengths) // ncol)
-        columns = [lengths[i : i + rows] for i in range(0, len(lengths), rows)]
+        # Matplotlib's layout: the first (len % ncol) columns take one entry more.
+        rows, longer = divmod(len(lengths), ncol)
+        sizes = [rows + 1] * longer + [rows] * (ncol - longer)
+        ends = np.cumsum(sizes)
+        columns = [lengths[end - size : end] for size, end in zip(sizes, ends, strict=True)]
         if sum(max(c) * 0.6 * size + 45 for c in columns) <= width_inches * 72:
             return ncol
     return 1

@@ -60,6 +60,7 @@ from .document import (
 from .headline import CENSORED, headline, key_metrics_table
 from .plotting import REPORT_STYLE
 from .tables import differences_table, expectations_table, manifest_table, metrics_table
+from .worlds import MONTE_CARLO_LABEL, PLAUSIBLE_LABEL, worlds_count, worlds_section
 
 PNG_DPI = 110
 
@@ -132,8 +133,19 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
         if n >= 2
         else "one replication, so no interval"
     )
+    worlds = worlds_count(results)
+    if worlds:
+        over = (
+            f"mean over {worlds} plausible worlds; light band: plausible range, 5%–95% over "
+            f"every world and replication; dark band: {MONTE_CARLO_LABEL}"
+        )
     detail = describe_replications(detail_replications(results))
     log_scale = name == "locks_per_day" and figs.per_day_log_scale(data)
+    bars = "bars: 95% intervals" if n >= 2 else "no interval"
+    region_bars = bars
+    if worlds:
+        bars = f"bars: {MONTE_CARLO_LABEL}"
+        region_bars = f"solid whiskers: {MONTE_CARLO_LABEL}; dotted grey: {PLAUSIBLE_LABEL}"
     captions = {
         "locked_over_time": f"Devices locked at the end of each day, per variant ({over}). "
         "Shaded: enforcement windows; dashed line: the lift.",
@@ -145,13 +157,13 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
             else "."
         ),
         "users_by_region": "Devices locked at least once, by the region where they were "
-        f"activated, per variant ({'bars: 95% intervals' if n >= 2 else 'no interval'}).",
+        f"activated, per variant ({region_bars}).",
         "delay_cdf": "Share of locked devices locked within a given number of days of "
         "activation, and locked for at most a given number of days (devices still locked at the "
         f"end count until the end); device-level rows of {detail}.",
         "tradeoff": f"Targeted locks (devices of the {_targets(results)} in banned territories) "
         "against collateral locks (travellers, official devices, detection errors) per variant "
-        f"({'bars: 95% intervals' if n >= 2 else 'no interval'}): right is what a variant "
+        f"({bars}): right is what a variant "
         "buys, up is what it costs.",
         "support_desk": "Appeals waiting for the support desk at the end of each day, and the "
         "mean days appeals filed that day waited before service (served appeals only; the lift "
@@ -182,10 +194,11 @@ def build_document(
     blocks += _answer_section(results, expectations, lead)
     blocks += _variants_section(results)
     blocks += scenario_section(results)
+    blocks += worlds_section(results)
     blocks += _metrics_section(results)
     blocks += _differences_section(results)
     if expectations is not None:
-        blocks += _expectations_section(scenario, expectations)
+        blocks += _expectations_section(scenario, expectations, worlds_count(results))
     blocks += _figures_section(results, [f for f in rendered if f.name != LEAD_FIGURE])
     blocks += _manifest_section(results)
     return blocks
@@ -206,6 +219,16 @@ def _opening(results: Results) -> list[Block]:
     if scale != 1:
         facts += f", activation rates scaled by {scale:g} (counts are for the scaled world)"
     facts += f"; simlock {manifest.get('simlock_version', '?')}."
+    worlds = worlds_count(results)
+    if worlds:
+        facts = facts.replace(
+            f"{n} replication(s)", f"{worlds} plausible worlds × {n // worlds} replication(s)"
+        )
+        facts += (
+            f" Numbers are means over the {worlds} worlds, with the {MONTE_CARLO_LABEL} (over "
+            f"the worlds' means) in brackets; the {PLAUSIBLE_LABEL} is given beside them."
+        )
+        return [*blocks, Paragraph([facts])]
     if n >= 2:
         facts += (
             f" Numbers are means over {n} replications, with 95% Student-t intervals across "
@@ -237,8 +260,16 @@ def _answer_section(
         failed = [str(x) for x in expectations.loc[expectations["verdict"] == FAIL, "name"]]
         text += f"; failing: {'; '.join(failed)}." if failed else "."
         blocks.append(Paragraph([text], css="fail" if failed else "pass"))
+    if worlds_count(results):
+        blocks.append(Paragraph([WORLDS_CELLS], css="note"))
     blocks.append(key_metrics_table(results))
     return blocks + list(lead)
+
+
+WORLDS_CELLS = (
+    f"In the tables of a run over plausible worlds, each number is the mean with its "
+    f"{MONTE_CARLO_LABEL} in brackets, and under it its {PLAUSIBLE_LABEL}."
+)
 
 
 def _overall(results: Results) -> dict[tuple[str, str], pd.Series]:
@@ -355,6 +386,12 @@ def _metrics_section(results: Results) -> list[Block]:
         if n >= 2
         else "One replication: the value of that replication; 95% intervals are undefined."
     )
+    worlds = worlds_count(results)
+    if worlds:
+        how = (
+            f"Mean over {worlds} plausible worlds per variant, with its {MONTE_CARLO_LABEL} "
+            f"(over the worlds' means) in brackets and its {PLAUSIBLE_LABEL} under it."
+        )
     blocks: list[Block] = [
         Heading("Metrics", 2, "metrics"),
         Paragraph(
@@ -391,6 +428,13 @@ def _differences_section(results: Results) -> list[Block]:
         if n >= 2
         else "one replication, so no interval"
     )
+    worlds = worlds_count(results)
+    if worlds:
+        how = (
+            f"paired within each (world, replication) over {worlds} plausible worlds, with the "
+            f"{MONTE_CARLO_LABEL} difference in brackets and the {PLAUSIBLE_LABEL} of the paired "
+            "differences under it"
+        )
     return [
         Heading("Differences from the baseline", 2, "differences"),
         Paragraph(
@@ -412,18 +456,20 @@ def _tally(expectations: pd.DataFrame) -> str:
     return text + (f", {skipped} not evaluated (variant not run)" if skipped else "")
 
 
-def _expectations_section(scenario: Scenario, expectations: pd.DataFrame) -> list[Block]:
+def _expectations_section(
+    scenario: Scenario, expectations: pd.DataFrame, worlds: int = 0
+) -> list[Block]:
     blocks: list[Block] = [Heading("Expectations", 2, "expectations")]
     if expectations.empty:
         return [*blocks, Paragraph(["The scenario declares no expectations."])]
-    blocks.append(
-        Paragraph(
-            [
-                f"{_tally(expectations)}. Each is checked on the mean across replications; the "
-                "interval shows how sure that is."
-            ]
+    how = "Each is checked on the mean across replications; the interval shows how sure that is."
+    if worlds:
+        how = (
+            f"Each is checked on the mean over {worlds} plausible worlds (its {MONTE_CARLO_LABEL} "
+            f"in brackets); the {PLAUSIBLE_LABEL} beside it shows whether the fact holds across "
+            "the worlds or only on average."
         )
-    )
+    blocks.append(Paragraph([f"{_tally(expectations)}. {how}"]))
     blocks.append(expectations_table(scenario, expectations))
     return blocks
 

@@ -26,6 +26,7 @@ from simlock.analysis.results import Results
 from simlock.scenario.models import BASELINE, Scenario
 
 from .document import Cell, Code, Note, Span, Strong, Table
+from .worlds import format_range, plausible_text, worlds_count
 
 
 def metrics_table(results: Results, group: str, metrics: list[str] | None = None) -> Table:
@@ -42,6 +43,7 @@ def metrics_table(results: Results, group: str, metrics: list[str] | None = None
         order = [r.id for r in results.scenario.regions]
         keys = [k for k in order if k in keys] + [k for k in keys if k not in order]
     region_names = {r.id: r.name for r in results.scenario.regions}
+    worlds = worlds_count(results) > 0
     rows, attrs, starts = [], [], []
     for key in keys:
         for i, metric in enumerate(wanted):
@@ -54,7 +56,14 @@ def metrics_table(results: Results, group: str, metrics: list[str] | None = None
                 label = region_names.get(key, key) + f" ({key})" if group == "region" else key
                 cells += ["" if i else label.replace("_", " "), Code(metric)]
             cells.append(unit)
-            cells += [format_summary_row(index.get((v, key, metric)), unit, start) for v in names]
+            for v in names:
+                row = index.get((v, key, metric))
+                text = format_summary_row(row, unit, start)
+                cells.append(
+                    [text, Note(f"plausible {plausible_text(row, unit, start)}")]
+                    if worlds and row is not None
+                    else text
+                )
             rows.append(cells)
             attrs.append({"metric": metric, "key": key})
             starts.append(i == 0 and group != "all")
@@ -81,14 +90,20 @@ def differences_table(results: Results) -> Table | None:
     index = {(str(r["variant"]), str(r["metric"])): r for _, r in compared.iterrows()}
     present = set(compared["metric"].astype(str))
     start = results.scenario.start
+    worlds = worlds_count(results) > 0
     rows, attrs = [], []
     for metric in (m for m in METRICS if m in present):
         unit = metric_unit(metric)
         shown_unit = {"share": "percentage points", "date": "days"}.get(unit, unit)
         cells: list[Cell] = [[Code(metric), Note(METRICS[metric])], shown_unit]
-        cells += [
-            format_summary_row(index.get((v, metric)), unit, start, signed=True) for v in names
-        ]
+        for v in names:
+            row = index.get((v, metric))
+            text = format_summary_row(row, unit, start, signed=True)
+            if worlds and row is not None:
+                plausible = plausible_text(row, unit, start, signed=True)
+                cells.append([text, Note(f"plausible {plausible}")])
+            else:
+                cells.append(text)
         rows.append(cells)
         attrs.append({"metric": metric, "key": "all"})
     return Table(
@@ -112,7 +127,9 @@ def _bounds(row: pd.Series, unit: str, start: dt.date) -> str:
 
 def expectations_table(scenario: Scenario, expectations: pd.DataFrame) -> Table:
     """One row per expectation: its name, source, variant, simulated value with its interval
-    (dates as dates), the allowed range and the verdict."""
+    (dates as dates), the allowed range and the verdict; over plausible worlds (the frame has
+    `plausible_low`), the plausible range beside the simulated value."""
+    worlds = "plausible_low" in expectations.columns
     rows, attrs = [], []
     for _, row in expectations.iterrows():
         unit = str(row["unit"])
@@ -134,23 +151,30 @@ def expectations_table(scenario: Scenario, expectations: pd.DataFrame) -> Table:
                 + suffix
             )
         verdict = str(row["verdict"])
-        rows.append(
-            [
-                str(row["name"]),
-                str(row["source"]),
-                str(row["variant"]),
-                Code(str(row["metric"])),
-                value,
-                _bounds(row, unit, scenario.start) + suffix,
-                Strong(verdict),
-            ]
-        )
+        cells: list[Cell] = [
+            str(row["name"]),
+            str(row["source"]),
+            str(row["variant"]),
+            Code(str(row["metric"])),
+            value,
+        ]
+        if worlds:
+            low, high = float(row["plausible_low"]), float(row["plausible_high"])
+            shown = format_range(low, high, unit, scenario.start) if n else "–"
+            cells.append(shown + (suffix if shown != "–" else ""))
+        cells += [_bounds(row, unit, scenario.start) + suffix, Strong(verdict)]
+        rows.append(cells)
         attrs.append({"metric": str(row["metric"]), "passed": str(bool(row["passed"])).lower()})
+    columns = ["expectation", "source", "variant", "check", "simulated", "expected", "result"]
+    numeric = [False, False, False, False, True, True, False]
+    if worlds:
+        columns[4:5] = ["simulated (mean, Monte Carlo 95%)", "plausible range (5–95%)"]
+        numeric[4:5] = [True, True]
     return Table(
-        columns=["expectation", "source", "variant", "check", "simulated", "expected", "result"],
+        columns=columns,
         rows=rows,
         table_id="expectations-table",
-        numeric=[False, False, False, False, True, True, False],
+        numeric=numeric,
         row_attrs=attrs,
     )
 
