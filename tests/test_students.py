@@ -69,7 +69,7 @@ def test_notebook_01_says_its_scale_and_uses_check_with_a_variant() -> None:
     # exercise 1 uses check(variant=...); exercise 3 explains windows and changes one
     assert 'check(variant="any-signal")' in code
     assert "Enforcement ends with its windows, whatever\n   the lift date" in text
-    assert '{**surge, "end": "2021-09-28"}' in code
+    assert '"windows": {"surge": {"end": "2021-09-28"}}' in code
 
 
 def test_the_extras_install_jupyter_and_the_site_tools() -> None:
