@@ -70,6 +70,7 @@ def test_a_constraint_needs_a_bound_and_a_known_metric() -> None:
     assert any(p.startswith("search.constraints[0].metric") for p in problems_of(doc))
 
 
+@pytest.mark.slow
 def test_the_command_says_what_is_wrong_with_file_and_line(tmp_path: Path) -> None:
     doc = frontier_doc()
     doc["search"]["objectives"][0]["direction"] = "up"
@@ -84,6 +85,7 @@ def test_the_command_says_what_is_wrong_with_file_and_line(tmp_path: Path) -> No
     assert "no search: section" in done.stderr
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_trials_with_one_or_two_workers(tmp_path: Path) -> None:
     path = small_search(tmp_path, trials=8, population=4)
     one = run_search(path, tmp_path / "one", executor=SequentialExecutor())
@@ -95,6 +97,7 @@ def test_the_same_seed_gives_the_same_trials_with_one_or_two_workers(tmp_path: P
     assert not run_search(other, tmp_path / "seed99", executor=SequentialExecutor()).equals(one)
 
 
+@pytest.mark.slow
 def test_a_resumed_search_runs_the_trials_an_uninterrupted_one_runs(tmp_path: Path) -> None:
     path = small_search(tmp_path, trials=8, population=4)
     whole = run_search(path, tmp_path / "whole", executor=SequentialExecutor())

@@ -89,6 +89,7 @@ def _simlock_run_line(text: str) -> list[str]:
     raise AssertionError("no simlock run command")
 
 
+@pytest.mark.slow
 def test_the_notebooks_command_works_after_the_readmes_first_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
