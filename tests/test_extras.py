@@ -46,7 +46,8 @@ def test_the_command_stops_with_the_install_line_and_writes_nothing(
             + "    - {path: policy.coverage, low: 0.2, high: 1.0}\n"
         )
         args = ["sweep", scenario, "--scale", "0.05"]
-    monkeypatch.setitem(sys.modules, library, None)
+    for name in [library, *(n for n in sys.modules if n.startswith(f"{library}."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # submodules imported earlier too
     out = tmp_path / "out"
     result = invoke(*args, "-o", out)
     assert result.exit_code == 2, result.output
