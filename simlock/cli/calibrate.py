@@ -10,22 +10,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from simlock.errors import ScenarioError, SimlockError
 from simlock.execution.outputs import raise_if_interrupted
 
+from .console import EXIT_BAD_INPUT
+from .console import err as _err
+from .console import out as _out
 from .naming import slug
 
 if TYPE_CHECKING:
     from simlock.execution.calibrate import Calibration, CalibrationProgress
-
-EXIT_BAD_INPUT = 2
-
-_err = Console(stderr=True, highlight=False, emoji=False)
-_out = Console(highlight=False, emoji=False)
 
 
 def calibrate_command(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -23,6 +22,7 @@ from simlock._version import __version__
 from simlock.errors import ConsistencyError, ScenarioError, SimlockError
 from simlock.scenario.loader import load_with_warnings
 
+from .console import EXIT_BAD_INPUT, EXIT_BUG, EXIT_CHECK_FAILED, err, out
 from .naming import slug
 
 if TYPE_CHECKING:
@@ -39,12 +39,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-err = Console(stderr=True, highlight=False, emoji=False)
-out = Console(highlight=False, emoji=False)
-
-EXIT_BAD_INPUT = 2
-EXIT_CHECK_FAILED = 1
-EXIT_BUG = 3
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:

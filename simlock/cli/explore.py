@@ -11,17 +11,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from simlock.errors import ScenarioError
 
-EXIT_BAD_INPUT = 2
+from .console import EXIT_BAD_INPUT
+from .console import err as _err
+from .console import out as _out
+
 DEFAULT_SCENARIO = Path("scenarios") / "september-2021.yaml"
 """The 2021 episode, found in the working directory or beside the package's source tree."""
-
-_err = Console(stderr=True, highlight=False, emoji=False)
-_out = Console(highlight=False, emoji=False)
 
 
 def _fail(message: str) -> typer.Exit:

@@ -9,17 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from simlock.errors import ScenarioError, SimlockError
 
+from .console import EXIT_BAD_INPUT
+from .console import err as _err
+from .console import out as _out
 from .naming import slug
-
-EXIT_BAD_INPUT = 2
-
-_err = Console(stderr=True, highlight=False, emoji=False)
-_out = Console(highlight=False, emoji=False)
 
 
 def search_command(

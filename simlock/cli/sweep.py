@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -28,15 +27,13 @@ from rich.text import Text
 from simlock.errors import ScenarioError, SimlockError
 from simlock.execution.outputs import raise_if_interrupted
 
+from .console import EXIT_BAD_INPUT
+from .console import err as _err
+from .console import out as _out
 from .naming import slug
 
 if TYPE_CHECKING:
     from simlock.execution.sweep import SweepProgress
-
-EXIT_BAD_INPUT = 2
-
-_err = Console(stderr=True, highlight=False, emoji=False)
-_out = Console(highlight=False, emoji=False)
 
 
 def sweep_command(
