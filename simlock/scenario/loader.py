@@ -30,6 +30,7 @@ from .extending import KEY, Origin, Origins, extend_mapping, read_extended
 from .models import BASELINE, NAME_PATTERN, REGION_PATTERN, Policy, Scenario
 from .references import problems as reference_problems
 from .rules import RULE, Loc
+from .uncertain import strip_annotation as _strip
 from .yamlio import LineMap, line_for
 
 
@@ -349,25 +350,6 @@ def _walk(model: type[BaseModel], raw: Loc) -> _Place:
         # anything else is pydantic's name for a union member: not part of the file
     annotation, more = _strip(annotation)
     return _Place(tuple(loc), annotation, more or metadata, parent)
-
-
-def _strip(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
-    """`Annotated[X, ...]` -> X and its constraints; `X | None` -> X."""
-    metadata: list[Any] = []
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            base, *extras = typing.get_args(annotation)
-            for extra in extras:
-                metadata.extend(extra.metadata if isinstance(extra, FieldInfo) else [extra])
-            annotation = base
-        elif origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(
-            annotation
-        ):
-            rest = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007
-        else:
-            return annotation, tuple(metadata)
 
 
 def _union_member(annotation: Any, part: str | int) -> Any:

@@ -238,7 +238,7 @@ def _field_type(
         rest = rest[2:]
     metadata: tuple[Any, ...] = ()
     for token in rest:
-        annotation, more = _strip(annotation)
+        annotation, more = strip_annotation(annotation)
         metadata = more or metadata
         annotation = _member(annotation, node)
         origin = typing.get_origin(annotation)
@@ -257,11 +257,11 @@ def _field_type(
             return None, ()
         found = fieldpaths.values_at(node, [token]) if isinstance(node, dict | list) else []
         node = found[0] if found else None
-    annotation, more = _strip(annotation)
+    annotation, more = strip_annotation(annotation)
     return annotation, more or metadata
 
 
-def _strip(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+def strip_annotation(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
     """`Annotated[X, ...]` -> X and its constraints; `X | None` -> X."""
     metadata: list[Any] = []
     while True:
