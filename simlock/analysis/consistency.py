@@ -30,6 +30,8 @@ def check_consistency(results: Results) -> None:
         index=["variant", "replication"], columns="metric", values="value", observed=True
     )
     joined = per_task.join(wide, how="outer")
+    # A task with no activation at all has no daily rows: its daily totals are zero, not missing.
+    joined[per_task.columns] = joined[per_task.columns].fillna(0.0)
     if not np.array_equal(joined["daily_newly_locked"], joined["users_affected"]):
         problems.append("daily new locks do not add up to users affected")
     if not np.array_equal(joined["daily_activations"], joined["activations"]):
