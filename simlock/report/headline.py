@@ -78,7 +78,7 @@ def _estimate(index: Index, results: Results, variant: str, metric: str) -> str:
     return format_summary_row(row, metric_unit(metric), results.scenario.start)
 
 
-def _region_name(results: Results, region: str) -> str:
+def region_name(results: Results, region: str) -> str:
     """'Cuba (CU)' for a region whose name is 'Cuba (a grey market ...)'."""
     names = {r.id: r.name for r in results.scenario.regions}
     short = names.get(region, region).split(" (")[0].strip() or region
@@ -101,7 +101,7 @@ def _heard(results: Results, variant: str) -> str:
     start = results.scenario.start
     top = sorted(counts.items(), key=lambda item: -item[1])[:3]
     parts = [
-        f"{_region_name(results, key)}: {format_value(count, 'devices', start)}"
+        f"{region_name(results, key)}: {format_value(count, 'devices', start)}"
         for key, count in top
     ]
     return (
@@ -123,7 +123,7 @@ def _where(results: Results, variant: str, total: float) -> str:
     top = sorted(counts.items(), key=lambda item: -item[1])[:3]
     start = results.scenario.start
     parts = [
-        f"{_region_name(results, key)}: {format_value(count, 'devices', start)} "
+        f"{region_name(results, key)}: {format_value(count, 'devices', start)} "
         f"({count / total:.0%})"
         for key, count in top
     ]
@@ -251,10 +251,10 @@ def _worlds_change(row: pd.Series, unit: str, results: Results) -> str:
     return f"{low:+.0%} to {high:+.0%}; {held} the change had the mean's sign ({paired})"
 
 
-def what_variants_change(results: Results) -> Paragraph | None:
-    """Each variant's largest change against the baseline (the most changed first, at most
-    `LISTED_VARIANTS`), and the variants that change none of the key numbers; None when only
-    one variant ran."""
+def variant_changes(results: Results) -> tuple[str, list[Span]] | None:
+    """How the changes were measured (a phrase) and the words naming each variant's largest
+    change against the baseline (the most changed first, at most `LISTED_VARIANTS`), then the
+    variants that change none of the key numbers; None when only one variant ran."""
     differences = _difference_index(results)
     others = [v for v in variants(results) if v != BASELINE]
     if not differences or not others:
@@ -270,7 +270,7 @@ def what_variants_change(results: Results) -> Paragraph | None:
             f"paired within each of {worlds} plausible worlds; the range is the plausible "
             "range of the relative difference"
         )
-    spans: list[Span] = [f"What each variant changes most against the baseline ({how}): "]
+    spans: list[Span] = []
     # Naming all but one would leave "and 1 more": then name that one too.
     listed = changed if len(changed) <= LISTED_VARIANTS + 1 else changed[:LISTED_VARIANTS]
     for i, (_, words) in enumerate(listed):
@@ -292,7 +292,20 @@ def what_variants_change(results: Results) -> Paragraph | None:
             f"{' ' if changed else ''}{len(same)} variant(s) change none of "
             f"{', '.join(KEY_METRICS.values())} {within}: {', '.join(named)}{more}."
         )
-    return Paragraph(spans, css="headline")
+    return how, spans
+
+
+def what_variants_change(results: Results) -> Paragraph | None:
+    """Each variant's largest change against the baseline in one sentence (`variant_changes`);
+    None when only one variant ran."""
+    changes = variant_changes(results)
+    if changes is None:
+        return None
+    how, spans = changes
+    return Paragraph(
+        [f"What each variant changes most against the baseline ({how}): ", *spans],
+        css="headline",
+    )
 
 
 def headline(results: Results) -> list[Paragraph]:
@@ -372,7 +385,9 @@ __all__ = [
     "headline",
     "key_metrics_table",
     "reference_variant",
+    "region_name",
     "summary_index",
+    "variant_changes",
     "what_variants_change",
     "who_where_how_long",
 ]

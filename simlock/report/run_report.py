@@ -57,8 +57,9 @@ from .document import (
     render_html,
     render_markdown,
 )
-from .headline import CENSORED, headline, key_metrics_table
+from .headline import CENSORED, key_metrics_table
 from .plotting import REPORT_STYLE
+from .questions import answer_blocks
 from .tables import differences_table, expectations_table, manifest_table, metrics_table
 from .worlds import MONTE_CARLO_LABEL, PLAUSIBLE_LABEL, worlds_count, worlds_section
 
@@ -254,7 +255,7 @@ def _answer_section(
     """What a reader came for, before any detail: the headline sentences, the expectations'
     tally, the key numbers of every variant with its difference from the baseline, and the
     figure of devices locked over time."""
-    blocks: list[Block] = [Heading("The answer", 2, "answer"), *headline(results)]
+    blocks: list[Block] = [Heading("The answer", 2, "answer"), *answer_blocks(results)]
     if expectations is not None and len(expectations):
         text = "Expectations: " + _tally(expectations)
         failed = [str(x) for x in expectations.loc[expectations["verdict"] == FAIL, "name"]]
