@@ -67,13 +67,14 @@ def questions(results: Results) -> list[Block]:
         if variant == BASELINE
         else f"variant {variant} (the run has no baseline)"
     )
-    lead = Paragraph(
-        [
-            f"The answers under {who} over {worlds} plausible worlds. Each range is the "
-            f"{PLAUSIBLE_LABEL}; the mean follows with its {MONTE_CARLO_LABEL} in brackets."
-        ],
-        css="headline",
+    text = (
+        f"The answers under {who} over {worlds} plausible worlds. Each range is the "
+        f"{PLAUSIBLE_LABEL}; the mean follows with its {MONTE_CARLO_LABEL} in brackets."
     )
+    scale = results.manifest.get("scale", 1.0)
+    if scale != 1:
+        text += f" Counts are for the scaled world (activation rates × {scale:g})."
+    lead = Paragraph([text], css="headline")
     answers = {
         HOW_MANY: how_many(results, variant),
         WHERE: where(results, variant),
