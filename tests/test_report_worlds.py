@@ -305,9 +305,10 @@ def answers_by_question(results) -> dict[str, str]:
     lead, bullets = questions(results)
     assert isinstance(lead, Paragraph) and isinstance(bullets, Bullets)
     out = {}
-    for item in bullets.items:
+    for i, item in enumerate(bullets.items):
         assert isinstance(item[0], Strong)
-        out[item[0].text] = text_of(item[1:]).strip()
+        under = " ".join(text_of(sub) for sub in bullets.nested.get(i, []))
+        out[item[0].text] = f"{text_of(item[1:]).strip()} {under}".strip()
     return out
 
 
@@ -393,6 +394,9 @@ def test_the_written_reports_lead_with_the_questions(over_worlds, tmp_path):
     answer_md = markdown[markdown.index("## The answer") : markdown.index("| variant |")]
     found_md = [answer_md.index(f"- **{q}**") for q in QUESTIONS]
     assert found_md == sorted(found_md)
+    # each variant's change is listed under the last question, one item per variant
+    assert re.search(r"<ul><li><strong>warn</strong>: ", answer)
+    assert "\n  - **warn**: " in answer_md
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -251,10 +252,21 @@ def _worlds_change(row: pd.Series, unit: str, results: Results) -> str:
     return f"{low:+.0%} to {high:+.0%}; {held} the change had the mean's sign ({paired})"
 
 
-def variant_changes(results: Results) -> tuple[str, list[Span]] | None:
-    """How the changes were measured (a phrase) and the words naming each variant's largest
-    change against the baseline (the most changed first, at most `LISTED_VARIANTS`), then the
-    variants that change none of the key numbers; None when only one variant ran."""
+@dataclass
+class VariantChanges:
+    """What the variants change against the baseline: how it was measured (a phrase), each
+    changed variant's largest change (the most changed first, at most `LISTED_VARIANTS`), how
+    many more changed, and the sentence naming the variants that change none of the key
+    numbers (empty when all do)."""
+
+    how: str
+    changed: list[list[Span]]
+    more: int
+    unchanged: str
+
+
+def variant_changes(results: Results) -> VariantChanges | None:
+    """Each variant's largest change against the baseline; None when only one variant ran."""
     differences = _difference_index(results)
     others = [v for v in variants(results) if v != BASELINE]
     if not differences or not others:
@@ -270,15 +282,9 @@ def variant_changes(results: Results) -> tuple[str, list[Span]] | None:
             f"paired within each of {worlds} plausible worlds; the range is the plausible "
             "range of the relative difference"
         )
-    spans: list[Span] = []
     # Naming all but one would leave "and 1 more": then name that one too.
     listed = changed if len(changed) <= LISTED_VARIANTS + 1 else changed[:LISTED_VARIANTS]
-    for i, (_, words) in enumerate(listed):
-        spans += [*(["; "] if i else []), *words]
-    if len(changed) > len(listed):
-        spans.append(f"; and {len(changed) - len(listed)} more variants in the table below")
-    if changed:
-        spans.append(".")
+    unchanged = ""
     if same:
         within = "within the replications' intervals" if n >= 2 else "at all"
         if worlds:
@@ -288,11 +294,12 @@ def variant_changes(results: Results) -> tuple[str, list[Span]] | None:
             )
         named = same if len(same) <= LISTED_VARIANTS + 1 else same[:LISTED_VARIANTS]
         more = f" and {len(same) - len(named)} more" if len(same) > len(named) else ""
-        spans.append(
-            f"{' ' if changed else ''}{len(same)} variant(s) change none of "
+        unchanged = (
+            f"{len(same)} variant(s) change none of "
             f"{', '.join(KEY_METRICS.values())} {within}: {', '.join(named)}{more}."
         )
-    return how, spans
+    words = [words for _, words in listed]
+    return VariantChanges(how, words, len(changed) - len(listed), unchanged)
 
 
 def what_variants_change(results: Results) -> Paragraph | None:
@@ -301,11 +308,16 @@ def what_variants_change(results: Results) -> Paragraph | None:
     changes = variant_changes(results)
     if changes is None:
         return None
-    how, spans = changes
-    return Paragraph(
-        [f"What each variant changes most against the baseline ({how}): ", *spans],
-        css="headline",
-    )
+    spans: list[Span] = [f"What each variant changes most against the baseline ({changes.how}): "]
+    for i, words in enumerate(changes.changed):
+        spans += [*(["; "] if i else []), *words]
+    if changes.more:
+        spans.append(f"; and {changes.more} more variants in the table below")
+    if changes.changed:
+        spans.append(".")
+    if changes.unchanged:
+        spans.append(f"{' ' if changes.changed else ''}{changes.unchanged}")
+    return Paragraph(spans, css="headline")
 
 
 def headline(results: Results) -> list[Paragraph]:
@@ -382,6 +394,7 @@ def key_metrics_table(results: Results) -> Table:
 __all__ = [
     "KEY_METRICS",
     "LISTED_VARIANTS",
+    "VariantChanges",
     "headline",
     "key_metrics_table",
     "reference_variant",

@@ -80,10 +80,14 @@ def questions(results: Results) -> list[Block]:
         WHERE: where(results, variant),
         HOW_LONG: how_long(results, variant),
         COMPLAINED: complained(results, variant),
-        WHAT_IF: what_if(results),
     }
     items = [[Strong(q), " ", *a] for q, a in answers.items() if a is not None]
-    return [lead, Bullets(items)]
+    nested = {}
+    variants_changed = what_if(results)
+    if variants_changed is not None:
+        nested[len(items)] = variants_changed[1]
+        items.append([Strong(WHAT_IF), " ", *variants_changed[0]])
+    return [lead, Bullets(items, nested)]
 
 
 def _row(index: Index, variant: str, metric: str, key: str = "all") -> pd.Series | None:
@@ -298,14 +302,18 @@ def complained(results: Results, variant: str) -> Answer | None:
     return [text + "."]
 
 
-def what_if(results: Results) -> Answer | None:
-    """Each variant's largest change against the baseline, as a range over the worlds; None when
-    only one variant ran."""
+def what_if(results: Results) -> tuple[Answer, list[Answer]] | None:
+    """How the variants were compared, and one line per variant: its largest change against
+    the baseline, as a range over the worlds; None when only one variant ran."""
     changes = variant_changes(results)
     if changes is None:
         return None
-    how, spans = changes
-    return [f"Each variant's largest change ({how}): ", *spans]
+    lines = [[*words, "."] for words in changes.changed]
+    if changes.more:
+        lines.append([f"{changes.more} more variants: in the table below."])
+    if changes.unchanged:
+        lines.append([changes.unchanged])
+    return [f"Each variant's largest change ({changes.how}):"], lines
 
 
 __all__ = [
