@@ -404,3 +404,14 @@ def test_an_ordinary_run_answers_with_the_headline_sentences(ordinary):
     blocks = answer_blocks(ordinary)
     assert blocks == headline(ordinary)
     assert not any(isinstance(block, Bullets) for block in blocks)
+
+
+@pytest.mark.slow
+def test_the_tradeoffs_subtitle_says_its_bars_are_over_worlds(over_worlds, ordinary):
+    def words(figure) -> str:
+        return " ".join(t.get_text() for t in figure.findobj(matplotlib.text.Text))
+
+    over = words(figs.tradeoff(over_worlds))
+    assert f"mean over {WORLDS} plausible worlds, bars: Monte Carlo 95% interval" in over
+    assert "replications" not in over
+    assert "mean of 2 replications, bars: 95% intervals" in words(figs.tradeoff(ordinary))
