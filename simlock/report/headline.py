@@ -7,7 +7,9 @@ numbers beside its difference from the baseline. The report puts the figure of d
 over time right after them. Each sentence is built by its own function from the run's summary and
 paired comparison. Over plausible worlds (`simlock run --posterior`) the same sentences give the
 answer as a plausible range, and each variant's change as a range of paired relative differences
-with the number of worlds whose change had the same sign (`simlock.report.worlds`).
+with the number of worlds whose change had the same sign (`simlock.report.worlds`); the report
+itself answers a run over worlds as questions (`simlock.report.questions`), built from the
+pieces here.
 
 Everything here stays short for any number of variants: the sentence on variants names at most
 `LISTED_VARIANTS` of them (those that change the most) and the table has one row per variant.

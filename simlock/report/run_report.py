@@ -252,9 +252,10 @@ def _opening(results: Results) -> list[Block]:
 def _answer_section(
     results: Results, expectations: pd.DataFrame | None, lead: list[FigureBlock]
 ) -> list[Block]:
-    """What a reader came for, before any detail: the headline sentences, the expectations'
-    tally, the key numbers of every variant with its difference from the baseline, and the
-    figure of devices locked over time."""
+    """What a reader came for, before any detail: the headline sentences (over plausible
+    worlds, the students' questions answered with ranges), the expectations' tally, the key
+    numbers of every variant with its difference from the baseline, and the figure of devices
+    locked over time."""
     blocks: list[Block] = [Heading("The answer", 2, "answer"), *answer_blocks(results)]
     if expectations is not None and len(expectations):
         text = "Expectations: " + _tally(expectations)
