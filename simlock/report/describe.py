@@ -1,6 +1,7 @@
 """A scenario and its policies in plain words, for the report.
 
-Each part of a policy (banned territories, targets, detection, delays, registry, windows and the
+Each part of a policy (banned territories, targets, detection, delays, registry, device list,
+windows and the
 devices activated before they open, lift, warning, exemptions, appeals) becomes one sentence a
 reader without the scenario file can follow, with units (days, shares of devices). A variant is then
 described by the sentences that differ from the baseline's, so the report says what a variant
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from simlock.analysis.contents import policy_of, variants
 from simlock.analysis.results import Results
+from simlock.scenario.device_list import DeviceList
 from simlock.scenario.models import BASELINE, Delay, Policy, Region, Registry, Scenario
 from simlock.scenario.retroactive import window_reaches
 
@@ -146,10 +148,17 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
             if policy.registry is not None
             else "Lock decision after activation: "
         )
-        + f"{describe_delay(policy.lock_delay)}.",
+        + f"{describe_delay(policy.lock_delay)}"
+        + (
+            " (and not before the device list takes effect)."
+            if policy.device_list is not None
+            else "."
+        ),
     }
     if policy.registry is not None:
         parts["registry"] = describe_registry(policy.registry, scenario)
+    if policy.device_list is not None:
+        parts["device_list"] = describe_device_list(policy.device_list, scenario)
     if policy.windows:
         windows = [
             f"'{w.name}' from {w.start.isoformat()} to {w.end.isoformat()} (end excluded) "
@@ -256,7 +265,43 @@ def describe_registry(registry: Registry, scenario: Scenario) -> str:
     return text + "."
 
 
-_ABSENT = {"registry": "No registry: devices need not be registered."}
+def describe_device_list(device_list: DeviceList, scenario: Scenario) -> str:
+    """A device-list trigger in words: which devices the vendor lists, from when, how often the
+    list is wrong either way, and when a serial is checked."""
+    start = (device_list.start or scenario.start).isoformat()
+    batch = _channel_list(device_list.batch) + (
+        " channel" if len(device_list.batch) == 1 else " channels"
+    )
+    text = (
+        f"Device list from {start}: only devices whose serial number is on the vendor's list "
+        f"are locked; the list means to name the devices of the {batch} (the batch)"
+    )
+    errors = []
+    if device_list.missed_share:
+        errors.append(f"misses {device_list.missed_share:.0%} of the batch (never locked)")
+    if device_list.false_listing_share:
+        errors.append(
+            f"names {device_list.false_listing_share:.1%} of the other devices by mistake "
+            "(legitimate devices locked)"
+        )
+    text += ". The list " + (" and ".join(errors) if errors else "makes no mistake either way")
+    if device_list.check == "first_connection":
+        text += (
+            f". A serial is checked only at a device's first connection: listed devices "
+            f"first connected before {start} are kept"
+        )
+    else:
+        text += (
+            f". A serial is checked at every connection: a listed device already in use on "
+            f"{start} is locked after it"
+        )
+    return text + "."
+
+
+_ABSENT = {
+    "registry": "No registry: devices need not be registered.",
+    "device_list": "No device list: every device the policy considers may be locked.",
+}
 """What a variant without a part that the baseline has says instead (parts only described when
 present)."""
 
@@ -354,6 +399,7 @@ __all__ = [
     "describe_changes",
     "describe_channels",
     "describe_delay",
+    "describe_device_list",
     "describe_policy",
     "describe_rates",
     "describe_registry",
