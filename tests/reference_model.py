@@ -68,7 +68,8 @@ engine's docstrings state, and says so:
   (`not_listed`, or `missed_by_list` for the batch); a listed device first connected before the
   list's start is kept (`connected_before_list`) when the list is checked only at a first
   connection; any other listed device is decided its lock delay after the later of when it
-  would have been due (activation, or the end of a registry's grace) and the list's start.
+  would have been due (activation, or the end of a registry's grace) and the list's start;
+  with `proof_of_purchase`, the desk approves no appeal of a batch device (it still serves it).
 """
 
 from __future__ import annotations
@@ -273,6 +274,13 @@ class _Reference:
             listed.append(i)
         return np.array(listed, dtype=np.int64)
 
+    def _unprovable(self, i: int) -> bool:
+        """A proof-of-purchase desk refuses the holder of a batch device."""
+        device_list = self.policy.device_list
+        if device_list is None or not device_list.proof_of_purchase:
+            return False
+        return self.population.codebook.channels[self.population.channel[i]] in device_list.batch
+
     # --- the device ---------------------------------------------------------------------------
 
     def device(self, i: int) -> Generator[simpy.Event, None, None]:
@@ -434,7 +442,7 @@ class _Reference:
             self.times["appeal_started"][i] = env.now
             yield env.timeout(sample_delay(appeals.service_delay, self.rng, 1)[0])
             self.times["appeal_closed"][i] = env.now
-            approved = self.rng.random() < appeals.approval_share
+            approved = self.rng.random() < appeals.approval_share and not self._unprovable(i)
             self.appeal_approved[i] = approved
             if approved and self.state[i] == _State.LOCKED:
                 self._set(i, _State.UNLOCK_PENDING, env.now)

@@ -46,19 +46,26 @@ EVERY_CONNECTION = Case(
                 "start": "2021-06-11",
                 "missed_share": 0.15,
                 "false_listing_share": 0.25,
+                "proof_of_purchase": True,
             },
             "warning": {"grace_days": 1.0, "resolve_share": 0.2},
             "appeals": {
-                "share": 0.4,
+                "share": 0.5,
                 "delay": {"distribution": "exponential", "mean_days": 3.0},
-                "agents": 1,
-                "service_days": 0.5,
-                "approval_share": 0.7,
+                "agents": 4,
+                "service_days": 0.25,
+                "approval_share": 0.8,
             },
         },
     },
     distributions=("days_to_warning", "days_to_lock", "lock_duration"),
-    must_happen=("not_listed", "missed_by_list", "users_affected", "unlocked_by_appeal"),
+    must_happen=(
+        "not_listed",
+        "missed_by_list",
+        "users_affected",
+        "appeals_served",
+        "unlocked_by_appeal",
+    ),
 )
 
 FIRST_CONNECTION = Case(
@@ -124,8 +131,9 @@ def _wrong_list(case: Case, **change: Any) -> Callable[[Scenario, int], pd.DataF
         (EVERY_CONNECTION, {"false_listing_share": 0.15}),  # fewer legitimate devices listed
         (EVERY_CONNECTION, {"start": None}),  # the list in force from the run's start
         (FIRST_CONNECTION, {"check": "every_connection"}),  # earlier devices checked again
+        (EVERY_CONNECTION, {"proof_of_purchase": False}),  # the desk approves the batch too
     ],
-    ids=["missed", "false-listing", "start", "check"],
+    ids=["missed", "false-listing", "start", "check", "proof"],
 )
 def test_a_wrong_device_list_fails_the_comparison(
     case: Case, change: dict[str, Any], reference_runs: ReferenceRuns
@@ -278,6 +286,16 @@ def test_listing_outcomes_follow_the_batch() -> None:
     assert (frame["considered"] & ~batch).sum() > 0, "legitimate devices are listed by mistake"
 
 
+def test_a_proof_of_purchase_desk_serves_the_batch_but_unlocks_only_legitimate_devices() -> None:
+    scenario = make_scenario(EVERY_CONNECTION.overrides)
+    frame = engine_frame(scenario, scenario.policy, 0)
+    batch = frame["channel"] == scenario.channel_names.index("grey_import")
+    served = frame["appeal_closed"].notna()
+    assert (served & batch).sum() > 0, "holders of batch devices take the desk's time"
+    assert not (frame["appeal_approved"] & batch).any()
+    assert (frame.loc[~batch, "outcome"] == "unlocked_by_appeal").sum() > 0
+
+
 # --- invariants on random scenarios ------------------------------------------------------------
 
 
@@ -381,7 +399,7 @@ def test_the_report_describes_the_list_and_what_a_variant_changes() -> None:
     words = describe_policy(scenario.policy, scenario)["device_list"]
     assert "Device list from 2021-06-11" in words
     assert "misses 15% of the batch" in words and "25.0% of the other devices" in words
-    assert "every connection" in words
+    assert "every connection" in words and "proof of purchase" in words
     exact = describe_changes(scenario.variant("exact"), scenario.policy, scenario)
     assert any("makes no mistake either way" in text for text in exact)
     gone = describe_changes(scenario.variant("no-list"), scenario.policy, scenario)

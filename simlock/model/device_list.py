@@ -7,7 +7,8 @@ probability `false_listing_share`. One uniform per device decides both (the same
 variant, so a variant without listing errors locks the same batch devices and no others). A
 listed device is decided `lock_delay` after the later of its activation and the list's start
 (after the end of its grace too, with a registry); with `check: first_connection`, a listed
-device activated before the start is never checked again, and kept.
+device activated before the start is never checked again, and kept. With `proof_of_purchase`
+the appeals desk approves no device of the batch (`cannot_prove`).
 
 So, for a considered device that connects after the list's start, in a policy without windows
 that covers every device, the chance it is locked is
@@ -71,6 +72,21 @@ def listing_fate(
         before=before,
         earliest=start_day,
     )
+
+
+def batch_codes(device_list: DeviceList, channels: list[str]) -> np.ndarray:
+    """Codes (`Codebook.channels`) of the batch's channels that some device came through."""
+    return np.array([channels.index(c) for c in device_list.batch if c in channels], np.int64)
+
+
+def cannot_prove(
+    device_list: DeviceList | None, channel: np.ndarray, channels: list[str]
+) -> np.ndarray:
+    """Devices (by their channel codes) whose appeal a proof-of-purchase desk refuses: those of
+    the batch, when the list asks for a proof (`proof_of_purchase`); none otherwise."""
+    if device_list is None or not device_list.proof_of_purchase:
+        return np.zeros(channel.size, dtype=bool)
+    return np.isin(channel, batch_codes(device_list, channels))
 
 
 def start_day(device_list: DeviceList, scenario_start: dt.date) -> float:

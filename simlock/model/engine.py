@@ -27,7 +27,7 @@ The steps of a run, for each variant of a replication, in the order `simulate_va
    their lock themselves (a custom ROM);
 8. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
    them first come first served (`desk`); approved cases get an unlock command when their case
-   closes;
+   closes (a proof-of-purchase desk approves no device of a device list's batch);
 9. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
    at the first contact after the command; a behaviour's end of the lock, when it comes first;
 10. `conclude`: each device's outcome, the last of these that applies.
@@ -65,7 +65,7 @@ from .behaviours import Behaviour
 from .cache import Belief
 from .checkins import next_contact
 from .desk import desk_starts
-from .device_list import DEVICE_LIST_OUTCOMES, listing_fate
+from .device_list import DEVICE_LIST_OUTCOMES, batch_codes, cannot_prove, listing_fate
 from .device_list import start_day as list_start_day
 from .observation import complaint_shares, complaint_times
 from .policy import (
@@ -307,8 +307,7 @@ class _VariantRun:
         rules = self.policy.device_list
         if rules is None:
             return
-        channels = self.population.codebook.channels
-        codes = [channels.index(name) for name in rules.batch if name in channels]
+        codes = batch_codes(rules, self.population.codebook.channels)
         in_batch = np.isin(self.population.channel[self.considered], codes)
         fate = listing_fate(
             rules, list_start_day(rules, self.scenario.start), self.activated, in_batch, self.keys
@@ -375,6 +374,11 @@ class _VariantRun:
             self.policy,
             self.lift_time,
             behaviours,
+            cannot_prove(
+                self.policy.device_list,
+                self.population.channel[self.considered[active]],
+                self.population.codebook.channels,
+            ),
         )
 
     def result(self, fate: _Fate) -> VariantResult:
@@ -399,11 +403,7 @@ class _VariantRun:
             for name in DEVICE_LIST_OUTCOMES:
                 self.outcome[self.list_outcomes[name]] = len(outcomes)
                 outcomes = (*outcomes, name)
-            channels = self.population.codebook.channels
-            batch = np.array(
-                [channels.index(c) for c in self.policy.device_list.batch if c in channels],
-                dtype=np.int64,
-            )
+            batch = batch_codes(self.policy.device_list, self.population.codebook.channels)
         assert self.belief is not None, "detect runs first"
         return VariantResult(
             variant=self.variant,
@@ -457,8 +457,11 @@ class _Fate:
         policy: Policy,
         lift_time: float,
         behaviours: Mapping[str, Behaviour],
+        unprovable: np.ndarray,
     ) -> None:
         size = decided.size
+        self.unprovable = unprovable
+        """Devices whose appeal is refused whatever the desk's verdict (`device_list`)."""
         self.active, self.keys, self.activated, self.devices = active, keys, activated, devices
         self.decided = decided
         self.checkin: CheckIn = scenario.checkin
@@ -557,6 +560,7 @@ class _Fate:
         closed_in_run = served & (closes < horizon)
         self.appeal_closed[cases[closed_in_run]] = closes[closed_in_run]
         approved = uniform(self.keys[cases], Purpose.APPROVAL) < appeals.approval_share
+        approved &= ~self.unprovable[cases]
         self.appeal_approved[cases] = approved & closed_in_run
         grant = cases[approved & closed_in_run]
         self.appeal_command[grant] = self.appeal_closed[grant]

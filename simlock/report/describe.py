@@ -295,6 +295,11 @@ def describe_device_list(device_list: DeviceList, scenario: Scenario) -> str:
             f". A serial is checked at every connection: a listed device already in use on "
             f"{start} is locked after it"
         )
+    if device_list.proof_of_purchase:
+        text += (
+            ". An appeal is approved only with a proof of purchase: the holder of a batch "
+            "device is refused"
+        )
     return text + "."
 
 

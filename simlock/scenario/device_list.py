@@ -37,7 +37,8 @@ class DeviceList(BaseModel):
     `check: first_connection` the list is consulted only when a device first connects (its
     activation): a listed device that connected before `start` is never locked (outcome
     `connected_before_list`). A device not on the list is never locked by the policy (outcome
-    `not_listed`, or `missed_by_list` for a device of the batch)."""
+    `not_listed`, or `missed_by_list` for a device of the batch). With `proof_of_purchase`, the
+    policy's appeals desk approves only devices outside the batch."""
 
     model_config = ConfigDict(
         extra="forbid", populate_by_name=True, allow_inf_nan=False, validate_default=True
@@ -68,6 +69,15 @@ class DeviceList(BaseModel):
         description=(
             "when a serial is checked: at every check-in (a listed device already in use is "
             "locked after `start`), or only at a device's first connection"
+        ),
+    )
+
+    proof_of_purchase: bool = Field(
+        False,
+        description=(
+            "appeals are approved only for devices outside the batch: a legitimate owner can "
+            "prove the purchase, the holder of a batch device cannot (the case still takes the "
+            "desk's time)"
         ),
     )
 
