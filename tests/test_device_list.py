@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from simlock.model.engine import Outcome, VariantResult, simulate_variant
 from simlock.model.population import Population, generate
 from simlock.report.describe import describe_changes, describe_policy
 from simlock.scenario.models import Policy, Scenario
+from tests.cli_helpers import ROOT, invoke
 from tests.engine_helpers import engine_frame, make_scenario
 from tests.reference_comparison import Case, ReferenceRuns, compare
 from tests.test_engine_properties import (
@@ -465,3 +467,35 @@ def test_a_batch_left_out_of_the_targets_is_warned_about() -> None:
     assert warning.startswith("policy.targets:") and "traveller" in warning
     fine = make_scenario(EVERY_CONNECTION.overrides)
     assert not [w for w in fine.warnings() if "device list" in w]
+
+
+# --- the shipped episode -----------------------------------------------------------------------
+
+SAMSUNG = ROOT / "scenarios" / "samsung-tv-block-2021.yaml"
+RECORD = ROOT / "docs" / "record" / "samsung-tv-block-2021.md"
+
+
+@pytest.mark.slow
+def test_the_samsung_tv_block_scenario_passes_its_expectations(tmp_path: Path) -> None:
+    result = invoke(
+        "run",
+        SAMSUNG,
+        "-o",
+        tmp_path / "run",
+        "--workers",
+        "1",
+        "--quiet",
+        "--no-report",
+        "--check",
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_every_samsung_expectation_cites_a_fact_of_its_record() -> None:
+    scenario = simlock.load_scenario(SAMSUNG)
+    text = RECORD.read_text(encoding="utf-8")
+    assert len(scenario.expectations) >= 5
+    for expectation in scenario.expectations:
+        anchor = expectation.source.split("#")[1].split()[0]
+        assert anchor.startswith("fact-") and f"{{#{anchor}}}" in text, expectation.name
+    assert scenario.warnings() == []
