@@ -21,6 +21,8 @@ from simlock.model.device_list import DEVICE_LIST_OUTCOMES
 from simlock.model.engine import Outcome, VariantResult, simulate_variant
 from simlock.model.population import Population, generate
 from simlock.report.describe import describe_changes, describe_policy
+from simlock.report.headline import who_where_how_long
+from simlock.report.run_report import _overall, _variant_words
 from simlock.scenario.models import Policy, Scenario
 from tests.cli_helpers import ROOT, invoke
 from tests.engine_helpers import engine_frame, make_scenario
@@ -400,7 +402,7 @@ def test_the_report_describes_the_list_and_what_a_variant_changes() -> None:
     )
     words = describe_policy(scenario.policy, scenario)["device_list"]
     assert "Device list from 2021-06-11" in words
-    assert "misses 15% of the batch" in words and "25.0% of the other devices" in words
+    assert "misses 15% of the batch" in words and "25% of the other devices" in words
     assert "every connection" in words and "proof of purchase" in words
     exact = describe_changes(scenario.variant("exact"), scenario.policy, scenario)
     assert any("makes no mistake either way" in text for text in exact)
@@ -499,3 +501,17 @@ def test_every_samsung_expectation_cites_a_fact_of_its_record() -> None:
         anchor = expectation.source.split("#")[1].split()[0]
         assert anchor.startswith("fact-") and f"{{#{anchor}}}" in text, expectation.name
     assert scenario.warnings() == []
+
+
+def test_the_report_speaks_of_the_list_not_of_shares_of_every_device_seen() -> None:
+    """Under a list, the share of every device in the territories says little: the headline and
+    each variant's words give what the list named, wrongly named and missed instead."""
+    scenario = make_scenario(FIRST_CONNECTION.overrides)
+    results = simlock.run(scenario, replications=1)
+    words = "".join(str(span) for span in who_where_how_long(results).spans)
+    assert "The device list named" in words and "by mistake" in words
+    assert "of activations in banned territories" not in words
+    assert " came from Cuba (CU)" in words
+    spans = _variant_words(results, "baseline", _overall(results))
+    detail = "".join(str(span) for span in spans)
+    assert "listed devices had connected before it" in detail

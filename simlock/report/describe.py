@@ -126,10 +126,14 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
         "available signals agree on one",
         "priority": "the first available signal, in that order, decides",
     }
+    places = ", ".join(_place(scenario, b) for b in policy.banned)
     parts = {
-        "banned": "Banned territories: "
-        + ", ".join(_place(scenario, b) for b in policy.banned)
-        + ".",
+        "banned": (
+            f"Territories where the block runs: {places} (the device list decides which "
+            "devices there are locked)."
+            if policy.device_list is not None
+            else f"Banned territories: {places}."
+        ),
         "detection": (
             f"Detection: the server looks at {signals} only; a device counts as in a banned "
             "territory when it reports one."
@@ -265,6 +269,12 @@ def describe_registry(registry: Registry, scenario: Scenario) -> str:
     return text + "."
 
 
+def _percent(share: float) -> str:
+    """A share as a percentage with two significant digits: listing errors are often far below
+    one percent (0.0005 is '0.05%', not '0.1%' or '0%')."""
+    return f"{share * 100:.2g}%"
+
+
 def describe_device_list(device_list: DeviceList, scenario: Scenario) -> str:
     """A device-list trigger in words: which devices the vendor lists, from when, how often the
     list is wrong either way, and when a serial is checked."""
@@ -278,10 +288,10 @@ def describe_device_list(device_list: DeviceList, scenario: Scenario) -> str:
     )
     errors = []
     if device_list.missed_share:
-        errors.append(f"misses {device_list.missed_share:.0%} of the batch (never locked)")
+        errors.append(f"misses {_percent(device_list.missed_share)} of the batch (never locked)")
     if device_list.false_listing_share:
         errors.append(
-            f"names {device_list.false_listing_share:.1%} of the other devices by mistake "
+            f"names {_percent(device_list.false_listing_share)} of the other devices by mistake "
             "(legitimate devices locked)"
         )
     text += ". The list " + (" and ".join(errors) if errors else "makes no mistake either way")
