@@ -369,6 +369,12 @@ def test_engine_invariants_hold_with_a_device_list(scenario: Scenario) -> None:
             scenario, population, policy, _check_listing(scenario, population, policy, result)
         )
         _check_daily_against_events(scenario, population, result)
+        # Counts conserved: the list splits the devices the same policy without it considers.
+        unlisted = policy.model_copy(update={"device_list": None})
+        seen = simulate_variant(scenario, population, unlisted, name, 0).considered
+        left_out = np.isin(result.outcomes, DEVICE_LIST_OUTCOMES)[result.outcome].sum()
+        assert np.isin(result.considered, seen).all()
+        assert seen.size == result.considered.size + left_out
 
 
 # --- metrics and words -------------------------------------------------------------------------
