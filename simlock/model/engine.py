@@ -13,21 +13,24 @@ The steps of a run, for each variant of a replication, in the order `simulate_va
 2. `register`: with a registry (`simlock.model.registry`), the devices registered within their
    grace, and those active before a non-retroactive registry, leave the considered devices; the
    others' lock delay counts from the end of their grace;
-3. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
+3. `check_list`: with a device list (`simlock.model.device_list`), only the devices on the
+   vendor's list stay considered (the batch's, less those the list missed, and others listed by
+   mistake); a listed device's lock delay counts from the list's start at the earliest;
+4. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
    covered considered devices whose lock delay expires inside it, and sweeps those activated
    within its look-back (decided at the opening); the lift, at its date, ends the policy;
-4. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
+5. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
    the lock command `grace_days` later (unless the user resolves it); otherwise it is the lock
    command itself;
-5. `lock`: the lock takes effect at the first contact after the command;
-6. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
+6. `lock`: the lock takes effect at the first contact after the command;
+7. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
    their lock themselves (a custom ROM);
-7. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
+8. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
    them first come first served (`desk`); approved cases get an unlock command when their case
-   closes;
-8. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
+   closes (a proof-of-purchase desk approves no device of a device list's batch);
+9. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
    at the first contact after the command; a behaviour's end of the lock, when it comes first;
-9. `conclude`: each device's outcome, the last of these that applies.
+10. `conclude`: each device's outcome, the last of these that applies.
 
 With the result comes the observation (`observation`): each locked user complains publicly with
 their territory's propensity, on the day of the lock.
@@ -49,7 +52,7 @@ Events at the same instant, and what the lift ends:
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -62,6 +65,8 @@ from .behaviours import Behaviour
 from .cache import Belief
 from .checkins import next_contact
 from .desk import desk_starts
+from .device_list import DEVICE_LIST_OUTCOMES, batch_codes, cannot_prove, listing_fate
+from .device_list import start_day as list_start_day
 from .observation import complaint_shares, complaint_times
 from .policy import (
     EnforcementWindow,
@@ -79,6 +84,7 @@ from .streams import Purpose, uniform
 STEPS = (
     "detect",
     "register",
+    "check_list",
     "timeline",
     "warn",
     "lock",
@@ -132,8 +138,10 @@ class VariantResult:
     `considered`, with `inf` for what never happened before the end of the run. `outcome` and
     `unlock_cause` are codes into `outcomes` and `unlock_causes` (names; `Outcome` and
     `UnlockCause` first, then the policy's behaviours after a lock, then a registry's
-    `REGISTRY_OUTCOMES`). With a registry, the considered devices are those it found
-    unregistered; `targets_unregistered`: the policy targets them (`policy.targets`).
+    `REGISTRY_OUTCOMES`, then a device list's `DEVICE_LIST_OUTCOMES`). With a registry, the
+    considered devices are those it found unregistered; `targets_unregistered`: the policy
+    targets them (`policy.targets`). With a device list, they are those on the list; `batch`:
+    the codes of its batch channels.
     `complained` is when the device's user complained publicly (the observation model,
     `observation`): their lock time, or `inf`.
     """
@@ -162,6 +170,8 @@ class VariantResult:
     outcomes: tuple[str, ...] = OUTCOMES
     unlock_causes: tuple[str, ...] = UNLOCK_CAUSES
     targets_unregistered: bool = False
+    batch: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """Codes (`Codebook.channels`) of a device list's batch channels (empty without one)."""
 
 
 def simulate_variant(
@@ -180,6 +190,7 @@ def simulate_variant(
     run = _VariantRun(scenario, population, policy, variant, replication)
     run.detect()
     run.register()
+    run.check_list()
     run.timeline()
     fate = run.decided_devices(behaviours)
     fate.warn()
@@ -228,6 +239,8 @@ class _VariantRun:
         self.policy_over = False
         self.kept_devices = self.registered_devices = np.empty(0, dtype=np.int64)
         """Devices a registry kept (active before it) or found registered in time (`register`)."""
+        self.list_outcomes: dict[str, np.ndarray] = {}
+        """Devices a device list leaves out, by `DEVICE_LIST_OUTCOMES` name (`check_list`)."""
 
     def detect(self) -> None:
         """Step 1: the inference, the exemptions, and the considered devices' columns."""
@@ -288,8 +301,33 @@ class _VariantRun:
         self.decided = self.decided[left]
         self.decided_by = self.decided_by[left]
 
+    def check_list(self) -> None:
+        """Step 3: with a device list, keep only the listed devices; their lock delay counts from
+        the list's start at the earliest (`simlock.model.device_list`)."""
+        rules = self.policy.device_list
+        if rules is None:
+            return
+        codes = batch_codes(rules, self.population.codebook.channels)
+        in_batch = np.isin(self.population.channel[self.considered], codes)
+        fate = listing_fate(
+            rules, list_start_day(rules, self.scenario.start), self.activated, in_batch, self.keys
+        )
+        for name, mask in zip(
+            DEVICE_LIST_OUTCOMES, (fate.unlisted, fate.missed, fate.before), strict=True
+        ):
+            self.list_outcomes[name] = self.considered[mask]
+        left = fate.listed
+        self.considered = self.considered[left]
+        self.keys = self.keys[left]
+        self.activated = self.activated[left]
+        self.u_coverage = self.u_coverage[left]
+        self.delay = self.delay[left]
+        self.due = np.maximum(self.due[left], fate.earliest + self.delay)
+        self.decided = self.decided[left]
+        self.decided_by = self.decided_by[left]
+
     def timeline(self) -> None:
-        """Step 3: the windows and the lift as simpy processes, until the end of the run."""
+        """Step 4: the windows and the lift as simpy processes, until the end of the run."""
         env = simpy.Environment()
         if np.isfinite(self.lift_time):  # first: at one instant, the lift comes before a window
             env.process(self._lift(env, self.lift_time))
@@ -336,6 +374,11 @@ class _VariantRun:
             self.policy,
             self.lift_time,
             behaviours,
+            cannot_prove(
+                self.policy.device_list,
+                self.population.channel[self.considered[active]],
+                self.population.codebook.channels,
+            ),
         )
 
     def result(self, fate: _Fate) -> VariantResult:
@@ -355,6 +398,12 @@ class _VariantRun:
             self.outcome[self.registered_devices] = registered
             self.outcome[self.kept_devices] = kept
             outcomes = (*outcomes, *REGISTRY_OUTCOMES)
+        batch = np.empty(0, dtype=np.int64)
+        if self.policy.device_list is not None:
+            for name in DEVICE_LIST_OUTCOMES:
+                self.outcome[self.list_outcomes[name]] = len(outcomes)
+                outcomes = (*outcomes, name)
+            batch = batch_codes(self.policy.device_list, self.population.codebook.channels)
         assert self.belief is not None, "detect runs first"
         return VariantResult(
             variant=self.variant,
@@ -388,6 +437,7 @@ class _VariantRun:
             outcomes=outcomes,
             unlock_causes=(*UNLOCK_CAUSES, *extra),
             targets_unregistered=self.policy.targets.unregistered,
+            batch=batch,
         )
 
 
@@ -407,8 +457,11 @@ class _Fate:
         policy: Policy,
         lift_time: float,
         behaviours: Mapping[str, Behaviour],
+        unprovable: np.ndarray,
     ) -> None:
         size = decided.size
+        self.unprovable = unprovable
+        """Devices whose appeal is refused whatever the desk's verdict (`device_list`)."""
         self.active, self.keys, self.activated, self.devices = active, keys, activated, devices
         self.decided = decided
         self.checkin: CheckIn = scenario.checkin
@@ -442,7 +495,7 @@ class _Fate:
         self.outcome = np.full(size, Outcome.PENDING_AT_END, dtype=np.int8)
 
     def warn(self) -> None:
-        """Step 4: warnings delivered and resolved, and the lock commands that follow."""
+        """Step 5: warnings delivered and resolved, and the lock commands that follow."""
         warning = self.policy.warning
         if warning is None:
             return
@@ -458,13 +511,13 @@ class _Fate:
         self.online_at = np.where(delivered, self.warned, self.activated)
 
     def lock(self) -> None:
-        """Step 5: each lock command takes effect at the next contact (before the lift)."""
+        """Step 6: each lock command takes effect at the next contact (before the lift)."""
         locked = self._contact(self.lock_command, self.online_at, Purpose.LOCK_CONTACT)
         self.cancelled |= np.isfinite(locked) & (locked >= self.lift_time)
         self.locked = np.where(locked < min(self.lift_time, self.horizon), locked, np.inf)
 
     def after_lock(self) -> None:
-        """Step 6: when the policy's behaviours after a lock free each locked device."""
+        """Step 7: when the policy's behaviours after a lock free each locked device."""
         if not self.policy.after_lock:
             return
         locked = np.flatnonzero(np.isfinite(self.locked))
@@ -474,7 +527,7 @@ class _Fate:
         self.freed[locked], self.freed_by[locked] = freed, by
 
     def appeal(self) -> None:
-        """Step 7: the support desk; approved cases get an unlock command when they close."""
+        """Step 8: the support desk; approved cases get an unlock command when they close."""
         appeals = self.policy.appeals
         if appeals is None:
             return
@@ -507,12 +560,13 @@ class _Fate:
         closed_in_run = served & (closes < horizon)
         self.appeal_closed[cases[closed_in_run]] = closes[closed_in_run]
         approved = uniform(self.keys[cases], Purpose.APPROVAL) < appeals.approval_share
+        approved &= ~self.unprovable[cases]
         self.appeal_approved[cases] = approved & closed_in_run
         grant = cases[approved & closed_in_run]
         self.appeal_command[grant] = self.appeal_closed[grant]
 
     def unlock(self) -> None:
-        """Step 8: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
+        """Step 9: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
         end of the lock, when it comes first."""
         is_locked = np.isfinite(self.locked)
         command = np.where(is_locked, np.minimum(self.appeal_command, self.lift_command), np.inf)
@@ -532,7 +586,7 @@ class _Fate:
         )
 
     def conclude(self) -> None:
-        """Step 9: every device here has a decision: what happened after it, the last that
+        """Step 10: every device here has a decision: what happened after it, the last that
         applies."""
         outcome = self.outcome
         outcome[self.cancelled] = Outcome.CANCELLED_BY_LIFT
