@@ -10,24 +10,29 @@ The steps of a run, for each variant of a replication, in the order `simulate_va
 
 1. `detect`: the territory the server infers; the considered devices are those detected in a
    banned territory and not exempt;
-2. `register`: with a registry (`simlock.model.registry`), the devices registered within their
+2. `cohorts`: with cohort rules (`simlock.model.cohorts`), devices of a cohort the policy does
+   not reach leave the considered devices, and so do those active before a phase that is not
+   retroactive (with a registry, the registry keeps those); the others' lock delay (or grace)
+   counts from their phase's date at the earliest;
+3. `register`: with a registry (`simlock.model.registry`), the devices registered within their
    grace, and those active before a non-retroactive registry, leave the considered devices; the
    others' lock delay counts from the end of their grace;
-3. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
-   covered considered devices whose lock delay expires inside it, and sweeps those activated
-   within its look-back (decided at the opening); the lift, at its date, ends the policy;
-4. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
+4. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
+   covered considered devices (of its cohorts) whose lock delay expires inside it, and sweeps
+   those activated within its look-back (decided at the opening); the lift, at its date, ends
+   the policy;
+5. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
    the lock command `grace_days` later (unless the user resolves it); otherwise it is the lock
    command itself;
-5. `lock`: the lock takes effect at the first contact after the command;
-6. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
+6. `lock`: the lock takes effect at the first contact after the command;
+7. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
    their lock themselves (a custom ROM);
-7. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
+8. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
    them first come first served (`desk`); approved cases get an unlock command when their case
    closes;
-8. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
+9. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
    at the first contact after the command; a behaviour's end of the lock, when it comes first;
-9. `conclude`: each device's outcome, the last of these that applies.
+10. `conclude`: each device's outcome, the last of these that applies.
 
 With the result comes the observation (`observation`): each locked user complains publicly with
 their territory's propensity, on the day of the lock.
@@ -61,6 +66,7 @@ from . import behaviours as registry
 from .behaviours import Behaviour
 from .cache import Belief
 from .checkins import next_contact
+from .cohorts import COHORT_OUTCOMES, cohort_fate, window_members
 from .desk import desk_starts
 from .observation import complaint_shares, complaint_times
 from .policy import (
@@ -78,6 +84,7 @@ from .streams import Purpose, uniform
 
 STEPS = (
     "detect",
+    "cohorts",
     "register",
     "timeline",
     "warn",
@@ -179,6 +186,7 @@ def simulate_variant(
         behaviours = registry.resolve({variant: policy})
     run = _VariantRun(scenario, population, policy, variant, replication)
     run.detect()
+    run.cohorts()
     run.register()
     run.timeline()
     fate = run.decided_devices(behaviours)
@@ -228,6 +236,13 @@ class _VariantRun:
         self.policy_over = False
         self.kept_devices = self.registered_devices = np.empty(0, dtype=np.int64)
         """Devices a registry kept (active before it) or found registered in time (`register`)."""
+        self.other_cohort_devices = self.kept_by_phase = np.empty(0, dtype=np.int64)
+        """Devices of a cohort the policy does not reach, or kept before their phase (`cohorts`)."""
+        self.subject_from: np.ndarray | None = None
+        self.subject_retroactive: np.ndarray | None = None
+        """With phases: the day each considered device becomes subject, and whether its phase
+        reaches devices active before it (`cohorts`; None without phases)."""
+        self.has_cohort_rules = False
 
     def detect(self) -> None:
         """Step 1: the inference, the exemptions, and the considered devices' columns."""
@@ -255,6 +270,36 @@ class _VariantRun:
         self.decided = np.full(self.considered.size, np.inf)
         self.decided_by = np.full(self.considered.size, -1, dtype=np.int8)
 
+    def cohorts(self) -> None:
+        """Step 2: with cohort rules, keep only the devices of reached cohorts (and, without a
+        registry, not kept by their phase); their delay counts from their phase at the earliest."""
+        population = self.population
+        fate = cohort_fate(
+            self.policy,
+            self.scenario.start,
+            population.codebook,
+            population.cohort[self.considered],
+            self.activated,
+        )
+        if fate is None:
+            return
+        self.has_cohort_rules = True
+        kept = fate.kept if self.policy.registry is None else np.zeros_like(fate.kept)
+        self.other_cohort_devices = self.considered[fate.outside]
+        self.kept_by_phase = self.considered[kept]
+        left = ~fate.outside & ~kept
+        self.considered = self.considered[left]
+        self.keys = self.keys[left]
+        self.activated = self.activated[left]
+        self.u_coverage = self.u_coverage[left]
+        self.delay = self.delay[left]
+        self.decided = self.decided[left]
+        self.decided_by = self.decided_by[left]
+        if self.policy.phases:
+            self.subject_from = fate.subject_from[left]
+            self.subject_retroactive = fate.retroactive[left]
+        self.due = np.maximum(self.activated, fate.subject_from[left]) + self.delay
+
     def register(self) -> None:
         """Step 2: with a registry, keep only the devices it finds unregistered; their lock delay
         counts from the end of their grace (`simlock.model.registry`)."""
@@ -269,12 +314,14 @@ class _VariantRun:
                 if name in self.population.codebook.channels
             ]
             exempt_for = np.isin(self.population.channel[self.considered], codes)
+        begins = start_day(rules, self.scenario.start)
         fate = registry_fate(
             rules,
-            start_day(rules, self.scenario.start),
+            begins if self.subject_from is None else np.maximum(begins, self.subject_from),
             self.activated,
             exempt_for,
             self.keys,
+            self.subject_retroactive,
         )
         self.kept_devices = self.considered[fate.kept]
         self.registered_devices = self.considered[fate.registered]
@@ -305,7 +352,11 @@ class _VariantRun:
         if self.policy_over:  # the lift has ended the policy; later windows decide nothing
             return
         # Uncovered devices get no decision from this window: look at the covered ones only.
-        covered = np.flatnonzero(self.u_coverage < window.coverage)
+        covered = self.u_coverage < window.coverage
+        members = window_members(
+            self.policy, index, self.population.codebook, self.population.cohort[self.considered]
+        )
+        covered = np.flatnonzero(covered if members is None else covered & members)
         when = decide_in_window(
             window, self.activated[covered], self.due[covered], self.u_coverage[covered]
         )
@@ -355,6 +406,11 @@ class _VariantRun:
             self.outcome[self.registered_devices] = registered
             self.outcome[self.kept_devices] = kept
             outcomes = (*outcomes, *REGISTRY_OUTCOMES)
+        if self.has_cohort_rules:
+            other, kept = (len(outcomes) + i for i in range(len(COHORT_OUTCOMES)))
+            self.outcome[self.other_cohort_devices] = other
+            self.outcome[self.kept_by_phase] = kept
+            outcomes = (*outcomes, *COHORT_OUTCOMES)
         assert self.belief is not None, "detect runs first"
         return VariantResult(
             variant=self.variant,
