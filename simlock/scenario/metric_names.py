@@ -103,6 +103,16 @@ DEFINITIONS: dict[str, Metric] = {
     "kept_before_registry": Metric(
         "devices in use before a registry that is not retroactive (kept)", "devices"
     ),
+    "other_cohort": Metric(
+        "devices detected in a banned territory whose cohort the policy does not reach (with "
+        "cohorts or phases)",
+        "devices",
+    ),
+    "kept_before_phase": Metric(
+        "devices in use before their cohort's phase, which is not retroactive (kept; with a "
+        "registry they are kept_before_registry)",
+        "devices",
+    ),
     "peak_locked": Metric("most devices locked at once (end of day)", "devices"),
     "peak_locked_day": Metric("day of the peak", "date", overall_only=True),
     "peak_new_locks_day": Metric("day with the most new locks", "date", overall_only=True),
