@@ -413,8 +413,43 @@ def _metrics_section(results: Results) -> list[Block]:
             ]
         ),
         metrics_table(results, "channel"),
+        *_cohort_blocks(results),
     ]
     return blocks
+
+
+COHORT_METRICS = (
+    "activations",
+    "banned_activations",
+    "users_affected",
+    "targeted_locks",
+    "collateral_locks",
+    "share_banned_locked",
+    "registered",
+    "kept_before_registry",
+    "kept_before_phase",
+    "other_cohort",
+    "days_to_lock_median",
+)
+"""What the table by cohort shows: who each brand's phase reached, kept and locked."""
+
+
+def _cohort_blocks(results: Results) -> list[Block]:
+    """The table by cohort, when the scenario has cohorts (the summary has a cohort group)."""
+    if not (results.summary["group"] == "cohort").any():
+        return []
+    return [
+        Heading("By cohort", 3, "by-cohort"),
+        Paragraph(
+            [
+                "The devices of each cohort (brand, model or release): how many the policy "
+                "reached, kept (in use before their phase, when it is not retroactive) or left "
+                "out (a cohort it does not reach), and how many it locked. Devices of a region "
+                "without cohort shares are under none."
+            ]
+        ),
+        metrics_table(results, "cohort", list(COHORT_METRICS)),
+    ]
 
 
 def _differences_section(results: Results) -> list[Block]:
