@@ -378,3 +378,45 @@ def test_a_cohort_without_a_scenario_list_says_where_cohorts_are_named() -> None
     (problem,) = caught.value.problems
     assert problem.path == "policy.cohorts[0]"
     assert "names no cohorts" in problem.message
+
+
+def test_the_report_describes_phases_and_draws_the_cohort_figure() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from simlock.report import figures as figs
+    from simlock.report.describe import describe_changes, describe_policy
+
+    scenario = make_scenario(
+        PHASED_REGISTRY.overrides,
+        {"variants": {"all-at-once": {"phases": [{"from": "2021-06-06"}]}}},
+    )
+    words = describe_policy(scenario.policy, scenario)["cohorts"]
+    assert "apple, xiaomi and samsung" in words
+    assert "apple from 2021-06-06" in words and "samsung from 2021-06-26" in words
+    assert "xiaomi from 2021-06-16 (devices already in use then must comply too" in words
+    assert "apple from 2021-06-06 (devices already in use then are kept" in words
+    changed = describe_changes(scenario.variant("all-at-once"), scenario.policy, scenario)
+    assert any(
+        "cohort(s) from 2021-06-06; devices already in use then are kept" in t for t in changed
+    )
+
+    results = simlock.run(scenario, replications=2)
+    assert figs.COHORT_FIGURE in figs.figures_for(results)
+    data = figs.COHORT_FIGURE.data(results)
+    locked = data[(data["measure"] == "users_affected") & (data["variant"] == "baseline")]
+    assert locked.set_index("cohort")["mean"].sum() == pytest.approx(
+        results.summary.query(
+            "group == 'all' and metric == 'users_affected' and variant == 'baseline'"
+        )["mean"].iloc[0]
+    )
+    kept = data[(data["measure"] == "kept") & (data["variant"] == "baseline")]
+    assert kept.set_index("cohort").loc["xiaomi", "mean"] == 0  # its phase is retroactive
+    assert kept.set_index("cohort").loc["apple", "mean"] > 0
+    figure = figs.COHORT_FIGURE.plot(results, data)
+    assert figure.get_suptitle() == figs.COHORT_FIGURE.title
+    legends = [*figure.legends, *(ax.get_legend() for ax in figure.get_axes() if ax.get_legend())]
+    legend = " ".join(t.get_text() for one in legends for t in one.get_texts())
+    assert "baseline" in legend and "all-at-once" in legend
+    plain = simlock.run(make_scenario({}), replications=1)
+    assert figs.COHORT_FIGURE not in figs.figures_for(plain)

@@ -160,7 +160,9 @@ def replicate_metrics(
         if REGISTRY_OUTCOMES[0] in result.outcomes:  # only a registry's variants have these
             per_group.update(_registry_counts(result, lambda rows: total(codes_of(rows))))
         if COHORT_OUTCOMES[0] in result.outcomes:  # only variants with cohort rules have these
-            for name in COHORT_OUTCOMES:
+            # With a registry, the devices a phase keeps are the registry's to count.
+            registry = REGISTRY_OUTCOMES[0] in result.outcomes
+            for name in COHORT_OUTCOMES[:1] if registry else COHORT_OUTCOMES:
                 rows_of = np.flatnonzero(result.outcome == result.outcomes.index(name))
                 per_group[name] = total(codes_of(rows_of))
         banned_locked = total(codes_lk[lk_in_banned])

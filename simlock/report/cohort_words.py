@@ -4,7 +4,7 @@ devices already in use then are kept."""
 
 from __future__ import annotations
 
-from simlock.scenario.cohorts import phase_retroactive
+from simlock.scenario.cohorts import Phase, phase_retroactive
 from simlock.scenario.models import Policy, Region, Scenario
 
 NO_COHORTS = "Every device, whatever its cohort, from the start."
@@ -20,39 +20,57 @@ def describe_cohorts(policy: Policy, scenario: Scenario) -> str | None:
     """The policy's cohort rules in one sentence (None when it has none)."""
     if policy.cohorts is None and not policy.phases:
         return None
-    parts: list[str] = []
-    if policy.cohorts is not None:
-        parts.append(f"Only devices of the {_names(policy.cohorts)} cohort(s)")
+    reach = (
+        f"only devices of the {_names(policy.cohorts)} cohort(s)"
+        if policy.cohorts is not None
+        else "devices of every cohort"
+    )
+    if not policy.phases:
+        return f"Cohorts: the policy applies to {reach}, from the start."
+    named = [c for phase in policy.phases for c in phase.cohorts or []]
+    ordered = sorted(policy.phases, key=lambda p: p.from_)
+    rules = {phase_retroactive(phase, policy) for phase in ordered}
+
+    def who(phase: Phase) -> str:
+        if phase.cohorts is not None:
+            return _names(phase.cohorts)
+        return "every other cohort" if named else "every device"
+
+    def rule(retroactive: bool) -> str:
+        return (
+            "devices already in use then must comply too, their time counted from that date"
+            if retroactive
+            else "devices already in use then are kept (not retroactive)"
+        )
+
+    if len(ordered) == 1 and ordered[0].cohorts is None:
+        text = (
+            f"Cohorts: the policy applies to {reach} from {ordered[0].from_.isoformat()}; "
+            f"{rule(rules.pop())}."
+        )
+    elif len(rules) == 1:
+        text = (
+            f"Cohorts: the policy applies to {reach}, phased in by cohort: "
+            + "; ".join(f"{who(p)} from {p.from_.isoformat()}" for p in ordered)
+            + f". In each phase, {rule(rules.pop())}."
+        )
     else:
-        parts.append("Devices of every cohort")
-    if policy.phases:
-        named = [c for phase in policy.phases for c in phase.cohorts or []]
-        phases = []
-        for phase in sorted(policy.phases, key=lambda p: p.from_):
-            who = (
-                _names(phase.cohorts)
-                if phase.cohorts is not None
-                else "every other cohort"
-                if named
-                else "every device"
+        text = (
+            f"Cohorts: the policy applies to {reach}, phased in by cohort: "
+            + "; ".join(
+                f"{who(p)} from {p.from_.isoformat()} ({rule(phase_retroactive(p, policy))})"
+                for p in ordered
             )
-            rule = (
-                f"devices of {who} in use before then must comply too, their time counted from "
-                "that day"
-                if phase_retroactive(phase, policy)
-                else f"devices of {who} in use before then are kept (not retroactive)"
-            )
-            phases.append(f"{who} from {phase.from_.isoformat()} ({rule})")
-        parts.append("are subject in phases: " + "; ".join(phases))
-        if not any(phase.cohorts is None for phase in policy.phases):
-            parts.append("devices of a cohort in no phase are never subject")
-    else:
-        parts.append("are subject from the start")
-    text = "Cohorts: " + parts[0] + " " + ", ".join(parts[1:]) + "."
-    if policy.registry is not None and policy.phases:
+            + "."
+        )
+    reached = policy.cohorts if policy.cohorts is not None else scenario.cohorts
+    left_out = [c for c in reached if c not in named]
+    if left_out and not any(phase.cohorts is None for phase in policy.phases):
+        text += f" Devices of {_names(left_out)}, in no phase, are never subject."
+    if policy.registry is not None:
         text += (
-            " With the registry, a device's grace begins at the later of its first use and its "
-            "phase (and of the registry's start)."
+            " With the registry, a device's grace begins at the latest of its first use, its "
+            "phase and the registry's start."
         )
     return text
 

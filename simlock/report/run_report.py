@@ -97,10 +97,7 @@ def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
     """Draw every figure that applies (the support desk only when a variant has appeals), save
     PNG, SVG and CSV, and return them as blocks with their captions."""
     out = []
-    with_desk = appeal_variants(results)
-    for spec in figs.FIGURES:
-        if spec.name == "support_desk" and not with_desk:
-            continue
+    for spec in figs.figures_for(results):
         data = spec.data(results)
         data.to_csv(figure_dir / f"{spec.name}.csv", index=False)
         buffer = io.BytesIO()
@@ -173,6 +170,9 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
         "the observation model: each territory's complaint_share of its locked users), by the "
         f"region of activation, per variant ({over}). A territory with the most complaints need "
         "not be the one with the most locks.",
+        "users_by_cohort": "Devices locked at least once (left) and devices kept for being in "
+        "use before their cohort's phase (right), by cohort, per variant "
+        f"({region_bars}). A phase-in spares the phones of a cohort in use before its date.",
     }
     return captions[name]
 
