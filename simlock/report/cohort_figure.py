@@ -10,18 +10,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from simlock.analysis.contents import variant_order
 from simlock.analysis.contents import variants as variants_of
 from simlock.analysis.results import Results
 
 from .plotting import (
+    NO_INTERVAL,
     AxesArgument,
     canvas,
     count_ticks,
     figure_title,
     interval_words,
-    legend_right,
+    legend_below,
     message,
     plain,
     set_titles,
@@ -30,8 +32,8 @@ from .plotting import (
 
 TITLE = "Devices locked and kept, by cohort"
 MEASURES = {
-    "users_affected": "locked (at least once)",
-    "kept": "kept (in use before their phase)",
+    "users_affected": "locked at least once",
+    "kept": "kept: in use before their phase",
 }
 KEPT = ("kept_before_registry", "kept_before_phase")
 """The metrics that count kept devices (with a registry, the registry keeps them)."""
@@ -126,6 +128,7 @@ def users_by_cohort(
         panel.set_yticks(np.arange(len(cohorts)), [c.replace("_", " ") for c in cohorts])
         panel.set_ylim(max(1, len(cohorts)) - 0.5, -0.5)
         count_ticks(panel.xaxis)
+        panel.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))  # two panels abreast
         panel.set_xlim(0, max(1.0, panel.get_xlim()[1]))
         panel.set_xlabel(f"{label} (devices)")
         panel.grid(False, axis="y")
@@ -138,7 +141,8 @@ def users_by_cohort(
     if frame.empty:
         message(drawn.axes[0], NO_COHORTS)
     else:
-        legend_right(drawn, n)
+        handles = drawn.axes[0].get_legend_handles_labels()[0]
+        legend_below(drawn, handles, title="variant" if n >= 2 else f"variant ({NO_INTERVAL})")
     return drawn.figure
 
 
