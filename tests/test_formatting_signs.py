@@ -39,3 +39,12 @@ def test_a_difference_that_rounds_to_zero_has_no_sign(value: float, unit: str, s
 )
 def test_a_difference_that_shows_a_digit_keeps_its_sign(value: float, unit: str, shown: str):
     assert format_value(value, unit, START, signed=True) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(1.0, "1"), (2.0, "2"), (1.05, "1.05"), (1.5, "1.50")]
+)
+def test_a_precise_rank_is_whole_when_every_replication_agrees(value: float, shown: str):
+    """A verdict on a rank reads 'first is 1', not '1.00'; a mean between ranks keeps its
+    hundredths so that it is not rounded onto a bound."""
+    assert format_value(value, "rank", dt.date(2021, 5, 1), precise=True) == shown

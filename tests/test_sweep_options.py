@@ -222,3 +222,30 @@ def test_the_sweep_command_takes_scale_variants_and_metrics(tmp_path: Path) -> N
     assert "RBD-FAST indices" in done.stdout
     bad = invoke("sweep", file, "-o", tmp_path / "bad", "--variant", "wrn")
     assert bad.exit_code == 2 and "did you mean 'warn'" in bad.stderr
+
+
+# -- indices that a small sample leaves meaningless are called so -------------------------------
+
+
+def test_indices_outside_0_1_or_with_wide_intervals_get_a_warning_that_says_what_to_do() -> None:
+    from simlock.execution.sweep import noisy_indices_warning
+
+    fine = pd.DataFrame({"index": [0.6, -0.02], "ci_low": [0.5, -0.1], "ci_high": [0.7, 0.05]})
+    assert noisy_indices_warning(fine, 1024) is None
+    noisy = pd.DataFrame({"index": [1.4, 0.3], "ci_low": [0.9, -0.5], "ci_high": [1.9, 1.1]})
+    said = noisy_indices_warning(noisy, 8)
+    assert said is not None
+    assert "1 outside [0, 1]" in said and "2 with a 95% interval wider than 0.5" in said
+    assert "raise sweep.samples (say to 64)" in said
+
+
+@pytest.mark.slow
+def test_a_sobol_sweep_of_two_base_samples_warns_that_its_indices_are_noise(
+    tmp_path: Path,
+) -> None:
+    doc = tiny({"design": "sobol", "samples": 2, "parameters": LEVERS}, variants={})
+    doc["replications"] = 1
+    file = write_yaml(tmp_path / "sweep.yaml", doc)
+    result = invoke("sweep", file, "-o", tmp_path / "out", "--workers", "1", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert "sensitivity indices" in result.stderr and "raise sweep.samples" in result.stderr

@@ -57,71 +57,119 @@ from .worlds import PLAUSIBLE, has_worlds
 if TYPE_CHECKING:
     from .results import Results
 
-Compute = Callable[["Results", str, dict[str, Any]], np.ndarray]
+Compute = Callable[["ExpectationInputs", str, dict[str, Any]], np.ndarray]
 """How a check turns one variant's results (and the check's parameters) into one value per
 replication."""
 
 
-def _per_day(results: Results, variant: str, column: str) -> pd.DataFrame:
-    """A days x replications table of one daily column summed over regions and channels."""
-    daily = results.daily[results.daily["variant"] == variant]
-    return daily_totals(daily, column, by=("replication",), days=int(results.scenario.days))
+class ExpectationInputs:
+    """One run's results, indexed once for checking many expectations.
+
+    Each check reads a few values of the replicates table or a day-by-day total; filtering the
+    whole table and summing the daily rows again for each of a scenario's expectations cost more
+    than the simulation itself in a calibration at small scale (thousands of simulations, each
+    checked against every target). The index is built on first use.
+    """
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+        self._values: dict[tuple[str, str, str], dict[str, dict[int, float]]] | None = None
+        self._replications: dict[str, list[int]] = {}
+        self._per_day: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def _index(self) -> dict[tuple[str, str, str], dict[str, dict[int, float]]]:
+        if self._values is None:
+            frame = self.results.replicates
+            values: dict[tuple[str, str, str], dict[str, dict[int, float]]] = {}
+            replications: dict[str, set[int]] = {}
+            columns = [frame[c].to_numpy() for c in ("variant", "group", "metric", "key")]
+            numbers = frame["replication"].to_numpy().tolist()
+            amounts = frame["value"].to_numpy(dtype=float).tolist()
+            for variant, group, metric, key, replication, value in zip(
+                *columns, numbers, amounts, strict=True
+            ):
+                by_replication = values.setdefault((variant, group, metric), {}).setdefault(key, {})
+                by_replication[replication] = by_replication.get(replication, 0.0) + value
+                replications.setdefault(variant, set()).add(replication)
+            self._values = values
+            self._replications = {v: sorted(r) for v, r in replications.items()}
+        return self._values
+
+    def metric(self, variant: str, group: str, key: str, metric: str) -> np.ndarray:
+        """One metric of one group in each replication that has it, in replication order."""
+        found = self._index().get((variant, group, metric), {}).get(key, {})
+        return np.array([found[r] for r in sorted(found)], dtype=float)
+
+    def region_values(self, variant: str, metric: str) -> pd.DataFrame:
+        """Replications x regions table of one metric (regions without activations left out)."""
+        by_region = self._index().get((variant, "region", metric), {})
+        replications = sorted({r for values in by_region.values() for r in values})
+        table = pd.DataFrame(
+            {
+                region: [values.get(r, np.nan) for r in replications]
+                for region, values in sorted(by_region.items())
+            },
+            index=pd.Index(replications, name="replication"),
+            dtype=float,
+        )
+        return table
+
+    def per_day(self, variant: str, column: str) -> pd.DataFrame:
+        """A days x replications table of one daily column summed over regions and channels."""
+        if (variant, column) not in self._per_day:
+            daily = self.results.daily
+            daily = daily[daily["variant"] == variant]
+            self._per_day[(variant, column)] = daily_totals(
+                daily, column, by=("replication",), days=int(self.results.scenario.days)
+            )
+        return self._per_day[(variant, column)]
+
+    def day(self, date: dt.date) -> int:
+        return (date - self.results.scenario.start).days
 
 
-def _day(results: Results, date: dt.date) -> int:
-    return (date - results.scenario.start).days
-
-
-def _share_of_locks_before(results: Results, variant: str, params: dict[str, Any]) -> np.ndarray:
-    new = _per_day(results, variant, "newly_locked")
-    before = new.iloc[: max(0, _day(results, params["date"]))].sum()
+def _share_of_locks_before(
+    inputs: ExpectationInputs, variant: str, params: dict[str, Any]
+) -> np.ndarray:
+    new = inputs.per_day(variant, "newly_locked")
+    before = new.iloc[: max(0, inputs.day(params["date"]))].sum()
     total = new.sum()
     return (before / total.where(total > 0)).to_numpy(dtype=float)
 
 
-def _new_locks_from(results: Results, variant: str, params: dict[str, Any]) -> np.ndarray:
-    new = _per_day(results, variant, "newly_locked")
-    return new.iloc[max(0, _day(results, params["date"])) :].sum().to_numpy(dtype=float)
+def _new_locks_from(inputs: ExpectationInputs, variant: str, params: dict[str, Any]) -> np.ndarray:
+    new = inputs.per_day(variant, "newly_locked")
+    return new.iloc[max(0, inputs.day(params["date"])) :].sum().to_numpy(dtype=float)
 
 
-def _first_lock_day(results: Results, variant: str, params: dict[str, Any]) -> np.ndarray:
-    new = _per_day(results, variant, "newly_locked").to_numpy(dtype=float)
+def _first_lock_day(inputs: ExpectationInputs, variant: str, params: dict[str, Any]) -> np.ndarray:
+    new = inputs.per_day(variant, "newly_locked").to_numpy(dtype=float)
     first = (new > 0).argmax(axis=0).astype(float)
     first[new.sum(axis=0) == 0] = np.nan
     return first
 
 
-def _locked_share_of_peak(results: Results, variant: str, params: dict[str, Any]) -> np.ndarray:
+def _locked_share_of_peak(
+    inputs: ExpectationInputs, variant: str, params: dict[str, Any]
+) -> np.ndarray:
     """Devices locked at the end of `date`, as a share of the run's peak (per replication)."""
-    locked = _per_day(results, variant, "locked")
-    day = min(_day(results, params["date"]), len(locked) - 1)
+    locked = inputs.per_day(variant, "locked")
+    day = min(inputs.day(params["date"]), len(locked) - 1)
     peak = locked.max()
     return (locked.iloc[day] / peak.where(peak > 0)).to_numpy(dtype=float)
 
 
-def _region_values(results: Results, variant: str, metric: str) -> pd.DataFrame:
-    """Replications x regions table of one metric (regions without activations left out)."""
-    rows = results.replicates[
-        (results.replicates["variant"] == variant)
-        & (results.replicates["group"] == "region")
-        & (results.replicates["metric"] == metric)
-    ]
-    return rows.pivot_table(
-        index="replication", columns="key", values="value", aggfunc="sum", observed=True
-    )
-
-
-def _region_rank(results: Results, variant: str, params: dict[str, Any]) -> np.ndarray:
+def _region_rank(inputs: ExpectationInputs, variant: str, params: dict[str, Any]) -> np.ndarray:
     """1 for the region with the most of `metric`, 2 for the next, ... (ties share the best)."""
-    table = _region_values(results, variant, params.get("metric", "users_affected"))
+    table = inputs.region_values(variant, params.get("metric", "users_affected"))
     if params["region"] not in table.columns:
         return np.full(len(table), np.nan)
     ranks = table.rank(axis=1, ascending=False, method="min")
     return ranks[params["region"]].to_numpy(dtype=float)
 
 
-def _region_share(results: Results, variant: str, params: dict[str, Any]) -> np.ndarray:
-    table = _region_values(results, variant, params.get("metric", "users_affected"))
+def _region_share(inputs: ExpectationInputs, variant: str, params: dict[str, Any]) -> np.ndarray:
+    table = inputs.region_values(variant, params.get("metric", "users_affected"))
     if params["region"] not in table.columns:
         return np.zeros(len(table))
     total = table.sum(axis=1)
@@ -139,20 +187,18 @@ COMPUTE: dict[str, Compute] = {
 """The computation of each check of `CHECK_SPECS` (names, parameters and units are there)."""
 
 
-def per_replication(results: Results, expectation: Expectation) -> np.ndarray:
-    """The expectation's value in each replication (NaN where undefined)."""
+def per_replication(
+    results: Results, expectation: Expectation, inputs: ExpectationInputs | None = None
+) -> np.ndarray:
+    """The expectation's value in each replication (NaN where undefined). Pass the same `inputs`
+    (`ExpectationInputs(results)`) to check many expectations on one run."""
+    inputs = inputs if inputs is not None else ExpectationInputs(results)
     params = dict(expectation.params)
     if expectation.metric in COMPUTE:
-        return COMPUTE[expectation.metric](results, expectation.variant, params)
+        return COMPUTE[expectation.metric](inputs, expectation.variant, params)
     group = str(params.get("group", "all"))
     key = str(params.get("key", "all"))
-    rows = results.replicates[
-        (results.replicates["variant"] == expectation.variant)
-        & (results.replicates["group"] == group)
-        & (results.replicates["key"] == key)
-        & (results.replicates["metric"] == expectation.metric)
-    ]
-    return rows.sort_values("replication")["value"].to_numpy(dtype=float)
+    return inputs.metric(expectation.variant, group, key, expectation.metric)
 
 
 COLUMNS = [
@@ -207,12 +253,13 @@ def evaluate(results: Results) -> pd.DataFrame | None:
     ran = set(results.summary["variant"].unique())
     run_scale = float((results.manifest or {}).get("scale") or 1.0)
     world_of = _world_of_replication(results)
+    inputs = ExpectationInputs(results)
     rows = []
     spreads = []
     for exp in scenario.expectations:
         unit = check_unit(exp.metric)
         low, high = target_bounds(scenario, exp)
-        values = per_replication(results, exp) if exp.variant in ran else np.array([])
+        values = per_replication(results, exp, inputs) if exp.variant in ran else np.array([])
         if unit in COUNT_UNITS:
             values = values / run_scale
         if exp.variant not in ran:
@@ -377,6 +424,7 @@ __all__ = [
     "PASS_UNSURE",
     "PLAIN_METRIC_PARAMS",
     "CheckSpec",
+    "ExpectationInputs",
     "check_unit",
     "evaluate",
     "known_checks",

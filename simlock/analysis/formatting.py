@@ -63,8 +63,9 @@ def format_value(
     numbers from `start` as dates (the nearest day; halfway, the later one). `signed` formats a
     difference: an explicit +, shares in percentage points, dates in days.
 
-    `precise` is for a verdict against bounds: counts to 0.1, days and ranks to 0.01, and a date
-    that falls between two days (a mean over replications) marked '~'.
+    `precise` is for a verdict against bounds: counts to 0.1, days and ranks to 0.01 (a whole
+    rank as a whole number), and a date that falls between two days (a mean over replications)
+    marked '~'.
     """
     if value is None or not math.isfinite(value):
         return DASH
@@ -77,6 +78,8 @@ def format_value(
         if signed:
             return _signed(f"{value * 100:.1f} pp", value, signed)
         return f"{value * 100:.1f}%" if abs(value) >= 0.01 or value == 0 else f"{value * 100:.2f}%"
+    if precise and unit == "rank" and float(value).is_integer():
+        return _signed(f"{value:.0f}", value, signed)  # first is 1, not 1.00
     if unit == "days" or (precise and unit == "rank"):
         hundredths = precise or (abs(value) < 1 and value != 0)
         return _signed(f"{value:.2f}" if hundredths else f"{value:.1f}", value, signed)

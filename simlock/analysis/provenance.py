@@ -46,13 +46,20 @@ NUMBERS_UNCHANGED_BY = ("executor", "workers")
 
 def environment() -> dict[str, str]:
     """Python, the platform and the libraries' versions ("not installed" when absent)."""
+    return dict(_environment())
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> tuple[tuple[str, str], ...]:
+    """Looked up once per process: reading every library's metadata takes some 20 ms, more than
+    a small run's engine, and what is installed does not change while simlock runs."""
     found = {"python": platform.python_version(), "platform": platform.platform()}
     for package in LIBRARIES:
         try:
             found[package] = version(package)
         except PackageNotFoundError:
             found[package] = "not installed"
-    return found
+    return tuple(found.items())
 
 
 @functools.lru_cache(maxsize=1)

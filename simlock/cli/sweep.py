@@ -158,6 +158,7 @@ def sweep_command(
         _out.print(f"wrote {sensitivity} and {destination / 'sensitivity.png'}")
         if not quiet:
             _print_sensitivity(sensitivity, metric)
+        _warn_if_noisy(sensitivity, scenario.sweep.samples if scenario.sweep else 0)
 
 
 class _RateColumn(ProgressColumn):
@@ -238,6 +239,18 @@ def _print_sensitivity(path: Path, metrics: list[str] | None) -> None:
             ]
             table.add_row(parameter, *cells)
         _out.print(table)
+
+
+def _warn_if_noisy(path: Path, samples: int) -> None:
+    """A warning when the sample was too small for the indices to mean much (shown even with
+    --quiet: a table of numbers that are noise is worse than none)."""
+    import pandas as pd
+
+    from simlock.execution.sweep import noisy_indices_warning
+
+    said = noisy_indices_warning(pd.read_csv(path), samples)
+    if said:
+        _err.print(f"[yellow]warning:[/] {escape(said)}", soft_wrap=True, markup=True)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:

@@ -58,6 +58,7 @@ import yaml
 
 from simlock.analysis.expectations import (
     COUNT_UNITS,
+    ExpectationInputs,
     check_unit,
     per_replication,
     target_bounds,
@@ -169,8 +170,9 @@ def simulate_targets(
         events=pd.DataFrame(),
     )
     out = {}
+    inputs = ExpectationInputs(frame)
     for target in targets:
-        per = per_replication(frame, scenario.expectations[target.index])
+        per = per_replication(frame, scenario.expectations[target.index], inputs)
         finite = per[np.isfinite(per)]
         value = float(finite.mean()) if finite.size else math.nan
         out[target.key] = value / scale if target.count else value

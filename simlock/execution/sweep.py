@@ -527,6 +527,38 @@ def sobol_indices(
     return sensitivity_indices(frame, design, seed=seed, resamples=resamples)
 
 
+NOISY_INTERVAL = 0.5
+"""A sensitivity index whose 95% interval is wider than this says little about the parameter."""
+
+OUT_OF_RANGE = 0.05
+"""How far outside [0, 1] an index estimate may fall before the sample is called too small (an
+estimator's noise puts an index of a parameter that does nothing slightly below 0)."""
+
+
+def noisy_indices_warning(indices: pd.DataFrame, samples: int) -> str | None:
+    """What to tell a reader of indices that a small sample left unreliable: estimates outside
+    [0, 1] (a share of variance cannot be) or 95% intervals wider than `NOISY_INTERVAL`. None
+    when every index is usable. `samples` is the design's `samples` (base samples for Sobol)."""
+    if indices.empty:
+        return None
+    value = indices["index"].to_numpy(dtype=float)
+    width = (indices["ci_high"] - indices["ci_low"]).to_numpy(dtype=float)
+    outside = (value < -OUT_OF_RANGE) | (value > 1 + OUT_OF_RANGE)
+    wide = width > NOISY_INTERVAL
+    if not (outside.any() or wide.any()):
+        return None
+    said = []
+    if outside.any():
+        said.append(f"{int(outside.sum())} outside [0, 1]")
+    if wide.any():
+        said.append(f"{int(wide.sum())} with a 95% interval wider than {NOISY_INTERVAL:g}")
+    suggestion = 1 << max(int(samples - 1).bit_length() + 2, 6)
+    return (
+        f"of {len(indices)} sensitivity indices, {' and '.join(said)}: {samples} samples are too "
+        f"few for them to mean much; raise sweep.samples (say to {suggestion})"
+    )
+
+
 _Analysis = Callable[[np.ndarray], list[tuple[str, str, float, float]]]
 """Per-point means of a metric -> (parameter, order, index, half width of its 95% interval)."""
 

@@ -4,10 +4,9 @@ Ground truth (region, channel) stays in the population; this module only produce
 belief, so the report can count locks caused by detection errors apart from targeted ones.
 
 The inference is the same for every variant that shares a detection rule and a banned list, and
-a device whose signals name no banned territory is never detected in one under any rule (its
-belief is simply its first available signal). So `infer_territory` applies the rule only to the
-devices with at least one banned signal (a few percent of the world at realistic scale), and the
-engine reuses one inference for all the variants of a replication that share it
+the belief is a function of the device's signals alone. So `infer_territory` applies the rule
+once per combination of signals present (a few dozen, for millions of devices), and the engine
+reuses one inference for all the variants of a replication that share it
 (`cache.ReplicationCache.inference`).
 """
 
@@ -29,20 +28,43 @@ def infer_territory(
     otherwise the first available signal in the rule's order that names no banned territory, or
     NO_SIGNAL when every available signal names one (what the server would log as the place of
     activation: never a banned territory it did not act on, which would read as a detection).
+
+    The belief depends on the device's signals alone, and millions of devices share a few dozen
+    combinations of them: the rule is applied once per combination present, and each device
+    looks its combination up (a few passes over the columns instead of the rule's many).
     """
     signals = [_signal(population, name) for name in detection.signals]
     banned_lookup = np.zeros(len(population.codebook.territories) + 1, dtype=bool)
     banned_lookup[banned_codes] = True  # NO_SIGNAL (-1) indexes the trailing False
-    detected = _first_available(signals)
-    hit = np.zeros(detected.size, dtype=bool)
-    names_banned = banned_lookup[signals[0]]
+    base = len(population.codebook.territories) + 1  # a code and NO_SIGNAL, shifted to 0..base-1
+    width = np.int32 if base ** len(signals) < 2**31 else np.int64
+    combination = signals[0].astype(width) + 1
     for column in signals[1:]:
-        names_banned |= banned_lookup[column]
-    candidates = np.flatnonzero(names_banned)
-    if candidates.size:
-        subset = np.stack([column[candidates] for column in signals])
-        detected[candidates], hit[candidates] = _apply_rule(detection.rule, subset, banned_lookup)
-    return detected, hit
+        combination *= base
+        combination += column
+        combination += 1
+    if base ** len(signals) <= _LOOKUP_LIMIT:
+        present = np.flatnonzero(np.bincount(combination, minlength=base ** len(signals)))
+        index = combination
+    else:  # too many territories for a dense table: number the combinations present
+        present, index = np.unique(combination, return_inverse=True)
+    digits = np.empty((len(signals), present.size), dtype=np.int16)
+    rest = present.copy()
+    for row in range(len(signals) - 1, -1, -1):
+        digits[row] = rest % base - 1
+        rest //= base
+    detected_of, hit_of = _apply_rule(detection.rule, digits, banned_lookup)
+    if index is combination:
+        detected_table = np.full(base ** len(signals), NO_SIGNAL, dtype=np.int16)
+        hit_table = np.zeros(base ** len(signals), dtype=bool)
+        detected_table[present], hit_table[present] = detected_of, hit_of
+        return detected_table[index], hit_table[index]
+    return detected_of[index], hit_of[index]
+
+
+_LOOKUP_LIMIT = 1 << 22
+"""Most entries of a dense combination table (4 M: 32 MB of codes); beyond it the combinations
+present are numbered by sorting, which is slower but needs no table."""
 
 
 def _apply_rule(
@@ -81,14 +103,6 @@ def _apply_rule(
 
 def _signal(population: Population, name: str) -> np.ndarray:
     return {"sim": population.sim, "ip": population.ip, "gps": population.gps}[name]
-
-
-def _first_available(signals: list[np.ndarray]) -> np.ndarray:
-    """Per device, the first signal (in rule order) the server gets, else NO_SIGNAL (int16)."""
-    first = signals[-1].astype(np.int16, copy=True)
-    for column in reversed(signals[:-1]):
-        np.copyto(first, column, where=column != NO_SIGNAL)
-    return first
 
 
 def _first_where(signals: np.ndarray, mask: np.ndarray) -> np.ndarray:
