@@ -420,3 +420,15 @@ def test_the_report_describes_phases_and_draws_the_cohort_figure() -> None:
     assert "baseline" in legend and "all-at-once" in legend
     plain = simlock.run(make_scenario({}), replications=1)
     assert figs.COHORT_FIGURE not in figs.figures_for(plain)
+
+
+def test_a_policy_naming_cohorts_over_a_region_without_shares_is_warned_about() -> None:
+    scenario = make_scenario(
+        {
+            "cohorts": ["apple", "other"],
+            "policy": {"phases": [{"cohorts": ["apple"], "from": "2021-06-05"}]},
+        }
+    )
+    (warning,) = [w for w in scenario.warnings() if "cohort" in w]
+    assert warning.startswith("policy: the policy names cohorts, but region CU gives no cohort")
+    assert not [w for w in make_scenario(PHASES.overrides).warnings() if "cohort" in w]
