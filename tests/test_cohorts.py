@@ -304,6 +304,10 @@ def test_locks_are_broken_down_by_cohort_in_the_summary() -> None:
     assert by_cohort == rows[("all", "all", "users_affected")] > 0
     assert rows[("cohort", "other", "users_affected")] == 0
     assert rows[("all", "all", "kept_before_phase")] > 0
+    devices = results.devices
+    locked = devices[devices["locked"].notna()].groupby("cohort", observed=False).size()
+    assert locked["other"] == 0 and locked.sum() == rows[("all", "all", "users_affected")]
+    assert "cohort" not in simlock.run(make_scenario({}), replications=1).devices.columns
 
 
 # --- validation --------------------------------------------------------------------------------
