@@ -224,7 +224,8 @@ PHASE_SETTINGS = settings(
 
 @st.composite
 def phased(draw: st.DrawFn) -> dict[str, Any]:
-    """Scenario overrides: random phase dates and retroactivity, with or without a registry."""
+    """Scenario overrides: random phase dates and retroactivity, with or without a registry,
+    and windows that may decide some cohorts only."""
     phases = []
     for name in draw(st.permutations(["apple", "xiaomi", "samsung"]))[: draw(st.integers(1, 3))]:
         phase: dict[str, Any] = {
@@ -240,6 +241,16 @@ def phased(draw: st.DrawFn) -> dict[str, Any]:
     policy: dict[str, Any] = {"phases": phases}
     if draw(st.booleans()):
         policy["registry"] = {"grace_days": draw(st.sampled_from([0, 3, 10])), "try_share": 0.5}
+    if draw(st.booleans()):
+        brands = ["apple", "xiaomi", "samsung", "other"]
+        policy["windows"] = [
+            {"name": "early", "start": "2021-06-01", "end": "2021-07-01"},
+            {"name": "late", "start": "2021-07-01", "end": "2021-07-31"},
+        ]
+        for window in policy["windows"]:
+            chosen = draw(st.lists(st.sampled_from(brands), min_size=1, max_size=3, unique=True))
+            if draw(st.booleans()):
+                window["cohorts"] = chosen
     return {**COHORTS, "policy": policy}
 
 
@@ -289,6 +300,11 @@ def test_no_device_is_decided_before_its_phase_and_kept_devices_predate_it(
         if np.isfinite(result.decided[position]):
             assert result.decided[position] >= phase[0]
     assert (result.outcome[result.considered] < result.outcomes.index("other_cohort")).all()
+    for index, window in enumerate(scenario.policy.windows):  # a window decides its cohorts only
+        by_window = result.decided_by == index
+        if window.cohorts is not None:
+            codes = [names.index(c) for c in window.cohorts]
+            assert np.isin(population.cohort[result.considered[by_window]], codes).all()
 
 
 # --- the summary and the plain-language description --------------------------------------------
