@@ -139,10 +139,10 @@ class VariantResult:
     `considered`, with `inf` for what never happened before the end of the run. `outcome` and
     `unlock_cause` are codes into `outcomes` and `unlock_causes` (names; `Outcome` and
     `UnlockCause` first, then the policy's behaviours after a lock, then a registry's
-    `REGISTRY_OUTCOMES`). With a registry, the considered devices are those it found
-    unregistered; `targets_unregistered`: the policy targets them (`policy.targets`).
-    `complained` is when the device's user complained publicly (the observation model,
-    `observation`): their lock time, or `inf`.
+    `REGISTRY_OUTCOMES`, then with cohort rules `cohorts.COHORT_OUTCOMES`). With a registry,
+    the considered devices are those it found unregistered; `targets_unregistered`: the policy
+    targets them (`policy.targets`). `complained` is when the device's user complained publicly
+    (the observation model, `observation`): their lock time, or `inf`.
     """
 
     variant: str

@@ -208,7 +208,9 @@ class Region(_Model):
 
     @field_validator("cohorts_by_channel")
     @classmethod
-    def _channel_cohort_shares(cls, by_channel: dict[str, dict[str, float]]) -> dict:
+    def _channel_cohort_shares(
+        cls, by_channel: dict[str, dict[str, float]]
+    ) -> dict[str, dict[str, float]]:
         problems = [
             RuleProblem((channel,), problem, "shares between 0 and 1 that add up to 1")
             for channel, shares in by_channel.items()
@@ -481,7 +483,8 @@ class Registry(_Model):
         False,
         description=(
             "devices first used before `start` must register too (their grace runs from "
-            "`start`); otherwise they are kept"
+            "`start`); otherwise they are kept. With `policy.phases`, a phase's date is the "
+            "start for its cohorts, and a phase may say otherwise for its own"
         ),
     )
     exempt_for: ExemptFor | None = Field(
