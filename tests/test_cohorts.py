@@ -438,6 +438,10 @@ def test_the_report_describes_phases_and_draws_the_cohort_figure() -> None:
     legends = [*figure.legends, *(ax.get_legend() for ax in figure.get_axes() if ax.get_legend())]
     legend = " ".join(t.get_text() for one in legends for t in one.get_texts())
     assert "baseline" in legend and "all-at-once" in legend
+    over_time = figs.locked_over_time(results)
+    marks = " ".join(t.get_text() for ax in over_time.get_axes() for t in ax.texts)
+    assert "apple (baseline only); every cohort (all-at-once only)" in marks
+    assert "samsung (baseline only)" in marks
     plain = simlock.run(make_scenario({}), replications=1)
     assert figs.COHORT_FIGURE not in figs.figures_for(plain)
 
