@@ -69,7 +69,15 @@ engine's docstrings state, and says so:
   counts from the later of its activation and that date; a device activated before the date of
   a phase that is not retroactive (a phase says so, or else the registry does, or else it is
   retroactive) is kept (`kept_before_phase`; with a registry, the registry keeps it as
-  `kept_before_registry`); a window with cohorts decides only devices of those cohorts.
+  `kept_before_registry`); a window with cohorts decides only devices of those cohorts;
+* a device list (`policy.device_list`) is settled device by device after the registry: a device
+  of a batch channel is on the list unless the list missed it (probability `missed_share`), any
+  other with probability `false_listing_share`; a device not on the list is out of the policy
+  (`not_listed`, or `missed_by_list` for the batch); a listed device first connected before the
+  list's start is kept (`connected_before_list`) when the list is checked only at a first
+  connection; any other listed device is decided its lock delay after the later of when it
+  would have been due (activation, or the end of a registry's grace) and the list's start;
+  with `proof_of_purchase`, the desk approves no appeal of a batch device (it still serves it).
 """
 
 from __future__ import annotations
@@ -86,6 +94,7 @@ import simpy
 from simlock.model.detection import infer_territory
 from simlock.model.policy import exempt
 from simlock.model.population import Population, generate
+from simlock.scenario.device_list import DeviceList
 from simlock.scenario.models import Delay, Policy, Registry, Scenario
 
 REFERENCE_STREAM = zlib.crc32(b"reference-model")
@@ -207,6 +216,9 @@ class _Reference:
             self.considered = self.select_cohorts(lock_delay)
         if policy.registry is not None:
             self.considered = self.register(policy.registry, lock_delay)
+        self.list_outcome: dict[int, str] = {}
+        if policy.device_list is not None:
+            self.considered = self.check_list(policy.device_list, lock_delay)
         self.desk = (
             simpy.Resource(self.env, capacity=policy.appeals.agents) if policy.appeals else None
         )
@@ -289,6 +301,43 @@ class _Reference:
             self.due[i] = deadline + lock_delay[i]
             unregistered.append(i)
         return np.array(unregistered, dtype=np.int64)
+
+    # --- the device list ------------------------------------------------------------------------
+
+    def check_list(self, device_list: DeviceList, lock_delay: np.ndarray) -> np.ndarray:
+        """The considered devices on the vendor's list, one device at a time: the others are
+        not listed (or missed, for the batch), and a first-connection list keeps the listed
+        devices first connected before it; a listed device is not due before the list's start
+        plus its lock delay."""
+        book = self.population.codebook
+        start_day = (
+            float((device_list.start - self.scenario.start).days) if device_list.start else 0.0
+        )
+        batch = {book.channels.index(c) for c in device_list.batch if c in book.channels}
+        listed = []
+        for i in self.considered:
+            in_batch = self.population.channel[i] in batch
+            draw = self.rng.random()
+            if in_batch and draw < device_list.missed_share:
+                self.list_outcome[i] = "missed_by_list"
+                continue
+            if not in_batch and draw >= device_list.false_listing_share:
+                self.list_outcome[i] = "not_listed"
+                continue
+            first_connection = self.population.activated[i]
+            if device_list.check == "first_connection" and first_connection < start_day:
+                self.list_outcome[i] = "connected_before_list"
+                continue
+            self.due[i] = max(self.due[i], start_day + lock_delay[i])
+            listed.append(i)
+        return np.array(listed, dtype=np.int64)
+
+    def _unprovable(self, i: int) -> bool:
+        """A proof-of-purchase desk refuses the holder of a batch device."""
+        device_list = self.policy.device_list
+        if device_list is None or not device_list.proof_of_purchase:
+            return False
+        return self.population.codebook.channels[self.population.channel[i]] in device_list.batch
 
     # --- the device ---------------------------------------------------------------------------
 
@@ -456,7 +505,7 @@ class _Reference:
             self.times["appeal_started"][i] = env.now
             yield env.timeout(sample_delay(appeals.service_delay, self.rng, 1)[0])
             self.times["appeal_closed"][i] = env.now
-            approved = self.rng.random() < appeals.approval_share
+            approved = self.rng.random() < appeals.approval_share and not self._unprovable(i)
             self.appeal_approved[i] = approved
             if approved and self.state[i] == _State.LOCKED:
                 self._set(i, _State.UNLOCK_PENDING, env.now)
@@ -482,6 +531,8 @@ class _Reference:
         if not considered:
             if i in self.registry_outcome:
                 return self.registry_outcome[i]
+            if i in self.list_outcome:
+                return self.list_outcome[i]
             return "exempt" if self.exempted[i] else "not_targeted"
         state = self.state[i]
         if state == _State.UNLOCKED:

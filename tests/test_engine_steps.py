@@ -50,6 +50,13 @@ def test_every_column_of_a_variant_s_state_is_declared_before_the_steps_run() ->
                     "try_share": 0.5,
                     "exempt_for": {"channels": ["traveller"], "days": 5},
                 },
+                "device_list": {
+                    "batch": ["grey_import"],
+                    "start": "2021-06-08",
+                    "missed_share": 0.1,
+                    "false_listing_share": 0.3,
+                    "check": "first_connection",
+                },
                 "after_lock": [
                     {
                         "behaviour": "custom_rom",
@@ -73,9 +80,11 @@ def test_every_column_of_a_variant_s_state_is_declared_before_the_steps_run() ->
     run.detect()
     run.cohorts()
     run.register()
+    run.check_list()
     run.timeline()
     assert set(vars(run)) == declared
     assert run.registered_devices.size and run.kept_devices.size
+    assert all(devices.size for devices in run.list_outcomes.values())
     fate = run.decided_devices({"custom_rom": engine.registry.CUSTOM_ROM})
     declared = set(vars(fate))
     for step in STEPS[STEPS.index("warn") :]:

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import font_scalings
 from matplotlib.text import Text
@@ -82,11 +83,21 @@ def test_every_figure_draws_on_the_axes_it_is_given(results, spec):
     panels = axes if isinstance(axes, list) else [axes]
     for ax in panels:
         assert ax.get_lines() or ax.patches or ax.collections, f"{spec.name}: empty panel"
-    assert panels[0].get_title(loc="left") == spec.title
+    assert panels[0].get_title(loc="left").replace("\n", " ") == spec.title
     assert panels[0].get_legend() is not None
     expected = figs.appeal_variants(results) if spec.name == "support_desk" else ["baseline"]
     legend = " ".join(legend_texts(figure))
     assert all(variant in legend for variant in expected), legend
+
+
+@pytest.mark.parametrize("spec", figs.FIGURES, ids=lambda s: s.name)
+def test_a_title_on_a_small_panel_is_wrapped_to_stay_on_the_figure(results, spec):
+    figure = Figure(figsize=(3.2, 3.0))
+    spec.plot(results, ax=_axes(spec, figure))
+    shown = figure.axes[0]._left_title
+    assert shown.get_text().replace("\n", " ") == spec.title
+    box = shown.get_window_extent(FigureCanvasAgg(figure).get_renderer())
+    assert box.x1 <= figure.bbox.x1 + 1, f"{spec.name}: title runs off the figure"
 
 
 @pytest.mark.parametrize("spec", figs.FIGURES, ids=lambda s: s.name)

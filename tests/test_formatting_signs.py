@@ -48,3 +48,13 @@ def test_a_precise_rank_is_whole_when_every_replication_agrees(value: float, sho
     """A verdict on a rank reads 'first is 1', not '1.00'; a mean between ranks keeps its
     hundredths so that it is not rounded onto a bound."""
     assert format_value(value, "rank", dt.date(2021, 5, 1), precise=True) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(1010.0, "1,010"), (1009.96, "~1,010"), (1964986.6, "~1,964,987"), (0.4, "0.4"), (9.5, "9.5")],
+)
+def test_a_precise_count_is_whole_from_ten_and_marked_when_rounded(value: float, shown: str):
+    """A verdict's mean of counts over worlds reads '~1,010', not '1,010.0' or '1,009.96'; below
+    ten a tenth still matters (0.4 against '> 0' must not read as 0)."""
+    assert format_value(value, "devices", dt.date(2021, 5, 1), precise=True) == shown

@@ -42,6 +42,10 @@ def _count(value: float, signed: bool) -> str:
     return _signed(text, value, signed)
 
 
+PRECISE_WHOLE_FROM = 10
+"""From here a mean of counts in a verdict is rounded to a whole number (and marked '~'): a
+tenth of a device means nothing beside a thousand, but 0.4 must not read as 0 against '> 0'."""
+
 WHOLE_UNITS = ("devices", "appeals")
 """Units people count in whole numbers: a mean over replications is shown rounded to one."""
 
@@ -63,9 +67,9 @@ def format_value(
     numbers from `start` as dates (the nearest day; halfway, the later one). `signed` formats a
     difference: an explicit +, shares in percentage points, dates in days.
 
-    `precise` is for a verdict against bounds: counts to 0.1, days and ranks to 0.01 (a whole
-    rank as a whole number), and a date that falls between two days (a mean over replications)
-    marked '~'.
+    `precise` is for a verdict against bounds: counts to 0.1 below `PRECISE_WHOLE_FROM` and
+    otherwise whole, marked '~' when rounded; days and ranks to 0.01 (a whole rank as a whole
+    number), and a date that falls between two days (a mean over replications) marked '~'.
     """
     if value is None or not math.isfinite(value):
         return DASH
@@ -84,7 +88,12 @@ def format_value(
         hundredths = precise or (abs(value) < 1 and value != 0)
         return _signed(f"{value:.2f}" if hundredths else f"{value:.1f}", value, signed)
     if precise:
-        text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+        if float(value).is_integer():
+            text = f"{value:,.0f}"
+        elif abs(value) >= PRECISE_WHOLE_FROM:  # a mean of counts: '~1,010', as a date is '~'
+            text = f"~{value:,.0f}"
+        else:
+            text = f"{value:,.1f}"
         return _signed(text, value, signed)
     if unit in WHOLE_UNITS:
         return _whole(value, signed)

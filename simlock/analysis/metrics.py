@@ -9,9 +9,10 @@ noise (`compare`).
 
 Targeted locks are locks of devices the variant's policy targets (`policy.targets`: its channels,
 grey imports unless the scenario says otherwise, or with `unregistered` every device a registry
-finds unregistered) activated in a banned territory: what the vendor
-says it aims at. Every other lock is collateral: travellers, official devices, and devices outside
-banned territories locked because of a detection error.
+finds unregistered) activated in a banned territory: what the vendor says it aims at. A device
+list's batch is targeted through its channels (a legitimate device listed by mistake is not).
+Every other lock is collateral: travellers, official devices, and devices outside banned
+territories locked because of a detection error.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from simlock.model.cohorts import COHORT_OUTCOMES
+from simlock.model.device_list import DEVICE_LIST_OUTCOMES
 from simlock.model.engine import Outcome, UnlockCause, VariantResult
 from simlock.model.population import Population
 from simlock.model.registry import REGISTRY_OUTCOMES
@@ -165,6 +167,10 @@ def replicate_metrics(
             for name in COHORT_OUTCOMES[:1] if registry else COHORT_OUTCOMES:
                 rows_of = np.flatnonzero(result.outcome == result.outcomes.index(name))
                 per_group[name] = total(codes_of(rows_of))
+        if DEVICE_LIST_OUTCOMES[0] in result.outcomes:  # only a device list's variants
+            per_group.update(
+                _device_list_counts(result, population, lambda rows: total(codes_of(rows)))
+            )
         banned_locked = total(codes_lk[lk_in_banned])
         with np.errstate(invalid="ignore", divide="ignore"):
             per_group["share_banned_locked"] = banned_locked / per_group["banned_activations"]
@@ -233,6 +239,27 @@ def _registry_counts(
         "unregistered": unregistered,
         "share_unregistered": share,
         "kept_before_registry": kept,
+    }
+
+
+def _device_list_counts(
+    result: VariantResult, population: Population, count: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, np.ndarray]:
+    """A device list's metrics per group; `count` counts device indices per group. With a
+    device list, the considered devices are the ones on it (less those a first-connection list
+    kept)."""
+
+    def having(outcome: str) -> np.ndarray:
+        return np.flatnonzero(result.outcome == result.outcomes.index(outcome))
+
+    before = having("connected_before_list")
+    listed = np.concatenate([result.considered, before])
+    mistaken = listed[~np.isin(population.channel[listed], result.batch)]
+    return {
+        "listed": count(listed),
+        "listed_by_mistake": count(mistaken),
+        "missed_by_list": count(having("missed_by_list")),
+        "connected_before_list": count(before),
     }
 
 

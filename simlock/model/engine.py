@@ -17,22 +17,25 @@ The steps of a run, for each variant of a replication, in the order `simulate_va
 3. `register`: with a registry (`simlock.model.registry`), the devices registered within their
    grace, and those active before a non-retroactive registry, leave the considered devices; the
    others' lock delay counts from the end of their grace;
-4. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
+4. `check_list`: with a device list (`simlock.model.device_list`), only the devices on the
+   vendor's list stay considered (the batch's, less those the list missed, and others listed by
+   mistake); a listed device's lock delay counts from the list's start at the earliest;
+5. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
    covered considered devices (of its cohorts) whose lock delay expires inside it, and sweeps
    those activated within its look-back (decided at the opening); the lift, at its date, ends
    the policy;
-5. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
+6. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
    the lock command `grace_days` later (unless the user resolves it); otherwise it is the lock
    command itself;
-6. `lock`: the lock takes effect at the first contact after the command;
-7. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
+7. `lock`: the lock takes effect at the first contact after the command;
+8. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
    their lock themselves (a custom ROM);
-8. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
+9. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
    them first come first served (`desk`); approved cases get an unlock command when their case
-   closes;
-9. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
+   closes (a proof-of-purchase desk approves no device of a device list's batch);
+10. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
    at the first contact after the command; a behaviour's end of the lock, when it comes first;
-10. `conclude`: each device's outcome, the last of these that applies.
+11. `conclude`: each device's outcome, the last of these that applies.
 
 With the result comes the observation (`observation`): each locked user complains publicly with
 their territory's propensity, on the day of the lock.
@@ -54,7 +57,7 @@ Events at the same instant, and what the lift ends:
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -68,6 +71,8 @@ from .cache import Belief
 from .checkins import next_contact
 from .cohorts import COHORT_OUTCOMES, cohort_fate, window_members
 from .desk import desk_starts
+from .device_list import DEVICE_LIST_OUTCOMES, batch_codes, cannot_prove, listing_fate
+from .device_list import start_day as list_start_day
 from .observation import complaint_shares, complaint_times
 from .policy import (
     EnforcementWindow,
@@ -86,6 +91,7 @@ STEPS = (
     "detect",
     "cohorts",
     "register",
+    "check_list",
     "timeline",
     "warn",
     "lock",
@@ -139,10 +145,12 @@ class VariantResult:
     `considered`, with `inf` for what never happened before the end of the run. `outcome` and
     `unlock_cause` are codes into `outcomes` and `unlock_causes` (names; `Outcome` and
     `UnlockCause` first, then the policy's behaviours after a lock, then a registry's
-    `REGISTRY_OUTCOMES`, then with cohort rules `cohorts.COHORT_OUTCOMES`). With a registry,
-    the considered devices are those it found unregistered; `targets_unregistered`: the policy
-    targets them (`policy.targets`). `complained` is when the device's user complained publicly
-    (the observation model, `observation`): their lock time, or `inf`.
+    `REGISTRY_OUTCOMES`, then a device list's `DEVICE_LIST_OUTCOMES`, then with cohort rules
+    `cohorts.COHORT_OUTCOMES`). With a registry, the considered devices are those it found
+    unregistered; `targets_unregistered`: the policy targets them (`policy.targets`). With a
+    device list, they are those on the list; `batch`: the codes of its batch channels.
+    `complained` is when the device's user complained publicly (the observation model,
+    `observation`): their lock time, or `inf`.
     """
 
     variant: str
@@ -169,6 +177,8 @@ class VariantResult:
     outcomes: tuple[str, ...] = OUTCOMES
     unlock_causes: tuple[str, ...] = UNLOCK_CAUSES
     targets_unregistered: bool = False
+    batch: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """Codes (`Codebook.channels`) of a device list's batch channels (empty without one)."""
 
 
 def simulate_variant(
@@ -188,6 +198,7 @@ def simulate_variant(
     run.detect()
     run.cohorts()
     run.register()
+    run.check_list()
     run.timeline()
     fate = run.decided_devices(behaviours)
     fate.warn()
@@ -243,6 +254,8 @@ class _VariantRun:
         """With phases: the day each considered device becomes subject, and whether its phase
         reaches devices active before it (`cohorts`; None without phases)."""
         self.has_cohort_rules = False
+        self.list_outcomes: dict[str, np.ndarray] = {}
+        """Devices a device list leaves out, by `DEVICE_LIST_OUTCOMES` name (`check_list`)."""
 
     def detect(self) -> None:
         """Step 1: the inference, the exemptions, and the considered devices' columns."""
@@ -301,7 +314,7 @@ class _VariantRun:
         self.due = np.maximum(self.activated, fate.subject_from[left]) + self.delay
 
     def register(self) -> None:
-        """Step 2: with a registry, keep only the devices it finds unregistered; their lock delay
+        """Step 3: with a registry, keep only the devices it finds unregistered; their lock delay
         counts from the end of their grace (`simlock.model.registry`)."""
         rules = self.policy.registry
         if rules is None:
@@ -335,8 +348,33 @@ class _VariantRun:
         self.decided = self.decided[left]
         self.decided_by = self.decided_by[left]
 
+    def check_list(self) -> None:
+        """Step 4: with a device list, keep only the listed devices; their lock delay counts from
+        the list's start at the earliest (`simlock.model.device_list`)."""
+        rules = self.policy.device_list
+        if rules is None:
+            return
+        codes = batch_codes(rules, self.population.codebook.channels)
+        in_batch = np.isin(self.population.channel[self.considered], codes)
+        fate = listing_fate(
+            rules, list_start_day(rules, self.scenario.start), self.activated, in_batch, self.keys
+        )
+        for name, mask in zip(
+            DEVICE_LIST_OUTCOMES, (fate.unlisted, fate.missed, fate.before), strict=True
+        ):
+            self.list_outcomes[name] = self.considered[mask]
+        left = fate.listed
+        self.considered = self.considered[left]
+        self.keys = self.keys[left]
+        self.activated = self.activated[left]
+        self.u_coverage = self.u_coverage[left]
+        self.delay = self.delay[left]
+        self.due = np.maximum(self.due[left], fate.earliest + self.delay)
+        self.decided = self.decided[left]
+        self.decided_by = self.decided_by[left]
+
     def timeline(self) -> None:
-        """Step 3: the windows and the lift as simpy processes, until the end of the run."""
+        """Step 5: the windows and the lift as simpy processes, until the end of the run."""
         env = simpy.Environment()
         if np.isfinite(self.lift_time):  # first: at one instant, the lift comes before a window
             env.process(self._lift(env, self.lift_time))
@@ -387,6 +425,11 @@ class _VariantRun:
             self.policy,
             self.lift_time,
             behaviours,
+            cannot_prove(
+                self.policy.device_list,
+                self.population.channel[self.considered[active]],
+                self.population.codebook.channels,
+            ),
         )
 
     def result(self, fate: _Fate) -> VariantResult:
@@ -406,6 +449,12 @@ class _VariantRun:
             self.outcome[self.registered_devices] = registered
             self.outcome[self.kept_devices] = kept
             outcomes = (*outcomes, *REGISTRY_OUTCOMES)
+        batch = np.empty(0, dtype=np.int64)
+        if self.policy.device_list is not None:
+            for name in DEVICE_LIST_OUTCOMES:
+                self.outcome[self.list_outcomes[name]] = len(outcomes)
+                outcomes = (*outcomes, name)
+            batch = batch_codes(self.policy.device_list, self.population.codebook.channels)
         if self.has_cohort_rules:
             other, kept = (len(outcomes) + i for i in range(len(COHORT_OUTCOMES)))
             self.outcome[self.other_cohort_devices] = other
@@ -444,6 +493,7 @@ class _VariantRun:
             outcomes=outcomes,
             unlock_causes=(*UNLOCK_CAUSES, *extra),
             targets_unregistered=self.policy.targets.unregistered,
+            batch=batch,
         )
 
 
@@ -463,8 +513,11 @@ class _Fate:
         policy: Policy,
         lift_time: float,
         behaviours: Mapping[str, Behaviour],
+        unprovable: np.ndarray,
     ) -> None:
         size = decided.size
+        self.unprovable = unprovable
+        """Devices whose appeal is refused whatever the desk's verdict (`device_list`)."""
         self.active, self.keys, self.activated, self.devices = active, keys, activated, devices
         self.decided = decided
         self.checkin: CheckIn = scenario.checkin
@@ -498,7 +551,7 @@ class _Fate:
         self.outcome = np.full(size, Outcome.PENDING_AT_END, dtype=np.int8)
 
     def warn(self) -> None:
-        """Step 4: warnings delivered and resolved, and the lock commands that follow."""
+        """Step 6: warnings delivered and resolved, and the lock commands that follow."""
         warning = self.policy.warning
         if warning is None:
             return
@@ -514,13 +567,13 @@ class _Fate:
         self.online_at = np.where(delivered, self.warned, self.activated)
 
     def lock(self) -> None:
-        """Step 5: each lock command takes effect at the next contact (before the lift)."""
+        """Step 7: each lock command takes effect at the next contact (before the lift)."""
         locked = self._contact(self.lock_command, self.online_at, Purpose.LOCK_CONTACT)
         self.cancelled |= np.isfinite(locked) & (locked >= self.lift_time)
         self.locked = np.where(locked < min(self.lift_time, self.horizon), locked, np.inf)
 
     def after_lock(self) -> None:
-        """Step 6: when the policy's behaviours after a lock free each locked device."""
+        """Step 8: when the policy's behaviours after a lock free each locked device."""
         if not self.policy.after_lock:
             return
         locked = np.flatnonzero(np.isfinite(self.locked))
@@ -530,7 +583,7 @@ class _Fate:
         self.freed[locked], self.freed_by[locked] = freed, by
 
     def appeal(self) -> None:
-        """Step 7: the support desk; approved cases get an unlock command when they close."""
+        """Step 9: the support desk; approved cases get an unlock command when they close."""
         appeals = self.policy.appeals
         if appeals is None:
             return
@@ -563,12 +616,13 @@ class _Fate:
         closed_in_run = served & (closes < horizon)
         self.appeal_closed[cases[closed_in_run]] = closes[closed_in_run]
         approved = uniform(self.keys[cases], Purpose.APPROVAL) < appeals.approval_share
+        approved &= ~self.unprovable[cases]
         self.appeal_approved[cases] = approved & closed_in_run
         grant = cases[approved & closed_in_run]
         self.appeal_command[grant] = self.appeal_closed[grant]
 
     def unlock(self) -> None:
-        """Step 8: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
+        """Step 10: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
         end of the lock, when it comes first."""
         is_locked = np.isfinite(self.locked)
         command = np.where(is_locked, np.minimum(self.appeal_command, self.lift_command), np.inf)
@@ -588,7 +642,7 @@ class _Fate:
         )
 
     def conclude(self) -> None:
-        """Step 9: every device here has a decision: what happened after it, the last that
+        """Step 11: every device here has a decision: what happened after it, the last that
         applies."""
         outcome = self.outcome
         outcome[self.cancelled] = Outcome.CANCELLED_BY_LIFT

@@ -57,6 +57,7 @@ class Purpose(IntEnum):
     WARN_CONTACT = 16
     LOCK_CONTACT = 32
     UNLOCK_CONTACT = 48
+    LISTED = 64  # past the contact purposes' blocks of 16, clear of any purpose added below them
 
 
 def generator(seed: int, replication: int, region_id: str, kind: Kind) -> np.random.Generator:

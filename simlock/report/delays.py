@@ -39,7 +39,7 @@ def delay_note(results: Results) -> str | None:
     reasons = [
         "a lock takes effect only at the device's next check-in after the decision "
         f"(every {format_value(checkin.interval_days, 'days', start)} days on average here"
-        + (", later when the phone is offline" if checkin.offline_rate_per_day > 0 else "")
+        + (", later when the device is offline" if checkin.offline_rate_per_day > 0 else "")
         + ")"
     ]
     if policy.warning is not None:

@@ -1,16 +1,17 @@
 """A scenario and its policies in plain words, for the report.
 
-Each part of a policy (banned territories, targets, detection, delays, registry, cohorts and
-phases, windows and the devices activated before they open, lift, warning, exemptions, appeals)
-becomes one sentence a reader without the scenario file can follow, with units (days, shares of
-devices). A variant is then described by the sentences that differ from the baseline's, so the
-report says what a variant changes and nothing else.
+Each part of a policy (banned territories, targets, detection, delays, registry, device list,
+cohorts and phases, windows and the devices activated before they open, lift, warning,
+exemptions, appeals) becomes one sentence a reader without the scenario file can follow, with
+units (days, shares of devices). A variant is then described by the sentences that differ from
+the baseline's, so the report says what a variant changes and nothing else.
 """
 
 from __future__ import annotations
 
 from simlock.analysis.contents import policy_of, variants
 from simlock.analysis.results import Results
+from simlock.scenario.device_list import DeviceList
 from simlock.scenario.models import BASELINE, Delay, Policy, Region, Registry, Scenario
 from simlock.scenario.retroactive import window_reaches
 
@@ -130,10 +131,14 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
         "available signals agree on one",
         "priority": "the first available signal, in that order, decides",
     }
+    places = ", ".join(_place(scenario, b) for b in policy.banned)
     parts = {
-        "banned": "Banned territories: "
-        + ", ".join(_place(scenario, b) for b in policy.banned)
-        + ".",
+        "banned": (
+            f"Territories where the block runs: {places} (the device list decides which "
+            "devices there are locked)."
+            if policy.device_list is not None
+            else f"Banned territories: {places}."
+        ),
         "detection": (
             f"Detection: the server looks at {signals} only; a device counts as in a banned "
             "territory when it reports one."
@@ -152,10 +157,17 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
             if policy.registry is not None
             else "Lock decision after activation: "
         )
-        + f"{describe_delay(policy.lock_delay)}.",
+        + f"{describe_delay(policy.lock_delay)}"
+        + (
+            " (and not before the device list takes effect)."
+            if policy.device_list is not None
+            else "."
+        ),
     }
     if policy.registry is not None:
         parts["registry"] = describe_registry(policy.registry, scenario)
+    if policy.device_list is not None:
+        parts["device_list"] = describe_device_list(policy.device_list, scenario)
     cohorts = describe_cohorts(policy, scenario)
     if cohorts is not None:
         parts["cohorts"] = cohorts
@@ -266,8 +278,53 @@ def describe_registry(registry: Registry, scenario: Scenario) -> str:
     return text + "."
 
 
+def _percent(share: float) -> str:
+    """A share as a percentage with two significant digits: listing errors are often far below
+    one percent (0.0005 is '0.05%', not '0.1%' or '0%')."""
+    return f"{share * 100:.2g}%"
+
+
+def describe_device_list(device_list: DeviceList, scenario: Scenario) -> str:
+    """A device-list trigger in words: which devices the vendor lists, from when, how often the
+    list is wrong either way, and when a serial is checked."""
+    start = (device_list.start or scenario.start).isoformat()
+    batch = _channel_list(device_list.batch) + (
+        " channel" if len(device_list.batch) == 1 else " channels"
+    )
+    text = (
+        f"Device list from {start}: only devices whose serial number is on the vendor's list "
+        f"are locked; the list means to name the devices of the {batch} (the batch)"
+    )
+    errors = []
+    if device_list.missed_share:
+        errors.append(f"misses {_percent(device_list.missed_share)} of the batch (never locked)")
+    if device_list.false_listing_share:
+        errors.append(
+            f"names {_percent(device_list.false_listing_share)} of the other devices by mistake "
+            "(legitimate devices locked)"
+        )
+    text += ". The list " + (" and ".join(errors) if errors else "makes no mistake either way")
+    if device_list.check == "first_connection":
+        text += (
+            f". A serial is checked only at a device's first connection: listed devices "
+            f"first connected before {start} are kept"
+        )
+    else:
+        text += (
+            f". A serial is checked at every connection: a listed device already in use on "
+            f"{start} is locked after it"
+        )
+    if device_list.proof_of_purchase:
+        text += (
+            ". An appeal is approved only with a proof of purchase: the holder of a batch "
+            "device is refused"
+        )
+    return text + "."
+
+
 _ABSENT = {
     "registry": "No registry: devices need not be registered.",
+    "device_list": "No device list: every device the policy considers may be locked.",
     "cohorts": f"Cohorts: {NO_COHORTS}",
 }
 """What a variant without a part that the baseline has says instead (parts only described when
@@ -376,6 +433,7 @@ __all__ = [
     "describe_changes",
     "describe_channels",
     "describe_delay",
+    "describe_device_list",
     "describe_policy",
     "describe_rates",
     "describe_registry",

@@ -582,7 +582,10 @@ def tradeoff(
     targets = shared_target_label(
         [p for p in policies if p is not None] or [results.scenario.policy]
     )
-    ax.set_xlabel(f"targeted locks: {targets} in banned territories (devices)")
+    # Under a device list the territories only say where the block runs: the batch is the aim.
+    listing = any(p is not None and p.device_list is not None for p in policies)
+    where = "" if listing else " in banned territories"
+    ax.set_xlabel(f"targeted locks: {targets}{where} (devices)")
     ax.set_ylabel("collateral locks: everyone else (devices)")
     count_ticks(ax.xaxis)
     count_ticks(ax.yaxis)

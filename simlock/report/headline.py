@@ -110,8 +110,9 @@ def _heard(results: Results, variant: str) -> str:
     )
 
 
-def _where(results: Results, variant: str, total: float) -> str:
-    """' Most were activated in A (n, p%), then B (...)': up to three regions, largest first."""
+def _where(results: Results, variant: str, total: float, verb: str = "were activated in") -> str:
+    """' Most were activated in A (n, p%), then B (...)': up to three regions, largest first
+    (`verb` says how a device belongs to its region)."""
     regions = summary_index(results, "region")
     counts = {
         key: float(row["mean"])
@@ -127,8 +128,8 @@ def _where(results: Results, variant: str, total: float) -> str:
         f"({count / total:.0%})"
         for key, count in top
     ]
-    lead = "All were" if len(counts) == 1 else "Most were"
-    return f" {lead} activated in " + ", then ".join(parts) + "."
+    lead = "All" if len(counts) == 1 else "Most"
+    return f" {lead} {verb} " + ", then ".join(parts) + "."
 
 
 def who_where_how_long(results: Results) -> Paragraph:
@@ -158,10 +159,19 @@ def who_where_how_long(results: Results) -> Paragraph:
         )
     else:
         text = f"{est('users_affected')} users were locked at least once"
-    if _mean(index, variant, "banned_activations") > 0:
+    policy = policy_of(results.scenario, variant)
+    listing = policy is not None and policy.device_list is not None
+    if _mean(index, variant, "banned_activations") > 0 and not listing:
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += f", {est('collateral_locks')} of them collateral locks (not the policy's target)."
-    text += _where(results, variant, users)
+    if listing:  # the share of every device seen says little when a list picks the devices
+        text += (
+            f" The device list named {est('listed')} of the devices the policy saw, "
+            f"{est('listed_by_mistake')} of them by mistake, and missed "
+            f"{est('missed_by_list')} of the batch."
+        )
+    # A region may stand for a batch (a looted stock) rather than a place where devices are used.
+    text += _where(results, variant, users, "came from" if listing else "were activated in")
     text += _heard(results, variant)
     censored = _mean(index, variant, "locked_at_end") > 0
     text += (
@@ -170,7 +180,6 @@ def who_where_how_long(results: Results) -> Paragraph:
         f"around {format_value(_mean(index, variant, 'peak_locked_day'), 'date', start)}, "
         f"{est('peak_locked')} devices were locked at once."
     )
-    policy = policy_of(results.scenario, variant)
     if policy is not None and policy.lift is not None and policy.lift.unlock:
         text += (
             f" The lift on {policy.lift.date.isoformat()} unlocked {est('unlocked_by_lift')}; "

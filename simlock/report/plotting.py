@@ -15,6 +15,7 @@ a new figure of its own (`figsize=`; titles and legends on the figure) or on the
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -229,7 +230,23 @@ def set_titles(canvas: Canvas, title: str, subtitle: str, marks: bool = False) -
     elif title:
         # The policy's labels take about two lines of small text above the panel.
         pad = 6 + (3 * font_points("small") if marks else 0)
-        canvas.axes[0].set_title(title, loc="left", fontweight="bold", pad=pad)
+        first = canvas.axes[0]
+        first.set_title(wrap_to_axes(first, title), loc="left", fontweight="bold", pad=pad)
+
+
+def wrap_to_axes(ax: Axes, text: str) -> str:
+    """A title broken into lines no wider than its axes (estimated from the title's font size),
+    so that a figure drawn into a small panel of the caller's keeps its title on the page."""
+    width_points = ax.get_position().width * ax.get_figure(root=True).get_figwidth() * 72
+    per_char = AVERAGE_CHAR_WIDTH * font_points(matplotlib.rcParams["axes.titlesize"])
+    return textwrap.fill(text, width=max(MIN_TITLE_CHARS, int(width_points / per_char)))
+
+
+AVERAGE_CHAR_WIDTH = 0.6
+"""An average bold character's width, in ems (DejaVu Sans, matplotlib's default font)."""
+
+MIN_TITLE_CHARS = 16
+"""Never wrap a title narrower than this, however small its panel."""
 
 
 def interval_words(n: int, what: str = "95% band") -> str:

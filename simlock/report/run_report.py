@@ -314,13 +314,28 @@ def _variant_words(
         return [*spans, ", no device was locked."]
     policy = policy_of(results.scenario, variant)
     targets = target_label(policy) if policy is not None else "policy's targets"
+    listing = policy is not None and policy.device_list is not None
     text = f", {est('users_affected')} users were locked at least once"
-    if mean("banned_activations") > 0:
+    if mean("banned_activations") > 0 and not listing:
         text += f" ({est('share_banned_locked')} of activations in banned territories)"
     text += (
-        f": {est('targeted_locks')} targeted locks (devices of the {targets} in banned "
-        "territories) against "
+        f": {est('targeted_locks')} targeted locks (devices of the {targets}"
+        + ("" if listing else " in banned territories")
+        + ") against "
         f"{est('collateral_locks')} collateral locks. {_overlap_words(est, mean)} "
+    )
+    if listing:
+        text += (
+            f"The device list named {est('listed')} devices, {est('listed_by_mistake')} of them "
+            f"by mistake, and missed {est('missed_by_list')} of the batch"
+            + (
+                f"; {est('connected_before_list')} listed devices had connected before it "
+                "and were never checked again. "
+                if mean("connected_before_list") > 0
+                else ". "
+            )
+        )
+    text += (
         f"Locked devices lost {est('lock_days')} device-days; at the peak, "
         f"{est('peak_locked')} devices were locked at once (around {est('peak_locked_day')}). "
         f"Half of the locks came within {est('days_to_lock_median')} days of activation, 90% "

@@ -113,6 +113,23 @@ DEFINITIONS: dict[str, Metric] = {
         "registry they are kept_before_registry)",
         "devices",
     ),
+    "listed": Metric(
+        "devices on a device list among those the policy considers (locked unless a window, a "
+        "warning or the lift spares them, or the list checks only a first connection made "
+        "before it)",
+        "devices",
+    ),
+    "listed_by_mistake": Metric(
+        "devices on a device list that are not of its batch (legitimate devices listed)",
+        "devices",
+    ),
+    "missed_by_list": Metric(
+        "devices of a device list's batch that the list missed (never locked by it)", "devices"
+    ),
+    "connected_before_list": Metric(
+        "listed devices first connected before a list checked only at first connection (kept)",
+        "devices",
+    ),
     "peak_locked": Metric("most devices locked at once (end of day)", "devices"),
     "peak_locked_day": Metric("day of the peak", "date", overall_only=True),
     "peak_new_locks_day": Metric("day with the most new locks", "date", overall_only=True),

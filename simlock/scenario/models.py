@@ -29,6 +29,12 @@ from simlock.errors import Problem, ScenarioError
 
 from . import cohorts as cohort_rules
 from .cohorts import CohortName, Phase
+from .device_list import (
+    DeviceList,
+    batch_target_warning,
+    device_list_date_problems,
+    device_list_problems,
+)
 from .merge import MergeError, merge_located, paths_in
 from .retroactive import reach_warnings
 from .rules import Loc, RuleProblem, raise_rule, raise_rules, relocate, rule_error
@@ -573,6 +579,13 @@ class Policy(_Model):
             "registry); combines with everything else the policy has"
         ),
     )
+    device_list: DeviceList | None = Field(
+        None,
+        description=(
+            "lock only devices whose serial is on the vendor's list (a stolen or diverted "
+            "batch), with listing errors both ways; combines with everything else the policy has"
+        ),
+    )
     coverage: Share = Field(
         1.0, description="share of eligible devices locked when no windows are given"
     )
@@ -963,6 +976,12 @@ class Scenario(_Model):
                     f"targets: {{channels: [{self.channel_names[0]}]}})"
                 )
         for name, policy in self.policies().items():
+            if name != BASELINE and not {"targets", "device_list"} & set(self.variants[name]):
+                continue
+            where = "policy" if name == BASELINE else f"variants.{name}"
+            said = batch_target_warning(policy.device_list, policy.targets.channels, where)
+            out += [said] if said else []
+        for name, policy in self.policies().items():
             override = self.variants.get(name, {})
             if name == BASELINE or {"lock_delay", "windows", "banned"} & set(override):
                 where = "policy" if name == BASELINE else f"variants.{name}"
@@ -1010,6 +1029,7 @@ def target_problems(policy: Policy, channels: list[str]) -> list[RuleProblem]:
     channel: a file that does not say what it targets, or its copy written out with every
     default, must keep loading; `Scenario.warnings` says what they mean there."""
     problems = registry_problems(policy, channels)
+    problems += device_list_problems(policy.device_list, channels)
     if _default_targets(policy):
         return problems
     for i, name in enumerate(policy.targets.channels):
@@ -1084,6 +1104,7 @@ def policy_date_problems(policy: Policy, start: dt.date, end: dt.date) -> list[R
                 f"a date from {start} to {_day_before(end)}",
             )
         )
+    problems += device_list_date_problems(policy.device_list, start, end)
     lift = policy.lift
     if lift is not None:
         if not start <= lift.date <= end:
