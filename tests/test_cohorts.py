@@ -106,8 +106,55 @@ PHASED_REGISTRY = Case(
 )
 
 
+PHASED_LIST = Case(
+    "a device list over cohort-restricted phases: listing errors both ways, a first-connection "
+    "check from a start after some phases, and a window for one brand",
+    {
+        **COHORTS,
+        "end": "2021-07-21",
+        "policy": {
+            "cohorts": ["apple", "xiaomi", "samsung"],
+            "phases": [
+                {"cohorts": ["apple", "samsung"], "from": "2021-06-06", "retroactive": False},
+                {"cohorts": ["xiaomi"], "from": "2021-06-21"},
+            ],
+            "device_list": {
+                "batch": ["grey_import"],
+                "start": "2021-06-11",
+                "missed_share": 0.2,
+                "false_listing_share": 0.3,
+                "check": "first_connection",
+            },
+            "windows": [
+                {"name": "trickle", "start": "2021-06-01", "end": "2021-07-21", "coverage": 0.9},
+                {
+                    "name": "surge",
+                    "start": "2021-07-01",
+                    "end": "2021-07-21",
+                    "cohorts": ["xiaomi"],
+                },
+            ],
+        },
+    },
+    must_happen=(
+        "other_cohort",
+        "kept_before_phase",
+        "missed_by_list",
+        "connected_before_list",
+        "locked_by_trickle",
+        "locked_in_cohort_0",
+        "locked_in_cohort_1",
+        "locked_in_cohort_2",
+    ),
+)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [PHASES, PHASED_REGISTRY], ids=["phases", "phased-registry"])
+@pytest.mark.parametrize(
+    "case",
+    [PHASES, PHASED_REGISTRY, PHASED_LIST],
+    ids=["phases", "phased-registry", "phased-list"],
+)
 def test_engine_matches_the_reference_model_with_cohorts(
     case: Case, reference_runs: ReferenceRuns
 ) -> None:
