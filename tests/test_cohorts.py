@@ -503,3 +503,25 @@ def test_a_policy_naming_cohorts_over_a_region_without_shares_is_warned_about() 
     (warning,) = [w for w in scenario.warnings() if "cohort" in w]
     assert warning.startswith("policy: the policy names cohorts, but region CU gives no cohort")
     assert not [w for w in make_scenario(PHASES.overrides).warnings() if "cohort" in w]
+
+
+def test_a_sweep_names_and_keeps_a_cohorts_metric(tmp_path) -> None:
+    from simlock.execution.sweep import load_sweep, run_sweep
+
+    sweep = {
+        "sweep": {
+            "parameters": [
+                {"path": "policy.phases[0].from", "values": ["2021-06-08", "2021-06-28"]}
+            ],
+            "variants": [],
+            "metrics": ["cohort.apple.users_affected"],
+        }
+    }
+    with pytest.raises(ScenarioError) as caught:
+        make_scenario(PHASES.overrides, sweep, {"sweep": {"metrics": ["cohort.aple.lock_days"]}})
+    (problem,) = caught.value.problems
+    assert problem.path == "sweep.metrics[0]" and "did you mean 'apple'" in problem.message
+    run_sweep(make_scenario(PHASES.overrides, sweep), tmp_path / "out", workers=1)
+    rows = load_sweep(tmp_path / "out", "cohort")
+    apple = rows[(rows["key"] == "apple")].sort_values("point")["users_affected"].to_numpy()
+    assert apple[0] > apple[1] > 0  # the apple phase three weeks later locks fewer apples
