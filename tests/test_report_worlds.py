@@ -10,6 +10,7 @@ wider than the Monte Carlo interval.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -33,7 +34,7 @@ from simlock.execution.calibrate import (
     SCENARIO_FILE,
 )
 from simlock.report import figures as figs
-from simlock.report.document import Note, Strong
+from simlock.report.document import Bullets, Note, Paragraph, Strong
 from simlock.report.headline import headline, key_metrics_table
 from simlock.report.plotting import (
     MONTE_CARLO_BAND,
@@ -44,6 +45,7 @@ from simlock.report.plotting import (
     canvas,
     legend_below,
 )
+from simlock.report.questions import QUESTIONS, WHAT_IF, answer_blocks, questions
 from simlock.report.run_report import build_document, write_report
 from simlock.report.tables import expectations_table, metrics_table
 from simlock.report.worlds import worlds_section
@@ -58,9 +60,15 @@ WORLDS = 4
 
 
 def worlds_doc() -> dict:
-    """The small scenario with two uncertain inputs, two variants and one expectation."""
+    """The small scenario with two uncertain inputs, two variants and one expectation. Crimea's
+    few locked users all complain and Cuba's many almost never do, so the territory heard from
+    most is not the one locked most."""
     doc = small_doc()
     doc["variants"] = {"warn": doc["variants"]["warn"]}
+    regions = {region["id"]: region for region in doc["regions"]}
+    regions["CU"]["name"] = "Cuba (an island the test names)"
+    regions["CU"]["complaint_share"] = 0.002
+    regions["UA-43"]["complaint_share"] = 1.0
     doc["uncertain"] = [
         {"path": CU_RATE, "prior": "loguniform", "low": 5, "high": 200},
         {"path": COVERAGE, "prior": "uniform", "low": 0.2, "high": 1.0},
@@ -283,3 +291,127 @@ def test_the_written_report_over_worlds(over_worlds, tmp_path):
     assert "## Plausible worlds" in markdown and "plausible range" in markdown
     headings = [b.text for b in build_document(over_worlds, None, []) if hasattr(b, "level")]
     assert headings.index("Plausible worlds") < headings.index("Metrics")
+
+
+def two_figures(value: float) -> str:
+    """A count as the answers round it: two significant figures from 100 up."""
+    if abs(value) < 100:
+        return f"{value:,.0f}" if value >= 1 or value == 0 else "<1"
+    digits = len(str(int(abs(value)))) - 2
+    return f"{round(value, -digits):,.0f}"
+
+
+def answers_by_question(results) -> dict[str, str]:
+    lead, bullets = questions(results)
+    assert isinstance(lead, Paragraph) and isinstance(bullets, Bullets)
+    out = {}
+    for i, item in enumerate(bullets.items):
+        assert isinstance(item[0], Strong)
+        under = " ".join(text_of(sub) for sub in bullets.nested.get(i, []))
+        out[item[0].text] = f"{text_of(item[1:]).strip()} {under}".strip()
+    return out
+
+
+def region_means(results, metric: str) -> pd.Series:
+    rows = results.summary[
+        (results.summary["variant"] == "baseline")
+        & (results.summary["group"] == "region")
+        & (results.summary["metric"] == metric)
+    ]
+    return rows.set_index("key")["mean"].sort_values(ascending=False)
+
+
+def worlds_led(results, metric: str, region: str) -> int:
+    reps = results.replicates
+    rows = reps[
+        (reps["variant"] == "baseline") & (reps["group"] == "region") & (reps["metric"] == metric)
+    ]
+    means = rows.groupby(["world", "key"])["value"].mean().unstack()
+    return int((means.idxmax(axis=1) == region).sum())
+
+
+@pytest.mark.slow
+def test_the_answer_over_worlds_asks_the_students_questions_in_order(over_worlds):
+    answers = answers_by_question(over_worlds)
+    assert list(answers) == list(QUESTIONS)
+    summary = over_worlds.summary.set_index(["variant", "group", "metric"])
+    users = summary.loc[("baseline", "all", "users_affected")]
+    low, high = two_figures(users["plausible_low"]), two_figures(users["plausible_high"])
+    assert low != high
+    assert answers["How many phones were locked?"].startswith(f"Between {low} and {high} (mean ")
+    median = summary.loc[("baseline", "all", "lock_duration_median")]
+    span = f"{median['plausible_low']:.1f}–{median['plausible_high']:.1f} days"
+    assert answers["For how long?"].startswith(f"A median lock lasted {span}")
+    assert "warn" in answers[WHAT_IF] and f"{WORLDS} plausible worlds" in answers[WHAT_IF]
+    lead = text_of(questions(over_worlds)[0].spans)
+    assert f"over {WORLDS} plausible worlds" in lead and "scaled world" not in lead
+    scaled = dataclasses.replace(over_worlds, manifest={**over_worlds.manifest, "scale": 0.1})
+    assert "Counts are for the scaled world (activation rates × 0.1)." in text_of(
+        questions(scaled)[0].spans
+    )
+
+
+@pytest.mark.slow
+def test_where_and_who_complained_name_the_scenarios_territories_and_the_worlds_they_led(
+    over_worlds,
+):
+    answers = answers_by_question(over_worlds)
+    locked, heard = (
+        region_means(over_worlds, "users_affected"),
+        region_means(over_worlds, "complaints"),
+    )
+    names = {"CU": "Cuba (CU)", "UA-43": "Crimea (UA-43)"}
+    top = locked.index[0]
+    assert answers["Where?"].startswith(f"Most were activated in {names[top]}: ")
+    led = worlds_led(over_worlds, "users_affected", top)
+    held = f"in all {WORLDS} worlds" if led == WORLDS else f"in {led} of {WORLDS} worlds"
+    assert f"the most locks {held}" in answers["Where?"]
+    loudest = heard.index[0]
+    complained = answers["How many complained?"]
+    assert f"most from {names[loudest]}: " in complained
+    contrast = f"The loudest territory is not the most locked: {names[top]} had the most locks"
+    assert (contrast in complained) == (loudest != top)
+    assert loudest != top  # the scenario is built so that they differ
+
+
+@pytest.mark.slow
+def test_questions_a_run_cannot_answer_are_left_out(over_worlds):
+    only_baseline = answers_by_question(over_worlds.select(["baseline"]))
+    assert WHAT_IF not in only_baseline and "Where?" in only_baseline
+    summary = over_worlds.summary
+    silent = dataclasses.replace(over_worlds, summary=summary[summary["metric"] != "complaints"])
+    assert "How many complained?" not in answers_by_question(silent)
+
+
+@pytest.mark.slow
+def test_the_written_reports_lead_with_the_questions(over_worlds, tmp_path):
+    write_report(over_worlds, tmp_path, over_worlds.check())
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    answer = html[html.index('id="answer"') : html.index('id="key-metrics"')]
+    found = [answer.index(f"<li><strong>{q}</strong>") for q in QUESTIONS]
+    assert found == sorted(found)
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    answer_md = markdown[markdown.index("## The answer") : markdown.index("| variant |")]
+    found_md = [answer_md.index(f"- **{q}**") for q in QUESTIONS]
+    assert found_md == sorted(found_md)
+    # each variant's change is listed under the last question, one item per variant
+    assert re.search(r"<ul><li><strong>warn</strong>: ", answer)
+    assert "\n  - **warn**: " in answer_md
+
+
+@pytest.mark.slow
+def test_an_ordinary_run_answers_with_the_headline_sentences(ordinary):
+    blocks = answer_blocks(ordinary)
+    assert blocks == headline(ordinary)
+    assert not any(isinstance(block, Bullets) for block in blocks)
+
+
+@pytest.mark.slow
+def test_the_tradeoffs_subtitle_says_its_bars_are_over_worlds(over_worlds, ordinary):
+    def words(figure) -> str:
+        return " ".join(t.get_text() for t in figure.findobj(matplotlib.text.Text))
+
+    over = words(figs.tradeoff(over_worlds))
+    assert f"mean over {WORLDS} plausible worlds, bars: Monte Carlo 95% interval" in over
+    assert "replications" not in over
+    assert "mean of 2 replications, bars: 95% intervals" in words(figs.tradeoff(ordinary))

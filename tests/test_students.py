@@ -63,13 +63,27 @@ def test_notebook_01_says_its_scale_and_uses_check_with_a_variant() -> None:
     code = "\n".join(cells("code"))
     text = "\n".join(cells("markdown"))
     # every report figure goes through at_scale, and tables carry a caption
-    drawn = re.findall(r"figures\.(\w+)\(results\)", code)
-    assert drawn and len(drawn) == len(re.findall(r"at_scale\(figures\.\w+\(results\)\)", code))
-    assert code.count(".set_caption(") >= 4
-    # exercise 1 uses check(variant=...); exercise 3 explains windows and changes one
+    drawn = re.findall(r"figures\.(\w+)\(results[).]", code)
+    assert drawn and len(drawn) == len(re.findall(r"at_scale\(figures\.\w+\(results[).]", code))
+    assert code.count(".set_caption(") >= 8
+    # the run is over the shipped calibration's worlds, at a scale the notebook states
+    assert "posterior=posterior, worlds=WORLDS" in code and "SCALE = 0.2" in code
+    flat = " ".join(text.split())
+    assert "Kept quick." in text and "about a minute for the whole notebook" in flat
+    # the timeline with its sources, the public's view against the model's, the questions
+    for date in ("7 September", "10 September", "Sunday 12 September", "14 September"):
+        assert f"| {date} |" in text
+    assert "XDA-Developers" in text and "Global Times" in text and "Euromaidan Press" in text
+    assert 'per_territory("users_affected")' in code and 'per_territory("complaints")' in code
+    assert "questions(results)" in code
+    # the exercises: who speaks up, the old market sizes, the detection rule (checked on the
+    # variant), a later lift that changes one window by its name
+    assert 'shares["IR"]["complaint_share"] = shares["CU"]["complaint_share"]' in code
+    assert '"rate_per_day"] = 2000' in code
     assert 'check(variant="any-signal")' in code
     assert "Enforcement ends with its windows, whatever\n   the lift date" in text
     assert '"windows": {"surge": {"end": "2021-09-28"}}' in code
+    assert text.count("**Hint for") == 4
 
 
 def test_the_extras_install_jupyter_and_the_site_tools() -> None:

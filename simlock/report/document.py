@@ -58,7 +58,10 @@ class Paragraph:
 
 @dataclass
 class Bullets:
+    """A list; `nested` maps an item's index to the sub-items listed under it (one level)."""
+
     items: list[list[Span]]
+    nested: dict[int, list[list[Span]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,6 +201,12 @@ def _html_table(table: Table) -> str:
     )
 
 
+def _html_sub_items(items: list[list[Span]]) -> str:
+    if not items:
+        return ""
+    return "<ul>" + "".join(f"<li>{_html_spans(item)}</li>" for item in items) + "</ul>"
+
+
 def _html_block(block: Block) -> str:
     if isinstance(block, Heading):
         return (
@@ -208,7 +217,10 @@ def _html_block(block: Block) -> str:
         css = f' class="{block.css}"' if block.css else ""
         return f"<p{css}>{_html_spans(block.spans)}</p>"
     if isinstance(block, Bullets):
-        items = "".join(f"<li>{_html_spans(item)}</li>" for item in block.items)
+        items = "".join(
+            f"<li>{_html_spans(item)}{_html_sub_items(block.nested.get(i, []))}</li>"
+            for i, item in enumerate(block.items)
+        )
         return f"<ul>{items}</ul>"
     if isinstance(block, Table):
         return _html_table(block)
@@ -303,7 +315,11 @@ def _md_block(block: Block) -> str:
         text = _md_spans(block.spans)
         return f"> {text}" if block.css in ("note", "fail", "pass") else text
     if isinstance(block, Bullets):
-        return "\n".join(f"- {_md_spans(item)}" for item in block.items)
+        lines = []
+        for i, item in enumerate(block.items):
+            lines.append(f"- {_md_spans(item)}")
+            lines += [f"  - {_md_spans(sub)}" for sub in block.nested.get(i, [])]
+        return "\n".join(lines)
     if isinstance(block, Table):
         return _md_table(block)
     if isinstance(block, Fold):

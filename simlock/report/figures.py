@@ -75,6 +75,7 @@ from .plotting import (
     variant_styles,
 )
 from .policy_marks import mark_policy
+from .worlds import worlds_count
 
 TITLES = {
     "locked_over_time": "Devices locked over time",
@@ -598,7 +599,7 @@ def tradeoff(
     set_titles(
         drawn,
         figure_title(title, TITLES["tradeoff"]),
-        f"{plain(results.scenario.name)} · {interval_words(n, 'bars: 95% intervals')} · "
+        f"{plain(results.scenario.name)} · {_tradeoff_bars(results, n)} · "
         "right: more targeted locks, up: more collateral locks",
     )
     if all_zero(frame["mean"]):
@@ -673,6 +674,15 @@ def support_desk_data(results: Results) -> pd.DataFrame:
             )
         )
     return pd.concat(parts, ignore_index=True)[DESK_COLUMNS]
+
+
+def _tradeoff_bars(results: Results, n: int) -> str:
+    """What the trade-off's bars are: over plausible worlds, the Monte Carlo interval of the
+    mean over the worlds' means, not an interval over replications."""
+    worlds = worlds_count(results)
+    if worlds:
+        return f"mean over {worlds} plausible worlds, bars: Monte Carlo 95% interval of the mean"
+    return interval_words(n, "bars: 95% intervals")
 
 
 def support_desk(

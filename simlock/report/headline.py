@@ -7,7 +7,9 @@ numbers beside its difference from the baseline. The report puts the figure of d
 over time right after them. Each sentence is built by its own function from the run's summary and
 paired comparison. Over plausible worlds (`simlock run --posterior`) the same sentences give the
 answer as a plausible range, and each variant's change as a range of paired relative differences
-with the number of worlds whose change had the same sign (`simlock.report.worlds`).
+with the number of worlds whose change had the same sign (`simlock.report.worlds`); the report
+itself answers a run over worlds as questions (`simlock.report.questions`), built from the
+pieces here.
 
 Everything here stays short for any number of variants: the sentence on variants names at most
 `LISTED_VARIANTS` of them (those that change the most) and the table has one row per variant.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -78,7 +81,7 @@ def _estimate(index: Index, results: Results, variant: str, metric: str) -> str:
     return format_summary_row(row, metric_unit(metric), results.scenario.start)
 
 
-def _region_name(results: Results, region: str) -> str:
+def region_name(results: Results, region: str) -> str:
     """'Cuba (CU)' for a region whose name is 'Cuba (a grey market ...)'."""
     names = {r.id: r.name for r in results.scenario.regions}
     short = names.get(region, region).split(" (")[0].strip() or region
@@ -101,7 +104,7 @@ def _heard(results: Results, variant: str) -> str:
     start = results.scenario.start
     top = sorted(counts.items(), key=lambda item: -item[1])[:3]
     parts = [
-        f"{_region_name(results, key)}: {format_value(count, 'devices', start)}"
+        f"{region_name(results, key)}: {format_value(count, 'devices', start)}"
         for key, count in top
     ]
     return (
@@ -124,7 +127,7 @@ def _where(results: Results, variant: str, total: float, verb: str = "were activ
     top = sorted(counts.items(), key=lambda item: -item[1])[:3]
     start = results.scenario.start
     parts = [
-        f"{_region_name(results, key)}: {format_value(count, 'devices', start)} "
+        f"{region_name(results, key)}: {format_value(count, 'devices', start)} "
         f"({count / total:.0%})"
         for key, count in top
     ]
@@ -260,10 +263,21 @@ def _worlds_change(row: pd.Series, unit: str, results: Results) -> str:
     return f"{low:+.0%} to {high:+.0%}; {held} the change had the mean's sign ({paired})"
 
 
-def what_variants_change(results: Results) -> Paragraph | None:
-    """Each variant's largest change against the baseline (the most changed first, at most
-    `LISTED_VARIANTS`), and the variants that change none of the key numbers; None when only
-    one variant ran."""
+@dataclass
+class VariantChanges:
+    """What the variants change against the baseline: how it was measured (a phrase), each
+    changed variant's largest change (the most changed first, at most `LISTED_VARIANTS`), how
+    many more changed, and the sentence naming the variants that change none of the key
+    numbers (empty when all do)."""
+
+    how: str
+    changed: list[list[Span]]
+    more: int
+    unchanged: str
+
+
+def variant_changes(results: Results) -> VariantChanges | None:
+    """Each variant's largest change against the baseline; None when only one variant ran."""
     differences = _difference_index(results)
     others = [v for v in variants(results) if v != BASELINE]
     if not differences or not others:
@@ -279,15 +293,9 @@ def what_variants_change(results: Results) -> Paragraph | None:
             f"paired within each of {worlds} plausible worlds; the range is the plausible "
             "range of the relative difference"
         )
-    spans: list[Span] = [f"What each variant changes most against the baseline ({how}): "]
     # Naming all but one would leave "and 1 more": then name that one too.
     listed = changed if len(changed) <= LISTED_VARIANTS + 1 else changed[:LISTED_VARIANTS]
-    for i, (_, words) in enumerate(listed):
-        spans += [*(["; "] if i else []), *words]
-    if len(changed) > len(listed):
-        spans.append(f"; and {len(changed) - len(listed)} more variants in the table below")
-    if changed:
-        spans.append(".")
+    unchanged = ""
     if same:
         within = "within the replications' intervals" if n >= 2 else "at all"
         if worlds:
@@ -297,10 +305,29 @@ def what_variants_change(results: Results) -> Paragraph | None:
             )
         named = same if len(same) <= LISTED_VARIANTS + 1 else same[:LISTED_VARIANTS]
         more = f" and {len(same) - len(named)} more" if len(same) > len(named) else ""
-        spans.append(
-            f"{' ' if changed else ''}{len(same)} variant(s) change none of "
+        unchanged = (
+            f"{len(same)} variant(s) change none of "
             f"{', '.join(KEY_METRICS.values())} {within}: {', '.join(named)}{more}."
         )
+    words = [words for _, words in listed]
+    return VariantChanges(how, words, len(changed) - len(listed), unchanged)
+
+
+def what_variants_change(results: Results) -> Paragraph | None:
+    """Each variant's largest change against the baseline in one sentence (`variant_changes`);
+    None when only one variant ran."""
+    changes = variant_changes(results)
+    if changes is None:
+        return None
+    spans: list[Span] = [f"What each variant changes most against the baseline ({changes.how}): "]
+    for i, words in enumerate(changes.changed):
+        spans += [*(["; "] if i else []), *words]
+    if changes.more:
+        spans.append(f"; and {changes.more} more variants in the table below")
+    if changes.changed:
+        spans.append(".")
+    if changes.unchanged:
+        spans.append(f"{' ' if changes.changed else ''}{changes.unchanged}")
     return Paragraph(spans, css="headline")
 
 
@@ -378,10 +405,13 @@ def key_metrics_table(results: Results) -> Table:
 __all__ = [
     "KEY_METRICS",
     "LISTED_VARIANTS",
+    "VariantChanges",
     "headline",
     "key_metrics_table",
     "reference_variant",
+    "region_name",
     "summary_index",
+    "variant_changes",
     "what_variants_change",
     "who_where_how_long",
 ]

@@ -57,8 +57,9 @@ from .document import (
     render_html,
     render_markdown,
 )
-from .headline import CENSORED, headline, key_metrics_table
+from .headline import CENSORED, key_metrics_table
 from .plotting import REPORT_STYLE
+from .questions import answer_blocks
 from .tables import differences_table, expectations_table, manifest_table, metrics_table
 from .worlds import MONTE_CARLO_LABEL, PLAUSIBLE_LABEL, worlds_count, worlds_section
 
@@ -251,10 +252,11 @@ def _opening(results: Results) -> list[Block]:
 def _answer_section(
     results: Results, expectations: pd.DataFrame | None, lead: list[FigureBlock]
 ) -> list[Block]:
-    """What a reader came for, before any detail: the headline sentences, the expectations'
-    tally, the key numbers of every variant with its difference from the baseline, and the
-    figure of devices locked over time."""
-    blocks: list[Block] = [Heading("The answer", 2, "answer"), *headline(results)]
+    """What a reader came for, before any detail: the headline sentences (over plausible
+    worlds, the students' questions answered with ranges), the expectations' tally, the key
+    numbers of every variant with its difference from the baseline, and the figure of devices
+    locked over time."""
+    blocks: list[Block] = [Heading("The answer", 2, "answer"), *answer_blocks(results)]
     if expectations is not None and len(expectations):
         text = "Expectations: " + _tally(expectations)
         failed = [str(x) for x in expectations.loc[expectations["verdict"] == FAIL, "name"]]
