@@ -20,6 +20,8 @@ from tests.engine_helpers import counts, engine_frame, make_scenario
 from tests.reference_model import simulate_reference
 
 REPS = 20
+COHORTS_COMPARED = 3
+"""Locks are compared for the devices of cohorts 0, 1 and 2 (the cohort cases have three)."""
 T_BOUND, KS_P = 5.5, 1e-4
 TOO_RARE = "too rare to test"
 
@@ -156,6 +158,8 @@ def statistics(frame: pd.DataFrame, horizon: float) -> dict[str, float]:
     locked = frame[frame["locked"].notna()]
     for window in ("trickle", "surge"):
         out[f"locked_by_{window}"] = float((locked["decided_by"] == window).sum())
+    for cohort in range(COHORTS_COMPARED):  # the cohort cases' first cohorts; none elsewhere
+        out[f"locked_in_cohort_{cohort}"] = float((locked["cohort"] == cohort).sum())
     waits = (frame["appeal_started"] - frame["appealed"]).dropna()
     out["mean_days_to_lock"] = float((locked["locked"] - locked["activated"]).mean())
     out["mean_lock_days"] = float((locked["unlocked"].fillna(horizon) - locked["locked"]).mean())

@@ -61,7 +61,15 @@ engine's docstrings state, and says so:
   start; a user tries to register with probability `try_share`, the registration completes a
   drawn delay after the grace begins and succeeds with probability `success_share`; one
   completed by the end of the grace (inclusive) keeps the device out of the policy, any other
-  device's lock delay counts from the end of its grace.
+  device's lock delay counts from the end of its grace;
+* cohort rules (`policy.cohorts`, `policy.phases`, `windows[].cohorts`) are settled device by
+  device before the registry: a device whose cohort the policy does not name, or (with phases)
+  that no phase names and without a phase that has no cohorts, is `other_cohort`; a device's
+  phase makes it subject from the phase's date: its lock delay (or, with a registry, its grace)
+  counts from the later of its activation and that date; a device activated before the date of
+  a phase that is not retroactive (a phase says so, or else the registry does, or else it is
+  retroactive) is kept (`kept_before_phase`; with a registry, the registry keeps it as
+  `kept_before_registry`); a window with cohorts decides only devices of those cohorts;
 * a device list (`policy.device_list`) is settled device by device after the registry: a device
   of a batch channel is on the list unless the list missed it (probability `missed_share`), any
   other with probability `false_listing_share`; a device not on the list is out of the policy
@@ -200,6 +208,12 @@ class _Reference:
         lock_delay = sample_delay(policy.lock_delay, rng, size)
         self.due = population.activated + lock_delay
         self.registry_outcome: dict[int, str] = {}
+        self.subject_from = np.zeros(size)
+        self.retroactive = np.full(
+            size, policy.registry.retroactive if policy.registry is not None else True
+        )
+        if policy.cohorts is not None or policy.phases:
+            self.considered = self.select_cohorts(lock_delay)
         if policy.registry is not None:
             self.considered = self.register(policy.registry, lock_delay)
         self.list_outcome: dict[int, str] = {}
@@ -209,6 +223,49 @@ class _Reference:
             simpy.Resource(self.env, capacity=policy.appeals.agents) if policy.appeals else None
         )
 
+    # --- cohorts -------------------------------------------------------------------------------
+
+    def cohort_of(self, i: int) -> str | None:
+        code = self.population.cohort[i]
+        return self.population.codebook.cohorts[code] if code >= 0 else None
+
+    def select_cohorts(self, lock_delay: np.ndarray) -> np.ndarray:
+        """The considered devices the cohort rules reach, one device at a time; the others are
+        `other_cohort` or kept before their phase."""
+        policy, start = self.policy, self.scenario.start
+        subject = []
+        for i in self.considered:
+            name = self.cohort_of(i)
+            if policy.cohorts is not None and name not in policy.cohorts:
+                self.registry_outcome[i] = "other_cohort"
+                continue
+            if policy.phases:
+                named = [p for p in policy.phases if p.cohorts is not None and name in p.cohorts]
+                rest = [p for p in policy.phases if p.cohorts is None]
+                phases = named or rest
+                if not phases:
+                    self.registry_outcome[i] = "other_cohort"
+                    continue
+                phase = phases[0]
+                self.subject_from[i] = float((phase.from_ - start).days)
+                if phase.retroactive is not None:
+                    self.retroactive[i] = phase.retroactive
+            activated = self.population.activated[i]
+            kept = activated < self.subject_from[i] and not self.retroactive[i]
+            if kept and policy.registry is None:
+                self.registry_outcome[i] = "kept_before_phase"
+                continue
+            self.due[i] = max(activated, self.subject_from[i]) + lock_delay[i]
+            subject.append(i)
+        return np.array(subject, dtype=np.int64)
+
+    def window_decides(self, window: int, i: int) -> bool:
+        """Whether the policy's window `window` decides devices of device i's cohort."""
+        if not self.policy.windows:
+            return True
+        cohorts = self.policy.windows[window].cohorts
+        return cohorts is None or self.cohort_of(i) in cohorts
+
     # --- the registry -------------------------------------------------------------------------
 
     def register(self, registry: Registry, lock_delay: np.ndarray) -> np.ndarray:
@@ -216,7 +273,7 @@ class _Reference:
         others are kept (active before a registry that is not retroactive) or registered in
         time; the lock delay of the unregistered counts from the end of their grace."""
         start = self.scenario.start
-        start_day = float((registry.start - start).days) if registry.start else 0.0
+        registry_day = float((registry.start - start).days) if registry.start else 0.0
         book = self.population.codebook
         exempt_for = registry.exempt_for
         exempt_codes = (
@@ -227,7 +284,8 @@ class _Reference:
         unregistered = []
         for i in self.considered:
             activated = self.population.activated[i]
-            if activated < start_day and not registry.retroactive:
+            start_day = max(registry_day, self.subject_from[i])  # a phase may start it later
+            if activated < start_day and not self.retroactive[i]:
                 self.registry_outcome[i] = "kept_before_registry"
                 continue
             first_use = activated
@@ -377,7 +435,11 @@ class _Reference:
             if self.policy_over or self.state[i] != _State.IDLE:
                 continue
             for index, window in enumerate(self.windows):
-                if window.start <= due < window.end and self.u_coverage[i] < window.coverage:
+                if (
+                    window.start <= due < window.end
+                    and self.u_coverage[i] < window.coverage
+                    and self.window_decides(index, i)
+                ):
                     self.decide(i, index)
                     break
 
@@ -393,6 +455,7 @@ class _Reference:
                 and self.due[i] < window.start
                 and self.population.activated[i] >= window.start - window.lookback
                 and self.u_coverage[i] < window.coverage
+                and self.window_decides(index, i)
             ):
                 self.decide(i, index)
 
@@ -497,6 +560,7 @@ class _Reference:
                 "device": np.arange(n),
                 "region": population.region,
                 "channel": population.channel,
+                "cohort": population.cohort,
                 "detected": self.detected,
                 "considered": is_considered,
                 "activated": population.activated,

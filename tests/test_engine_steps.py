@@ -35,7 +35,13 @@ def test_every_column_of_a_variant_s_state_is_declared_before_the_steps_run() ->
     """No step adds an attribute: what the state holds is visible in `__init__`."""
     scenario = make_scenario(
         {
+            "cohorts": ["a", "b"],
+            "regions": {"CU": {"cohorts": {"a": 0.5, "b": 0.5}}},
             "policy": {
+                "phases": [
+                    {"cohorts": ["a"], "from": "2021-06-03"},
+                    {"cohorts": ["b"], "from": "2021-06-10", "retroactive": True},
+                ],
                 "warning": {"grace_days": 1.0, "resolve_share": 0.2},
                 "lift": {"date": "2021-07-10"},
                 "registry": {
@@ -65,13 +71,14 @@ def test_every_column_of_a_variant_s_state_is_declared_before_the_steps_run() ->
                     "service": {"distribution": "exponential", "mean_days": 0.5},
                     "approval_share": 0.5,
                 },
-            }
+            },
         }
     )
     population = generate(scenario, 0)
     run = engine._VariantRun(scenario, population, scenario.policy, "baseline", 0)
     declared = set(vars(run))
     run.detect()
+    run.cohorts()
     run.register()
     run.check_list()
     run.timeline()

@@ -1,7 +1,8 @@
 """Who is affected, how much and for how long: per replication, then mean and 95% interval.
 
 Each (variant, replication) is reduced to a long frame of metrics, overall and by region and by
-channel (`replicate_metrics`). Across replications they become a mean with a Student-t interval
+channel, and by cohort when the scenario has cohorts (`replicate_metrics`; devices of no cohort
+under the key `none`). Across replications they become a mean with a Student-t interval
 (`summarize`), and variants are compared with the baseline pairwise, replication by replication:
 variants share their devices (common random numbers), so the paired difference removes most of the
 noise (`compare`).
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simlock.model.cohorts import COHORT_OUTCOMES
 from simlock.model.device_list import DEVICE_LIST_OUTCOMES
 from simlock.model.engine import Outcome, UnlockCause, VariantResult
 from simlock.model.population import Population
@@ -123,6 +125,9 @@ def replicate_metrics(
         "region": (population.region, list(book.regions), lambda counts: counts.sum(axis=1)),
         "channel": (population.channel, list(book.channels), lambda counts: counts.sum(axis=0)),
     }
+    if book.cohorts:
+        cohort, cohort_activations = _cohort_columns(population, region_banned)
+        groupings["cohort"] = (cohort, [*book.cohorts, NO_COHORT_KEY], cohort_activations.get)
     for kind, (column, names, collapse) in groupings.items():
         g = len(names)
 
@@ -138,9 +143,11 @@ def replicate_metrics(
 
         codes_lk = codes_of(lk)
         codes_started = codes_of(idx[where_idx["appeals_served"]])
+        activations = by_region_channel if kind != "cohort" else "all"
+        banned_activations = banned_by_region_channel if kind != "cohort" else "banned"
         per_group = {
-            "activations": collapse(by_region_channel).astype(float),
-            "banned_activations": collapse(banned_by_region_channel).astype(float),
+            "activations": collapse(activations).astype(float),
+            "banned_activations": collapse(banned_activations).astype(float),
             "users_affected": total(codes_lk),
             "complaints": total(codes_lk[np.isfinite(result.complained[locked])]),
             "lock_days": total(codes_lk, duration),
@@ -154,6 +161,12 @@ def replicate_metrics(
             per_group[name] = total(codes_lk[mask])
         if REGISTRY_OUTCOMES[0] in result.outcomes:  # only a registry's variants have these
             per_group.update(_registry_counts(result, lambda rows: total(codes_of(rows))))
+        if COHORT_OUTCOMES[0] in result.outcomes:  # only variants with cohort rules have these
+            # With a registry, the devices a phase keeps are the registry's to count.
+            registry = REGISTRY_OUTCOMES[0] in result.outcomes
+            for name in COHORT_OUTCOMES[:1] if registry else COHORT_OUTCOMES:
+                rows_of = np.flatnonzero(result.outcome == result.outcomes.index(name))
+                per_group[name] = total(codes_of(rows_of))
         if DEVICE_LIST_OUTCOMES[0] in result.outcomes:  # only a device list's variants
             per_group.update(
                 _device_list_counts(result, population, lambda rows: total(codes_of(rows)))
@@ -175,7 +188,7 @@ def replicate_metrics(
         with np.errstate(invalid="ignore", divide="ignore"):
             per_group["lock_duration_mean"] = per_group["lock_days"] / per_group["users_affected"]
             per_group["appeal_wait_mean"] = total(codes_started, wait) / per_group["appeals_served"]
-        peaks = _peaks(daily, kind)
+        peaks = _peaks(daily, kind) if kind != "cohort" else {}  # days hold no cohorts
         for key, values in peaks.items():
             per_group.setdefault(key, np.full(g, np.nan))
             for i, name in enumerate(names):
@@ -191,6 +204,24 @@ def replicate_metrics(
     frame.insert(0, "replication", np.int32(result.replication))
     frame.insert(0, "variant", result.variant)
     return frame
+
+
+NO_COHORT_KEY = "none"
+"""The key of devices of no cohort (a region without cohort shares) in the cohort grouping."""
+
+
+def _cohort_columns(
+    population: Population, region_banned: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each device's cohort as a group code (devices of no cohort last), and the activations
+    per cohort: of all devices (`all`) and of those activated in a banned territory (`banned`)."""
+    g = len(population.codebook.cohorts) + 1
+    cohort = np.where(population.cohort < 0, g - 1, population.cohort)
+    banned = region_banned[population.region]
+    return cohort, {
+        "all": np.bincount(cohort, minlength=g),
+        "banned": np.bincount(cohort[banned], minlength=g),
+    }
 
 
 def _registry_counts(

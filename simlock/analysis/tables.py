@@ -133,7 +133,8 @@ def devices_frame(
 def devices_frames(
     scenario: Scenario, population: Population, variants: Sequence[VariantResult]
 ) -> pd.DataFrame:
-    """`devices_frame` of several variants of one replication, one after the other.
+    """`devices_frame` of several variants of one replication, one after the other (with a
+    `cohort` column after `channel` when the scenario has cohorts).
 
     At realistic scale a replication has millions of such rows; writing every variant straight
     into the joined columns avoids building, then copying, a frame per variant. `variant` and
@@ -180,7 +181,7 @@ def devices_frames(
         lock_cause[at[locked]] = labels.window_codes(result, none=-1)[result.decided_by[locked]]
         unlock_cause[at] = labels.unlock_cause_codes(result)[result.unlock_cause]
         outcome[part] = labels.outcome_codes(result, result.outcome[rows])
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "variant": pd.Categorical.from_codes(variant, labels.variants),
             "replication": replication,
@@ -201,6 +202,11 @@ def devices_frames(
         },
         copy=False,  # every column is a fresh array: skip consolidating them into 2D blocks
     )
+    if book.cohorts:  # a scenario with cohorts: each device's, after its channel
+        cohort = population.cohort[device]
+        codes = np.where(cohort < 0, len(book.cohorts), cohort)
+        frame.insert(5, "cohort", pd.Categorical.from_codes(codes, [*book.cohorts, "none"]))
+    return frame
 
 
 @dataclass(frozen=True)

@@ -699,9 +699,10 @@ def plot_sensitivity(
 
 def load_sweep(out_dir: str | Path, group: str = "all") -> pd.DataFrame:
     """The consolidated frame of a finished sweep folder: overall metrics (`group="all"`), or
-    the rows of every region (`"region"`) or channel (`"channel"`), with their `key`."""
-    if group not in ("all", "region", "channel"):
-        raise ValueError(f"group must be all, region or channel, not {group!r}")
+    the rows of every region (`"region"`), channel (`"channel"`) or cohort (`"cohort"`), with
+    their `key`."""
+    if group not in ("all", "region", "channel", "cohort"):
+        raise ValueError(f"group must be all, region, channel or cohort, not {group!r}")
     path = Path(out_dir) / (SWEEP_FILE if group == "all" else GROUPS_FILE)
     if not path.exists():
         raise OutputError(f"{path}: no consolidated sweep here (finish it with --resume)")

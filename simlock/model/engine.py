@@ -10,27 +10,32 @@ The steps of a run, for each variant of a replication, in the order `simulate_va
 
 1. `detect`: the territory the server infers; the considered devices are those detected in a
    banned territory and not exempt;
-2. `register`: with a registry (`simlock.model.registry`), the devices registered within their
+2. `cohorts`: with cohort rules (`simlock.model.cohorts`), devices of a cohort the policy does
+   not reach leave the considered devices, and so do those active before a phase that is not
+   retroactive (with a registry, the registry keeps those); the others' lock delay (or grace)
+   counts from their phase's date at the earliest;
+3. `register`: with a registry (`simlock.model.registry`), the devices registered within their
    grace, and those active before a non-retroactive registry, leave the considered devices; the
    others' lock delay counts from the end of their grace;
-3. `check_list`: with a device list (`simlock.model.device_list`), only the devices on the
+4. `check_list`: with a device list (`simlock.model.device_list`), only the devices on the
    vendor's list stay considered (the batch's, less those the list missed, and others listed by
    mistake); a listed device's lock delay counts from the list's start at the earliest;
-4. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
-   covered considered devices whose lock delay expires inside it, and sweeps those activated
-   within its look-back (decided at the opening); the lift, at its date, ends the policy;
-5. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
+5. `timeline`: simpy runs the windows and the lift. Each window, at its opening, decides the
+   covered considered devices (of its cohorts) whose lock delay expires inside it, and sweeps
+   those activated within its look-back (decided at the opening); the lift, at its date, ends
+   the policy;
+6. `warn`: with a warning policy, a decision is a warning delivered at the next contact, then
    the lock command `grace_days` later (unless the user resolves it); otherwise it is the lock
    command itself;
-6. `lock`: the lock takes effect at the first contact after the command;
-7. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
+7. `lock`: the lock takes effect at the first contact after the command;
+8. `after_lock`: the behaviours of `policy.after_lock` (`behaviours`) say when locked users end
    their lock themselves (a custom ROM);
-8. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
+9. `appeal`: locked users appeal after their delay, unless they are free by then; the desk serves
    them first come first served (`desk`); approved cases get an unlock command when their case
    closes (a proof-of-purchase desk approves no device of a device list's batch);
-9. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
+10. `unlock`: the lift's unlock command (with `lift.unlock`) and an approved appeal's take effect
    at the first contact after the command; a behaviour's end of the lock, when it comes first;
-10. `conclude`: each device's outcome, the last of these that applies.
+11. `conclude`: each device's outcome, the last of these that applies.
 
 With the result comes the observation (`observation`): each locked user complains publicly with
 their territory's propensity, on the day of the lock.
@@ -64,6 +69,7 @@ from . import behaviours as registry
 from .behaviours import Behaviour
 from .cache import Belief
 from .checkins import next_contact
+from .cohorts import COHORT_OUTCOMES, cohort_fate, window_members
 from .desk import desk_starts
 from .device_list import DEVICE_LIST_OUTCOMES, batch_codes, cannot_prove, listing_fate
 from .device_list import start_day as list_start_day
@@ -83,6 +89,7 @@ from .streams import Purpose, uniform
 
 STEPS = (
     "detect",
+    "cohorts",
     "register",
     "check_list",
     "timeline",
@@ -138,10 +145,10 @@ class VariantResult:
     `considered`, with `inf` for what never happened before the end of the run. `outcome` and
     `unlock_cause` are codes into `outcomes` and `unlock_causes` (names; `Outcome` and
     `UnlockCause` first, then the policy's behaviours after a lock, then a registry's
-    `REGISTRY_OUTCOMES`, then a device list's `DEVICE_LIST_OUTCOMES`). With a registry, the
-    considered devices are those it found unregistered; `targets_unregistered`: the policy
-    targets them (`policy.targets`). With a device list, they are those on the list; `batch`:
-    the codes of its batch channels.
+    `REGISTRY_OUTCOMES`, then a device list's `DEVICE_LIST_OUTCOMES`, then with cohort rules
+    `cohorts.COHORT_OUTCOMES`). With a registry, the considered devices are those it found
+    unregistered; `targets_unregistered`: the policy targets them (`policy.targets`). With a
+    device list, they are those on the list; `batch`: the codes of its batch channels.
     `complained` is when the device's user complained publicly (the observation model,
     `observation`): their lock time, or `inf`.
     """
@@ -189,6 +196,7 @@ def simulate_variant(
         behaviours = registry.resolve({variant: policy})
     run = _VariantRun(scenario, population, policy, variant, replication)
     run.detect()
+    run.cohorts()
     run.register()
     run.check_list()
     run.timeline()
@@ -239,6 +247,13 @@ class _VariantRun:
         self.policy_over = False
         self.kept_devices = self.registered_devices = np.empty(0, dtype=np.int64)
         """Devices a registry kept (active before it) or found registered in time (`register`)."""
+        self.other_cohort_devices = self.kept_by_phase = np.empty(0, dtype=np.int64)
+        """Devices of a cohort the policy does not reach, or kept before their phase (`cohorts`)."""
+        self.subject_from: np.ndarray | None = None
+        self.subject_retroactive: np.ndarray | None = None
+        """With phases: the day each considered device becomes subject, and whether its phase
+        reaches devices active before it (`cohorts`; None without phases)."""
+        self.has_cohort_rules = False
         self.list_outcomes: dict[str, np.ndarray] = {}
         """Devices a device list leaves out, by `DEVICE_LIST_OUTCOMES` name (`check_list`)."""
 
@@ -268,8 +283,38 @@ class _VariantRun:
         self.decided = np.full(self.considered.size, np.inf)
         self.decided_by = np.full(self.considered.size, -1, dtype=np.int8)
 
+    def cohorts(self) -> None:
+        """Step 2: with cohort rules, keep only the devices of reached cohorts (and, without a
+        registry, not kept by their phase); their delay counts from their phase at the earliest."""
+        population = self.population
+        fate = cohort_fate(
+            self.policy,
+            self.scenario.start,
+            population.codebook,
+            population.cohort[self.considered],
+            self.activated,
+        )
+        if fate is None:
+            return
+        self.has_cohort_rules = True
+        kept = fate.kept if self.policy.registry is None else np.zeros_like(fate.kept)
+        self.other_cohort_devices = self.considered[fate.outside]
+        self.kept_by_phase = self.considered[kept]
+        left = ~fate.outside & ~kept
+        self.considered = self.considered[left]
+        self.keys = self.keys[left]
+        self.activated = self.activated[left]
+        self.u_coverage = self.u_coverage[left]
+        self.delay = self.delay[left]
+        self.decided = self.decided[left]
+        self.decided_by = self.decided_by[left]
+        if self.policy.phases:
+            self.subject_from = fate.subject_from[left]
+            self.subject_retroactive = fate.retroactive[left]
+        self.due = np.maximum(self.activated, fate.subject_from[left]) + self.delay
+
     def register(self) -> None:
-        """Step 2: with a registry, keep only the devices it finds unregistered; their lock delay
+        """Step 3: with a registry, keep only the devices it finds unregistered; their lock delay
         counts from the end of their grace (`simlock.model.registry`)."""
         rules = self.policy.registry
         if rules is None:
@@ -282,12 +327,14 @@ class _VariantRun:
                 if name in self.population.codebook.channels
             ]
             exempt_for = np.isin(self.population.channel[self.considered], codes)
+        begins = start_day(rules, self.scenario.start)
         fate = registry_fate(
             rules,
-            start_day(rules, self.scenario.start),
+            begins if self.subject_from is None else np.maximum(begins, self.subject_from),
             self.activated,
             exempt_for,
             self.keys,
+            self.subject_retroactive,
         )
         self.kept_devices = self.considered[fate.kept]
         self.registered_devices = self.considered[fate.registered]
@@ -302,7 +349,7 @@ class _VariantRun:
         self.decided_by = self.decided_by[left]
 
     def check_list(self) -> None:
-        """Step 3: with a device list, keep only the listed devices; their lock delay counts from
+        """Step 4: with a device list, keep only the listed devices; their lock delay counts from
         the list's start at the earliest (`simlock.model.device_list`)."""
         rules = self.policy.device_list
         if rules is None:
@@ -327,7 +374,7 @@ class _VariantRun:
         self.decided_by = self.decided_by[left]
 
     def timeline(self) -> None:
-        """Step 4: the windows and the lift as simpy processes, until the end of the run."""
+        """Step 5: the windows and the lift as simpy processes, until the end of the run."""
         env = simpy.Environment()
         if np.isfinite(self.lift_time):  # first: at one instant, the lift comes before a window
             env.process(self._lift(env, self.lift_time))
@@ -343,7 +390,11 @@ class _VariantRun:
         if self.policy_over:  # the lift has ended the policy; later windows decide nothing
             return
         # Uncovered devices get no decision from this window: look at the covered ones only.
-        covered = np.flatnonzero(self.u_coverage < window.coverage)
+        covered = self.u_coverage < window.coverage
+        members = window_members(
+            self.policy, index, self.population.codebook, self.population.cohort[self.considered]
+        )
+        covered = np.flatnonzero(covered if members is None else covered & members)
         when = decide_in_window(
             window, self.activated[covered], self.due[covered], self.u_coverage[covered]
         )
@@ -404,6 +455,11 @@ class _VariantRun:
                 self.outcome[self.list_outcomes[name]] = len(outcomes)
                 outcomes = (*outcomes, name)
             batch = batch_codes(self.policy.device_list, self.population.codebook.channels)
+        if self.has_cohort_rules:
+            other, kept = (len(outcomes) + i for i in range(len(COHORT_OUTCOMES)))
+            self.outcome[self.other_cohort_devices] = other
+            self.outcome[self.kept_by_phase] = kept
+            outcomes = (*outcomes, *COHORT_OUTCOMES)
         assert self.belief is not None, "detect runs first"
         return VariantResult(
             variant=self.variant,
@@ -495,7 +551,7 @@ class _Fate:
         self.outcome = np.full(size, Outcome.PENDING_AT_END, dtype=np.int8)
 
     def warn(self) -> None:
-        """Step 5: warnings delivered and resolved, and the lock commands that follow."""
+        """Step 6: warnings delivered and resolved, and the lock commands that follow."""
         warning = self.policy.warning
         if warning is None:
             return
@@ -511,13 +567,13 @@ class _Fate:
         self.online_at = np.where(delivered, self.warned, self.activated)
 
     def lock(self) -> None:
-        """Step 6: each lock command takes effect at the next contact (before the lift)."""
+        """Step 7: each lock command takes effect at the next contact (before the lift)."""
         locked = self._contact(self.lock_command, self.online_at, Purpose.LOCK_CONTACT)
         self.cancelled |= np.isfinite(locked) & (locked >= self.lift_time)
         self.locked = np.where(locked < min(self.lift_time, self.horizon), locked, np.inf)
 
     def after_lock(self) -> None:
-        """Step 7: when the policy's behaviours after a lock free each locked device."""
+        """Step 8: when the policy's behaviours after a lock free each locked device."""
         if not self.policy.after_lock:
             return
         locked = np.flatnonzero(np.isfinite(self.locked))
@@ -527,7 +583,7 @@ class _Fate:
         self.freed[locked], self.freed_by[locked] = freed, by
 
     def appeal(self) -> None:
-        """Step 8: the support desk; approved cases get an unlock command when they close."""
+        """Step 9: the support desk; approved cases get an unlock command when they close."""
         appeals = self.policy.appeals
         if appeals is None:
             return
@@ -566,7 +622,7 @@ class _Fate:
         self.appeal_command[grant] = self.appeal_closed[grant]
 
     def unlock(self) -> None:
-        """Step 9: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
+        """Step 10: unlock commands (lift, appeal) take effect at the next contact; a behaviour's
         end of the lock, when it comes first."""
         is_locked = np.isfinite(self.locked)
         command = np.where(is_locked, np.minimum(self.appeal_command, self.lift_command), np.inf)
@@ -586,7 +642,7 @@ class _Fate:
         )
 
     def conclude(self) -> None:
-        """Step 10: every device here has a decision: what happened after it, the last that
+        """Step 11: every device here has a decision: what happened after it, the last that
         applies."""
         outcome = self.outcome
         outcome[self.cancelled] = Outcome.CANCELLED_BY_LIFT

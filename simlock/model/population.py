@@ -21,6 +21,7 @@ import numpy as np
 
 from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Scenario
 
+from .cohorts import NO_COHORT, draw_cohorts
 from .streams import Kind, generator
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class Codebook:
     territories: tuple[str, ...]
     regions: tuple[str, ...]
     channels: tuple[str, ...]
+    cohorts: tuple[str, ...] = ()
+    """The scenario's cohorts (`Population.cohort` codes index them; `NO_COHORT`: none)."""
 
     @classmethod
     def for_scenario(cls, scenario: Scenario, policies: Iterable[Policy] | None = None) -> Codebook:
@@ -66,7 +69,12 @@ class Codebook:
             for channel in region.channels:
                 if channel not in channels:
                     channels.append(channel)
-        return cls(tuple(names), tuple(r.id for r in scenario.regions), tuple(channels))
+        return cls(
+            tuple(names),
+            tuple(r.id for r in scenario.regions),
+            tuple(channels),
+            tuple(scenario.cohorts),
+        )
 
     def territory_code(self, name: str) -> int:
         return self.territories.index(name)
@@ -101,12 +109,17 @@ class Population:
     gps: np.ndarray  # int16 territory code or NO_SIGNAL
     key: np.ndarray  # uint64, seeds every per-device draw
     codebook: Codebook
+    cohort: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int16))
+    """int16 index into codebook.cohorts, or NO_COHORT (`simlock.model.cohorts`); a population
+    built without it (a scenario without cohorts) has every device in no cohort."""
     cache: ReplicationCache = field(init=False, repr=False, compare=False)
     """What the replication's variants share (detections, personal draws, daily counts)."""
 
     def __post_init__(self) -> None:
         from .cache import ReplicationCache  # the cache computes with modules that need us
 
+        if self.cohort.size != self.activated.size:
+            self.cohort = np.full(self.activated.size, NO_COHORT, dtype=np.int16)
         for column in self.columns():
             column.flags.writeable = False
         self.cache = ReplicationCache(self)
@@ -116,14 +129,23 @@ class Population:
 
     def columns(self) -> tuple[np.ndarray, ...]:
         """Every per-device column, in field order."""
-        return (self.activated, self.region, self.channel, self.sim, self.ip, self.gps, self.key)
+        return (
+            self.activated,
+            self.region,
+            self.channel,
+            self.sim,
+            self.ip,
+            self.gps,
+            self.key,
+            self.cohort,
+        )
 
     @property
     def nbytes(self) -> int:
         return sum(column.nbytes for column in self.columns())
 
 
-BYTES_PER_DEVICE = 8 + 2 * 5 + 8
+BYTES_PER_DEVICE = 8 + 2 * 6 + 8
 """Bytes one device takes in a Population (for memory estimates before allocating)."""
 
 
@@ -176,7 +198,15 @@ def generate(
             0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True
         )
     return Population(
-        activated.astype(np.float64, copy=False), region_code, channel, sim, ip, gps, key, book
+        activated.astype(np.float64, copy=False),
+        region_code,
+        channel,
+        sim,
+        ip,
+        gps,
+        key,
+        book,
+        draw_cohorts(scenario, book, replication, channel, counts),
     )
 
 

@@ -55,14 +55,19 @@ class RegistryFate:
 
 def registry_fate(
     registry: Registry,
-    start_day: float,
+    start_day: float | np.ndarray,
     activated: np.ndarray,
     exempt_for: np.ndarray,
     keys: np.ndarray,
+    retroactive: np.ndarray | None = None,
 ) -> RegistryFate:
     """The registry's verdict on devices activated at `activated` (days), whose channel is
-    exempt for a time where `exempt_for` holds; `start_day`: the registry's start (days)."""
-    kept = activated < start_day if not registry.retroactive else np.zeros(activated.size, bool)
+    exempt for a time where `exempt_for` holds; `start_day`: the registry's start (days). With
+    cohort phases (`simlock.model.cohorts`), `start_day` is each device's (the later of the
+    registry's start and its phase's) and `retroactive` each device's phase's rule."""
+    if retroactive is None:
+        retroactive = np.full(activated.size, registry.retroactive)
+    kept = ~retroactive & (activated < start_day)
     first_use = activated
     if registry.exempt_for is not None:
         first_use = np.where(exempt_for, activated + registry.exempt_for.days, activated)

@@ -34,6 +34,7 @@ class Kind(IntEnum):
     CHANNELS = 2
     SIGNALS = 3
     KEYS = 4
+    COHORTS = 5
 
 
 class Purpose(IntEnum):

@@ -14,6 +14,8 @@ from simlock.analysis.contents import variants
 from simlock.analysis.formatting import format_value
 from simlock.analysis.results import Results
 
+from . import cohort_figure
+
 NAMED = 6
 """At most this many variants are named in an alt text."""
 
@@ -153,6 +155,7 @@ ALT_TEXTS = {
     "tradeoff": tradeoff,
     "support_desk": support_desk,
     "complaints_by_region": complaints_by_region,
+    "users_by_cohort": cohort_figure.alt,
 }
 """Each figure's alt text, by its file stem."""
 

@@ -1,11 +1,10 @@
 """A scenario and its policies in plain words, for the report.
 
 Each part of a policy (banned territories, targets, detection, delays, registry, device list,
-windows and the
-devices activated before they open, lift, warning, exemptions, appeals) becomes one sentence a
-reader without the scenario file can follow, with units (days, shares of devices). A variant is then
-described by the sentences that differ from the baseline's, so the report says what a variant
-changes and nothing else.
+cohorts and phases, windows and the devices activated before they open, lift, warning,
+exemptions, appeals) becomes one sentence a reader without the scenario file can follow, with
+units (days, shares of devices). A variant is then described by the sentences that differ from
+the baseline's, so the report says what a variant changes and nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +15,12 @@ from simlock.scenario.device_list import DeviceList
 from simlock.scenario.models import BASELINE, Delay, Policy, Region, Registry, Scenario
 from simlock.scenario.retroactive import window_reaches
 
+from .cohort_words import (
+    NO_COHORTS,
+    describe_cohorts,
+    describe_region_cohorts,
+    window_cohorts,
+)
 from .document import Block, Bullets, Code, Heading, Paragraph, Span, Strong, Table
 
 
@@ -163,6 +168,9 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
         parts["registry"] = describe_registry(policy.registry, scenario)
     if policy.device_list is not None:
         parts["device_list"] = describe_device_list(policy.device_list, scenario)
+    cohorts = describe_cohorts(policy, scenario)
+    if cohorts is not None:
+        parts["cohorts"] = cohorts
     if policy.windows:
         windows = [
             f"'{w.name}' from {w.start.isoformat()} to {w.end.isoformat()} (end excluded) "
@@ -172,6 +180,7 @@ def describe_policy(policy: Policy, scenario: Scenario) -> dict[str, str]:
                 if w.lookback_days
                 else ""
             )
+            + window_cohorts(w.cohorts)
             for w in policy.windows
         ]
         parts["windows"] = "Enforcement windows: " + "; ".join(windows) + "."
@@ -316,6 +325,7 @@ def describe_device_list(device_list: DeviceList, scenario: Scenario) -> str:
 _ABSENT = {
     "registry": "No registry: devices need not be registered.",
     "device_list": "No device list: every device the policy considers may be locked.",
+    "cohorts": f"Cohorts: {NO_COHORTS}",
 }
 """What a variant without a part that the baseline has says instead (parts only described when
 present)."""
@@ -364,14 +374,23 @@ def scenario_section(results: Results) -> list[Block]:
     channels), check-ins, the baseline policy part by part, and what each variant changes."""
     scenario = results.scenario
     banned = set(scenario.policy.banned)
+    cohorts = bool(scenario.cohorts)  # a column of cohort shares only when there are cohorts
     regions = Table(
-        columns=["region", "id", "activations (devices/day)", "channels", "banned (baseline)"],
+        columns=[
+            "region",
+            "id",
+            "activations (devices/day)",
+            "channels",
+            *(["cohorts"] if cohorts else []),
+            "banned (baseline)",
+        ],
         rows=[
             [
                 r.name,
                 Code(r.id),
                 describe_rates(r),
                 describe_channels(r),
+                *([describe_region_cohorts(r)] if cohorts else []),
                 "yes" if r.id in banned else "no",
             ]
             for r in scenario.regions

@@ -41,7 +41,7 @@ from simlock.analysis.formatting import format_value
 from simlock.analysis.results import Results
 from simlock.model.policy import lift_day
 
-from . import complaints_figure
+from . import cohort_figure, complaints_figure
 from .describe import shared_target_label
 from .plotting import (
     NO_APPEALS,
@@ -85,6 +85,7 @@ TITLES = {
     "tradeoff": "What each variant buys and costs: targeted against collateral locks",
     "support_desk": "The support desk: appeals waiting and waiting time",
     "complaints_by_region": complaints_figure.TITLE,
+    "users_by_cohort": cohort_figure.TITLE,
 }
 """Each figure's title, by its file stem."""
 
@@ -753,9 +754,26 @@ FIGURES: tuple[FigureSpec, ...] = tuple(
         ),
     )
 )
-"""Every report figure in report order; `name` is the file stem in `figures/`."""
+"""Every report figure of every run in report order; `name` is the file stem in `figures/`."""
+
+COHORT_FIGURE = FigureSpec(
+    "users_by_cohort",
+    TITLES["users_by_cohort"],
+    cohort_figure.users_by_cohort_data,
+    cohort_figure.users_by_cohort,
+)
+"""The figure by cohort, drawn after the others for a scenario with cohorts only."""
+
+
+def figures_for(results: Results) -> list[FigureSpec]:
+    """The figures the report draws for these results, in report order: the support desk only
+    when a variant has appeals, the cohorts only when the scenario has cohorts."""
+    drawn = [s for s in FIGURES if s.name != "support_desk" or appeal_variants(results)]
+    return drawn + ([COHORT_FIGURE] if results.scenario.cohorts else [])
+
 
 __all__ = [
+    "COHORT_FIGURE",
     "FIGURES",
     "NO_APPEALS",
     "NO_INTERVAL",
@@ -764,6 +782,7 @@ __all__ = [
     "appeal_variants",
     "delay_cdf",
     "delay_cdf_data",
+    "figures_for",
     "locked_over_time",
     "locked_over_time_data",
     "locks_per_day",

@@ -1,6 +1,7 @@
 """Policy events on the time axes of the figures: enforcement windows shaded, lifts drawn as
 dashed lines, each named above the panel and in the legend, with the variants it belongs to when
-not every variant has it.
+not every variant has it; the phases of a policy with cohorts drawn as dotted lines, each named
+by its cohorts inside the panel's top.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from .plotting import plain
 
 WINDOW_GREYS = ("#e4e4e4", "#c8c8c8", "#d6d6d6", "#bababa")
 LIFT_COLOUR = "#444444"
+PHASE_COLOUR = "#777777"
 
 
 def policy_events(results: Results) -> pd.DataFrame:
-    """Enforcement windows and lifts of the variants in the run, one row per distinct event,
+    """Enforcement windows, lifts and phases of the variants in the run, one row per distinct
+    event,
     with the variants that have it (kind, name, start, end, coverage, coverage_max, variants,
     all_variants).
 
@@ -42,6 +45,17 @@ def policy_events(results: Results) -> pd.DataFrame:
             coverages.setdefault(key, []).append(window.coverage)
         if policy.lift is not None:
             key = ("lift", "lift", policy.lift.date, policy.lift.date)
+            rows.setdefault(key, []).append(variant)
+        only = len(policy.phases) == 1
+        for phase in policy.phases:
+            name = (
+                ", ".join(phase.cohorts)
+                if phase.cohorts is not None
+                else "every cohort"
+                if only
+                else "every other cohort"
+            )
+            key = ("phase", name, phase.from_, phase.from_)
             rows.setdefault(key, []).append(variant)
     columns = [
         "kind",
@@ -147,4 +161,35 @@ def mark_policy(ax: Axes, results: Results, labels: bool) -> list:
                 label=f"lift {row['start']:%d %b %Y}{_who(row, results)}",
             )
         )
+    handles += _mark_phases(ax, events[events["kind"] == "phase"], results, labels)
     return handles
+
+
+def _mark_phases(ax: Axes, phases: pd.DataFrame, results: Results, labels: bool) -> list:
+    """A dotted line at each phase's date; with `labels`, the cohorts of the phases on that date
+    written down the line inside the panel's top (phases are often weeks apart: upright names do
+    not collide), and one legend entry for them all."""
+    if phases.empty:
+        return []
+    top = blended_transform_factory(ax.transData, ax.transAxes)
+    for date, on_date in phases.groupby("start", sort=True):
+        day = np.datetime64(date, "D")
+        ax.axvline(day, color=PHASE_COLOUR, linestyle=":", linewidth=1.2, zorder=1)
+        if labels:
+            names = "; ".join(
+                f"{plain(row['name'], 24)}{_who(row, results)}" for _, row in on_date.iterrows()
+            )
+            ax.text(
+                day,
+                0.97,
+                f" {plain(names, 70)}",
+                transform=top,
+                rotation=90,
+                ha="right",
+                va="top",
+                fontsize="x-small",
+                color="#333333",
+            )
+    if not labels:
+        return []
+    return [Line2D([], [], color=PHASE_COLOUR, linestyle=":", label="phase: cohorts from then")]

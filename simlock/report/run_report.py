@@ -98,10 +98,7 @@ def render_figures(results: Results, figure_dir: Path) -> list[FigureBlock]:
     """Draw every figure that applies (the support desk only when a variant has appeals), save
     PNG, SVG and CSV, and return them as blocks with their captions."""
     out = []
-    with_desk = appeal_variants(results)
-    for spec in figs.FIGURES:
-        if spec.name == "support_desk" and not with_desk:
-            continue
+    for spec in figs.figures_for(results):
         data = spec.data(results)
         data.to_csv(figure_dir / f"{spec.name}.csv", index=False)
         buffer = io.BytesIO()
@@ -174,6 +171,9 @@ def _caption(results: Results, name: str, data: pd.DataFrame) -> str:
         "the observation model: each territory's complaint_share of its locked users), by the "
         f"region of activation, per variant ({over}). A territory with the most complaints need "
         "not be the one with the most locks.",
+        "users_by_cohort": "Devices locked at least once (left) and devices kept for being in "
+        "use before their cohort's phase (right), by cohort, per variant "
+        f"({region_bars}). A phase-in spares the phones of a cohort in use before its date.",
     }
     return captions[name]
 
@@ -430,8 +430,43 @@ def _metrics_section(results: Results) -> list[Block]:
             ]
         ),
         metrics_table(results, "channel"),
+        *_cohort_blocks(results),
     ]
     return blocks
+
+
+COHORT_METRICS = (
+    "activations",
+    "banned_activations",
+    "users_affected",
+    "targeted_locks",
+    "collateral_locks",
+    "share_banned_locked",
+    "registered",
+    "kept_before_registry",
+    "kept_before_phase",
+    "other_cohort",
+    "days_to_lock_median",
+)
+"""What the table by cohort shows: who each brand's phase reached, kept and locked."""
+
+
+def _cohort_blocks(results: Results) -> list[Block]:
+    """The table by cohort, when the scenario has cohorts (the summary has a cohort group)."""
+    if not (results.summary["group"] == "cohort").any():
+        return []
+    return [
+        Heading("By cohort", 3, "by-cohort"),
+        Paragraph(
+            [
+                "The devices of each cohort (brand, model or release): how many the policy "
+                "reached, kept (in use before their phase, when it is not retroactive) or left "
+                "out (a cohort it does not reach), and how many it locked. Devices of a region "
+                "without cohort shares are under none."
+            ]
+        ),
+        metrics_table(results, "cohort", list(COHORT_METRICS)),
+    ]
 
 
 def _differences_section(results: Results) -> list[Block]:

@@ -20,8 +20,8 @@ from .suggest import did_you_mean
 if TYPE_CHECKING:
     from .models import Scenario
 
-GROUPS = ("all", "region", "channel")
-"""How a plain metric may be read: overall, for one region, or for one channel."""
+GROUPS = ("all", "region", "channel", "cohort")
+"""How a plain metric may be read: overall, for one region, one channel or one cohort."""
 
 PLAIN_METRIC_PARAMS = {"group": "group", "key": "key"}
 """A plain metric is read overall, or for one region or channel: `group` and its `key`."""
@@ -173,6 +173,8 @@ def _keys(scenario: Scenario, group: str) -> list[str]:
         return [r.id for r in scenario.regions]
     if group == "channel":
         return list(dict.fromkeys(c for r in scenario.regions for c in r.channels))
+    if group == "cohort":
+        return [*scenario.cohorts, "none"]  # `none`: devices of a region without cohort shares
     return ["all"]
 
 

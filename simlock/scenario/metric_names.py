@@ -103,6 +103,16 @@ DEFINITIONS: dict[str, Metric] = {
     "kept_before_registry": Metric(
         "devices in use before a registry that is not retroactive (kept)", "devices"
     ),
+    "other_cohort": Metric(
+        "devices detected in a banned territory whose cohort the policy does not reach (with "
+        "cohorts or phases)",
+        "devices",
+    ),
+    "kept_before_phase": Metric(
+        "devices in use before their cohort's phase, which is not retroactive (kept; with a "
+        "registry they are kept_before_registry)",
+        "devices",
+    ),
     "listed": Metric(
         "devices on a device list among those the policy considers (locked unless a window, a "
         "warning or the lift spares them, or the list checks only a first connection made "

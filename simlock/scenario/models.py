@@ -27,6 +27,8 @@ from pydantic import (
 
 from simlock.errors import Problem, ScenarioError
 
+from . import cohorts as cohort_rules
+from .cohorts import CohortName, Phase
 from .device_list import (
     DeviceList,
     batch_target_warning,
@@ -157,6 +159,17 @@ class Region(_Model):
             "(once, on the day of the lock); 0 = nobody is heard from"
         ),
     )
+    cohorts: dict[CohortName, Share] | None = Field(
+        None,
+        description=(
+            "share of activations in each cohort (brand, model, release) of the scenario's "
+            "`cohorts`; sums to 1. Without it, devices here have no cohort"
+        ),
+    )
+    cohorts_by_channel: dict[Name, dict[CohortName, Share]] = Field(
+        default_factory=dict,
+        description="cohort shares for a channel of this region, instead of `cohorts`",
+    )
 
     @field_validator("activations")
     @classmethod
@@ -190,6 +203,27 @@ class Region(_Model):
                 "shares between 0 and 1 that add up to 1",
             )
         return channels
+
+    @field_validator("cohorts")
+    @classmethod
+    def _cohort_shares(cls, shares: dict[str, float] | None) -> dict[str, float] | None:
+        problem = None if shares is None else cohort_rules.shares_problem(shares, "cohorts")
+        if problem is not None:
+            raise rule_error(problem, "shares between 0 and 1 that add up to 1")
+        return shares
+
+    @field_validator("cohorts_by_channel")
+    @classmethod
+    def _channel_cohort_shares(
+        cls, by_channel: dict[str, dict[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        problems = [
+            RuleProblem((channel,), problem, "shares between 0 and 1 that add up to 1")
+            for channel, shares in by_channel.items()
+            if (problem := cohort_rules.shares_problem(shares, channel)) is not None
+        ]
+        raise_rules("Region", problems, by_channel)
+        return by_channel
 
     @model_validator(mode="after")
     def _travellers_have_a_home(self) -> Region:
@@ -330,6 +364,9 @@ class Window(_Model):
     end: dt.date = Field(description="first day no longer in the window")
     coverage: Share = Field(1.0, description="share of eligible devices decided in this window")
     lookback_days: NonNegDays = 0.0
+    cohorts: list[CohortName] | None = Field(
+        None, min_length=1, description="decide devices of these cohorts only; default: all"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -452,7 +489,8 @@ class Registry(_Model):
         False,
         description=(
             "devices first used before `start` must register too (their grace runs from "
-            "`start`); otherwise they are kept"
+            "`start`); otherwise they are kept. With `policy.phases`, a phase's date is the "
+            "start for its cohorts, and a phase may say otherwise for its own"
         ),
     )
     exempt_for: ExemptFor | None = Field(
@@ -564,6 +602,19 @@ class Policy(_Model):
         default_factory=list,
         max_length=20,
         description="behaviours of locked users that end their lock (earliest first)",
+    )
+    cohorts: list[CohortName] | None = Field(
+        None,
+        min_length=1,
+        description="apply to devices of these cohorts only (of the scenario's); default: all",
+    )
+    phases: list[Phase] = Field(
+        default_factory=list,
+        max_length=1000,
+        description=(
+            "cohorts brought under the policy on their own dates, each phase retroactive or not "
+            "(devices of a cohort in no phase are not subject); empty: every device from the start"
+        ),
     )
 
     @field_validator("windows")
@@ -748,6 +799,14 @@ class Scenario(_Model):
         description="inputs whose value is unknown, each with a prior (see simlock calibrate)",
     )
     search: Search | None = None  # type: ignore[valid-type]
+    cohorts: list[CohortName] = Field(
+        default_factory=list,
+        max_length=1000,
+        description=(
+            "names of the device cohorts (brands, models, release dates) whose shares regions "
+            "give and that a policy, a window or a phase can name"
+        ),
+    )
     worlds: Worlds | None = Field(
         None,
         description=(
@@ -772,6 +831,16 @@ class Scenario(_Model):
                 )
         problems += sweep_name_problems(self)
         problems += search_problems(self)
+        problems += [
+            RuleProblem(("cohorts", i), f"{name} is listed twice", "each cohort at most once")
+            for i, name in enumerate(self.cohorts)
+            if name in self.cohorts[:i]
+        ]
+        for i, region in enumerate(self.regions):
+            problems += [
+                RuleProblem(("regions", i, *p.loc), p.message, p.allowed)
+                for p in cohort_rules.region_problems(region, self.cohorts)
+            ]
         if BASELINE in self.variants:
             problems.append(
                 RuleProblem(
@@ -803,6 +872,7 @@ class Scenario(_Model):
             problems += [
                 RuleProblem(("policy", *p.loc), p.message, p.allowed)
                 for p in policy_date_problems(self.policy, self.start, self.end)
+                + cohort_rules.policy_problems(self.policy, self.cohorts, self.start, self.end)
             ]
         problems += [
             RuleProblem(("policy", *p.loc), p.message, p.allowed)
@@ -869,6 +939,8 @@ class Scenario(_Model):
         except ValidationError as exc:
             raise relocate(exc, "Policy", written) from None
         problems = policy_date_problems(policy, self.start, self.end)
+        if self.end > self.start:
+            problems += cohort_rules.policy_problems(policy, self.cohorts, self.start, self.end)
         problems += target_problems(policy, self.channel_names)
         raise_rules("Policy", problems, None)
         return policy
@@ -914,6 +986,7 @@ class Scenario(_Model):
             if name == BASELINE or {"lock_delay", "windows", "banned"} & set(override):
                 where = "policy" if name == BASELINE else f"variants.{name}"
                 out += reach_warnings(self, policy, where)
+        out += self._cohort_warnings()
         for name, override in self.variants.items():
             if "coverage" in override and self.variant(name).windows:
                 out.append(
@@ -923,6 +996,25 @@ class Scenario(_Model):
         from .surprises import surprises  # it reads these models
 
         return out + surprises(self)
+
+    def _cohort_warnings(self) -> list[str]:
+        """A policy that names cohorts, over a banned region whose devices have none: its cohort
+        rules never reach that region's devices."""
+        out: list[str] = []
+        for name, policy in self.policies().items():
+            if name != BASELINE and not {"cohorts", "phases", "windows"} & set(self.variants[name]):
+                continue
+            if not cohort_rules.uses_cohorts(policy):
+                continue
+            where = "policy" if name == BASELINE else f"variants.{name}"
+            for region in self.regions:
+                if region.id in policy.banned and region.cohorts is None:
+                    out.append(
+                        f"{where}: the policy names cohorts, but region {region.id} gives no "
+                        "cohort shares: its devices have no cohort, and only channels with "
+                        "cohorts_by_channel are reached"
+                    )
+        return out
 
 
 def _default_targets(policy: Policy) -> bool:

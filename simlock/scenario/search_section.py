@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import fieldpaths
 from .rules import RuleProblem
-from .sweep_names import metric_problem
+from .sweep_names import group_keys, metric_problem
 
 if TYPE_CHECKING:
     from .models import Scenario, SweepParameter
@@ -144,7 +144,7 @@ def search_problems(scenario: Scenario) -> list[RuleProblem]:
         except fieldpaths.PathError as exc:
             allowed = ", ".join(exc.allowed) if exc.allowed else None
             problems.append(RuleProblem(where, f"{path!r}: {exc}", allowed))
-    keys = {"region": [r.id for r in scenario.regions], "channel": scenario.channel_names}
+    keys = group_keys(scenario)
     named = [o.metric for o in search.objectives]
     for i, name in enumerate(named):
         where = ("search", "objectives", i, "metric")

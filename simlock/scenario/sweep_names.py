@@ -2,7 +2,8 @@
 sensitivity it measures, checked against what the scenario defines when it is loaded.
 
 A metric is named as the sweep's frames name it: an overall metric (`users_affected`), or a
-region's or channel's (`region.CU.users_affected`, `channel.traveller.collateral_locks`).
+region's, channel's or cohort's (`region.CU.users_affected`, `channel.traveller.collateral_locks`,
+`cohort.samsung.users_affected`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .suggest import did_you_mean
 if TYPE_CHECKING:
     from .models import Scenario
 
-GROUPS = ("region", "channel")
+GROUPS = ("region", "channel", "cohort")
 """Groups a sweep keeps besides the whole run (`all`)."""
 
 
@@ -61,7 +62,7 @@ def sweep_name_problems(scenario: Scenario) -> list[RuleProblem]:
         for i, name in enumerate(sweep.variants or [])
         if name not in scenario.variant_names
     ]
-    keys = {"region": [r.id for r in scenario.regions], "channel": scenario.channel_names}
+    keys = group_keys(scenario)
     for i, name in enumerate(sweep.metrics or []):
         problem = metric_problem(name, keys)
         if problem is not None:
@@ -69,13 +70,23 @@ def sweep_name_problems(scenario: Scenario) -> list[RuleProblem]:
     return problems
 
 
+def group_keys(scenario: Scenario) -> dict[str, list[str]]:
+    """The keys each group has: region ids, channels, and cohorts (`none`: devices of a region
+    without cohort shares; no cohort keys without cohorts)."""
+    return {
+        "region": [r.id for r in scenario.regions],
+        "channel": scenario.channel_names,
+        "cohort": [*scenario.cohorts, "none"] if scenario.cohorts else [],
+    }
+
+
 def metric_problem(name: str, keys: dict[str, list[str]]) -> tuple[str, str] | None:
     """(message, allowed) for a metric name that names no metric, region or channel."""
     wanted = MetricName.parse(name)
     if len(name.split(".")) not in (1, 3) or wanted.group not in ("all", *GROUPS):
         return (
-            f"{name!r} is not a metric: give a metric's name, or region.ID.METRIC or "
-            "channel.NAME.METRIC",
+            f"{name!r} is not a metric: give a metric's name, or region.ID.METRIC, "
+            "channel.NAME.METRIC or cohort.NAME.METRIC",
             "users_affected, region.CU.users_affected, channel.traveller.lock_days, ...",
         )
     if wanted.group != "all" and wanted.key not in keys[wanted.group]:
