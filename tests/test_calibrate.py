@@ -311,3 +311,36 @@ def test_it_recovers_the_inputs_it_was_simulated_from(tmp_path, observed_doc):
             assert ratio < 0.75, (prior.path, ratio)
         else:
             assert ratio > 0.75, (prior.path, ratio)
+
+
+# -- the tolerance schedule goes past the steps of discrete targets ------------------------------
+
+
+def _distances(values: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"distance": values, "w": np.ones(len(values))})
+
+
+def test_a_median_on_a_step_is_replaced_by_the_median_below_the_last_tolerance() -> None:
+    """Two thirds of the particles one rank off (distance exactly 1) would keep pyabc's median
+    at the last tolerance of 1 for ever; the schedule takes the median of those below it."""
+    from simlock.execution.abc_epsilon import ProgressingQuantileEpsilon
+
+    epsilon = ProgressingQuantileEpsilon(alpha=0.5)
+    epsilon._look_up = {0: 1.0}
+    epsilon._update(1, _distances([1.0] * 20 + [0.0] * 6 + [0.2, 0.4, 0.6, 0.8]))
+    assert 0.0 <= epsilon(1) < 1.0
+    plain = __import__("pyabc").QuantileEpsilon(alpha=0.5)
+    plain._look_up = {0: 1.0}
+    plain._update(1, _distances([1.0] * 20 + [0.0] * 6 + [0.2, 0.4, 0.6, 0.8]))
+    assert plain(1) == 1.0  # what stalled: the same tolerance again
+
+
+def test_a_median_that_goes_down_is_kept_and_no_fit_below_keeps_the_tolerance() -> None:
+    from simlock.execution.abc_epsilon import ProgressingQuantileEpsilon
+
+    epsilon = ProgressingQuantileEpsilon(alpha=0.5)
+    epsilon._look_up = {0: 2.0}
+    epsilon._update(1, _distances([0.1, 0.2, 0.3, 1.5, 1.9]))
+    assert epsilon(1) < 1.0  # the plain median, already below 2
+    epsilon._update(2, _distances([epsilon(1)] * 4))
+    assert epsilon(2) == epsilon(1)  # nothing below: nothing better to ask for

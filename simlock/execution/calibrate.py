@@ -19,7 +19,9 @@ each range" (Wilkinson 2013), which is what a range states.
 
 **The tolerance schedule.** The first tolerance is the median distance of `particles` draws
 from the prior; each next one is the median distance of the last population (pyabc's
-`QuantileEpsilon`, alpha 0.5). The calibration stops after `populations` populations, when the
+`QuantileEpsilon`, alpha 0.5), or, when that median is no lower than the last tolerance (half
+the particles on a step of a discrete target, such as a rank one place off), the median of the
+distances below it (`abc_epsilon`). The calibration stops after `populations` populations, when the
 tolerance reaches 0, or when a population's acceptance rate falls below `min_acceptance`.
 
 **Counts and scale.** At `scale` s every activation rate is multiplied by s, so counts of
@@ -287,6 +289,7 @@ def calibrate(
     _require_pyabc()
     import pyabc
 
+    from .abc_epsilon import ProgressingQuantileEpsilon
     from .abc_sampler import ExecutorSampler
 
     seed = scenario.seed if seed is None else seed
@@ -320,7 +323,7 @@ def calibrate(
             distance_function=TargetDistance(targets),
             population_size=particles,
             transitions=_transitions(priors),
-            eps=pyabc.QuantileEpsilon(alpha=QUANTILE),
+            eps=ProgressingQuantileEpsilon(alpha=QUANTILE),
             sampler=sampler,
         )
         db = f"sqlite:///{(out / DB_FILE).resolve()}"
