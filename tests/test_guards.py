@@ -236,6 +236,8 @@ def _first_row_with(frame: pd.DataFrame, column: str) -> int:
         ("extra_lock", "daily new locks do not add up to users affected"),
         ("lost_activation", "daily activations do not add up to the activations metric"),
         ("unlock_without_lock", "more unlocks than locks"),
+        ("extra_complaint", "daily complaints do not add up to the complaints metric"),
+        ("complaints_beyond_locks", "more complaints than locked users"),
         ("locked_before_activation", "device(s) locked before activation"),
         ("unlocked_before_lock", "device(s) unlocked without or before a lock"),
         ("locked_undetected", "locked under baseline without being detected"),
@@ -254,6 +256,10 @@ def test_a_contradiction_is_a_consistency_error_with_the_scenario_hash(
         daily.loc[daily.index[_first_row_with(daily, "activations")], "activations"] -= 1
     elif break_it == "unlock_without_lock":
         daily.loc[daily.index[0], "unlocked"] = 10**6
+    elif break_it == "extra_complaint":
+        daily.loc[daily.index[_first_row_with(daily, "newly_locked")], "complaints"] += 1
+    elif break_it == "complaints_beyond_locks":
+        daily.loc[daily.index[0], "complaints"] = 10**6
     elif break_it == "locked_before_activation":
         row = devices.index[devices["locked"].notna()][0]
         devices.loc[row, "locked"] = devices.loc[row, "activated"] - 1
