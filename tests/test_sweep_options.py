@@ -123,7 +123,7 @@ def test_region_and_channel_metrics_are_kept(tmp_path: Path) -> None:
         expected = expected.set_index(["variant", "replication", "key"])["value"].to_dict()
         swept = frame[frame["point"] == 1].set_index(["variant", "replication", "key"])
         assert swept["users_affected"].to_dict() == expected
-    with pytest.raises(ValueError, match="all, region or channel"):
+    with pytest.raises(ValueError, match="all, region, channel or cohort"):
         load_sweep(out, "country")
 
 
