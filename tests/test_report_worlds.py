@@ -343,6 +343,9 @@ def test_the_answer_over_worlds_asks_the_students_questions_in_order(over_worlds
     span = f"{median['plausible_low']:.1f}–{median['plausible_high']:.1f} days"
     assert answers["For how long?"].startswith(f"A median lock lasted {span}")
     assert "warn" in answers[WHAT_IF] and f"{WORLDS} plausible worlds" in answers[WHAT_IF]
+    for number in re.findall(r"[-+]?\d[\d,]*", answers[WHAT_IF].split("paired difference", 1)[1]):
+        digits = number.lstrip("+-").replace(",", "")
+        assert len(digits.rstrip("0")) <= 2, f"a paired difference not rounded: {number}"
     lead = text_of(questions(over_worlds)[0].spans)
     assert f"over {WORLDS} plausible worlds" in lead and "scaled world" not in lead
     scaled = dataclasses.replace(over_worlds, manifest={**over_worlds.manifest, "scale": 0.1})

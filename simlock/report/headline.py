@@ -238,6 +238,36 @@ def _biggest_change(
     return best
 
 
+COUNTS = ("devices", "appeals", "device-days")
+"""Units whose ranges the answers round to `FIGURES` significant figures."""
+FIGURES = 2
+"""A range over worlds spans thousands: 61,000-94,000 says it; 60,976-93,691 only looks precise."""
+
+
+def rounded(value: float, unit: str, results: Results, signed: bool = False) -> str:
+    """A count rounded to `FIGURES` significant figures (from 100 up), other units as the report
+    writes them."""
+    if unit in COUNTS and math.isfinite(value) and abs(value) >= 100:
+        digits = FIGURES - 1 - math.floor(math.log10(abs(value)))
+        value = round(value, digits)
+    return format_value(value, unit, results.scenario.start, signed)
+
+
+def _rounded_range(row: pd.Series, unit: str, results: Results) -> str:
+    """'-670,000 to -320,000, mean -430,000 [-480,000 to -380,000]': a paired difference over
+    worlds, its plausible range and its mean with the Monte Carlo interval, counts rounded as the
+    other answers round them."""
+
+    def show(column: str) -> str:
+        return rounded(float(row[column]), unit, results, signed=True)
+
+    low, high = show("plausible_low"), show("plausible_high")
+    text = low if low == high else f"{low} to {high}"
+    mean, ci_low, ci_high = show("difference"), show("ci_low"), show("ci_high")
+    interval = "" if ci_low == ci_high == mean else f" [{ci_low} to {ci_high}]"
+    return f"{text}, mean {mean}{interval}"
+
+
 def _worlds_change(row: pd.Series, unit: str, results: Results) -> str:
     """A variant's change over plausible worlds: '20–35% fewer (...), in 48 of 50 worlds'.
 
@@ -248,11 +278,7 @@ def _worlds_change(row: pd.Series, unit: str, results: Results) -> str:
     same = round(float(row["worlds_same_sign"]) * worlds)
     held = f"in all {worlds} worlds" if same == worlds else f"in {same} of {worlds} worlds"
     low, high = float(row["relative_low"]), float(row["relative_high"])
-    start = results.scenario.start
-    paired = (
-        f"paired difference {plausible_text(row, unit, start, signed=True)}, mean "
-        f"{format_summary_row(row, unit, start, signed=True)}"
-    )
+    paired = f"paired difference {_rounded_range(row, unit, results)}"
     if not (math.isfinite(low) and math.isfinite(high)):
         return f"{paired}; the sign held {held}"
     less, more = {"days": ("shorter", "longer")}.get(unit, ("fewer", "more"))

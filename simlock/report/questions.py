@@ -20,7 +20,7 @@ import math
 
 import pandas as pd
 
-from simlock.analysis.formatting import format_value, metric_unit
+from simlock.analysis.formatting import metric_unit
 from simlock.analysis.results import Results
 from simlock.analysis.worlds import WORLD
 from simlock.scenario.models import BASELINE
@@ -31,6 +31,7 @@ from .headline import (
     headline,
     reference_variant,
     region_name,
+    rounded,
     summary_index,
     variant_changes,
 )
@@ -96,21 +97,6 @@ def _row(index: Index, variant: str, metric: str, key: str = "all") -> pd.Series
 
 def _mean(row: pd.Series | None) -> float:
     return float(row["mean"]) if row is not None else math.nan
-
-
-COUNTS = ("devices", "appeals", "device-days")
-"""Units whose ranges the answers round to `FIGURES` significant figures."""
-FIGURES = 2
-"""A range over worlds spans thousands: 61,000-94,000 says it; 60,976-93,691 only looks precise."""
-
-
-def rounded(value: float, unit: str, results: Results, signed: bool = False) -> str:
-    """A count rounded to `FIGURES` significant figures (from 100 up), other units as the report
-    writes them."""
-    if unit in COUNTS and math.isfinite(value) and abs(value) >= 100:
-        digits = FIGURES - 1 - math.floor(math.log10(abs(value)))
-        value = round(value, digits)
-    return format_value(value, unit, results.scenario.start, signed)
 
 
 def _bounds(row: pd.Series, metric: str, results: Results, low: str, high: str) -> tuple[str, str]:
