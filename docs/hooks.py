@@ -2,9 +2,11 @@
 
 - The notebooks live in `notebooks/` (the tests execute them there); they are added to the site
   as they are, not executed again (mkdocs-jupyter renders them).
-- The scenario format reference is written from the JSON Schema that `simlock schema` prints
-  (`simlock.scenario.schema.scenario_json_schema`): every field, type, default, bound and
-  description comes from the models themselves.
+- The scenario format reference (`docs/reference/scenario-format.md`) is written from the JSON
+  Schema that `simlock schema` prints (`simlock.scenario.schema.scenario_json_schema`): every
+  field, type, default, bound and description comes from the models themselves. It is committed,
+  so that it reads on GitHub too; `python docs/hooks.py` rewrites it after a change of the
+  format, and a test fails while it differs from what the schema gives.
 """
 
 from __future__ import annotations
@@ -113,12 +115,13 @@ def schema_markdown(schema: dict[str, Any]) -> str:
     lines = [
         "# Scenario format",
         "",
-        "Generated at every build from the JSON Schema that `simlock schema` prints (the file "
-        "`simlock.schema.json` at the repository's root), so it always matches the code. Shipped "
+        "Generated from the JSON Schema that `simlock schema` prints (the file "
+        "`simlock.schema.json` at the repository's root) by `python docs/hooks.py`; a test "
+        "fails while it differs, so it always matches the code. Shipped "
         "scenarios name the schema in their first line, `# yaml-language-server: "
         "$schema=../simlock.schema.json`, so editors validate and complete them.",
         "",
-        f"## Scenario {{#{anchor('Scenario')}}}",
+        "## Scenario",
         "",
         cell(schema.get("description", "")),
         "",
@@ -129,12 +132,16 @@ def schema_markdown(schema: dict[str, Any]) -> str:
     overrides = sorted(name for name in definitions if name.endswith("Override"))
     for name in sorted(n for n in definitions if n not in overrides):
         definition = definitions[name]
-        lines += [f"## {name} {{#{anchor(name)}}}", "", cell(definition.get("description", ""))]
+        # A plain heading: its id, on the site and on GitHub alike, is the name in lower case,
+        # which is what `anchor` links to.
+        lines += [f"## {name}", "", cell(definition.get("description", ""))]
         if "properties" in definition:
             lines += ["", *fields_table(definition)]
         lines.append("")
     lines += [
-        "## Variant overrides {#overrides}",
+        '<a id="overrides"></a>',
+        "",
+        "## Variant overrides",
         "",
         cell(definitions.get("PolicyOverride", {}).get("description", "")),
         "Each is the partial form of the definition it is named after: every field optional, "
@@ -148,9 +155,7 @@ def schema_markdown(schema: dict[str, Any]) -> str:
 
 @event_priority(100)  # before mkdocs-jupyter, which claims the notebooks in its own on_files
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Add the notebooks and the generated scenario format page to the site's files."""
-    from simlock.scenario.schema import scenario_json_schema
-
+    """Add the notebooks to the site's files."""
     for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
         # A plain File rooted at the repository (not File.generated): mkdocs-jupyter wraps
         # it and reads it from its source path.
@@ -162,7 +167,17 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                 use_directory_urls=config.use_directory_urls,
             )
         )
-    files.append(
-        File.generated(config, FORMAT_PAGE, content=schema_markdown(scenario_json_schema()))
-    )
     return files
+
+
+def write_format_page() -> Path:
+    """Write the scenario format reference from the schema; return its path."""
+    from simlock.scenario.schema import scenario_json_schema
+
+    page = ROOT / "docs" / FORMAT_PAGE
+    page.write_text(schema_markdown(scenario_json_schema()), encoding="utf-8")
+    return page
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_format_page()}")

@@ -34,9 +34,18 @@ def test_the_format_reference_has_every_field_of_every_definition() -> None:
         if name.endswith("Override"):
             assert name in page
             continue
-        assert f"## {name} {{#{name.lower()}}}" in page
+        assert f"\n## {name}\n" in page
         for field in definition.get("properties", {}):
             assert f"| `{field}` |" in page, f"{name}.{field}"
+
+
+def test_the_committed_format_reference_is_what_the_schema_gives() -> None:
+    """The page is committed so that it reads on GitHub; after a change of the format it must be
+    written again (`python docs/hooks.py`), as simlock.schema.json must."""
+    committed = (ROOT / "docs" / "reference" / "scenario-format.md").read_text(encoding="utf-8")
+    assert committed == hooks().schema_markdown(scenario_json_schema()), (
+        "docs/reference/scenario-format.md is out of date: run python docs/hooks.py"
+    )
 
 
 def test_the_format_reference_follows_a_change_of_the_schema() -> None:
