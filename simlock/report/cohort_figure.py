@@ -27,6 +27,7 @@ from .plotting import (
     message,
     plain,
     set_titles,
+    variant_bars,
     variant_styles,
 )
 
@@ -99,32 +100,7 @@ def users_by_cohort(
                 continue
             style = styles[variant]
             y = np.arange(len(cohorts)) - 0.4 + width * (j + 0.5)
-            means = part["mean"].fillna(0).to_numpy()
-            has_ci = part["n"].fillna(0).to_numpy() >= 2
-            low = np.where(has_ci, part["ci_low"].fillna(0).to_numpy(), means)
-            high = np.where(has_ci, part["ci_high"].fillna(0).to_numpy(), means)
-            black = style.colour == "#000000"
-            panel.barh(
-                y,
-                means,
-                height=width * 0.92,
-                color=style.colour,
-                alpha=0.75 if black else 0.85,
-                hatch=style.hatch,
-                edgecolor="white" if black else "#222222",
-                linewidth=0.5,
-                label=variant,
-            )
-            if has_ci.any():
-                panel.errorbar(
-                    means,
-                    y,
-                    xerr=np.clip(np.vstack([means - low, high - means]), 0, None),
-                    fmt="none",
-                    ecolor="#222222",
-                    elinewidth=1.1,
-                    capsize=3,
-                )
+            variant_bars(panel, y, part, style, width * 0.92, variant)
         panel.set_yticks(np.arange(len(cohorts)), [c.replace("_", " ") for c in cohorts])
         panel.set_ylim(max(1, len(cohorts)) - 0.5, -0.5)
         count_ticks(panel.xaxis)

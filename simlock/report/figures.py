@@ -72,6 +72,7 @@ from .plotting import (
     region_label,
     set_titles,
     thousands,
+    variant_bars,
     variant_styles,
 )
 from .policy_marks import mark_policy
@@ -307,32 +308,7 @@ def users_by_region(
             continue
         style = styles[variant]
         y = np.arange(len(shown)) - 0.4 + width * (j + 0.5)
-        means = part["mean"].fillna(0).to_numpy()
-        has_ci = part["n"].fillna(0).to_numpy() >= 2
-        low = np.where(has_ci, part["ci_low"].fillna(0).to_numpy(), means)
-        high = np.where(has_ci, part["ci_high"].fillna(0).to_numpy(), means)
-        black = style.colour == "#000000"
-        ax.barh(
-            y,
-            means,
-            height=width * 0.92,
-            color=style.colour,
-            alpha=0.75 if black else 0.85,
-            hatch=style.hatch,
-            edgecolor="white" if black else "#222222",
-            linewidth=0.5,
-            label=variant,
-        )
-        if has_ci.any():
-            ax.errorbar(
-                means,
-                y,
-                xerr=np.clip(np.vstack([means - low, high - means]), 0, None),
-                fmt="none",
-                ecolor="#222222",
-                elinewidth=1.1,
-                capsize=3,
-            )
+        means, high = variant_bars(ax, y, part, style, width * 0.92, variant)
         ends = np.maximum(high, means)
         if "plausible_low" in part.columns:
             plausible_low = part["plausible_low"].fillna(0).to_numpy()

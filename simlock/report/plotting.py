@@ -505,6 +505,42 @@ def band_legend_title(results: Results) -> str | None:
     return None if replications(results) >= 2 else f"variant ({NO_INTERVAL}: no band)"
 
 
+def variant_bars(
+    ax: Axes, y: np.ndarray, part: pd.DataFrame, style: VariantStyle, height: float, label: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """One variant's horizontal bars at `y` (its rows of a summary: mean, ci_low, ci_high, n;
+    a missing row counts 0) in its style, with the 95% interval as whiskers where two or more
+    replications give one. Returns (means, interval highs), a mean standing for its interval
+    where there is none (where the labels beside the bars may start)."""
+    means = part["mean"].fillna(0).to_numpy()
+    has_ci = part["n"].fillna(0).to_numpy() >= 2
+    low = np.where(has_ci, part["ci_low"].fillna(0).to_numpy(), means)
+    high = np.where(has_ci, part["ci_high"].fillna(0).to_numpy(), means)
+    black = style.colour == "#000000"
+    ax.barh(
+        y,
+        means,
+        height=height,
+        color=style.colour,
+        alpha=0.75 if black else 0.85,
+        hatch=style.hatch,
+        edgecolor="white" if black else "#222222",
+        linewidth=0.5,
+        label=label,
+    )
+    if has_ci.any():
+        ax.errorbar(
+            means,
+            y,
+            xerr=np.clip(np.vstack([means - low, high - means]), 0, None),
+            fmt="none",
+            ecolor="#222222",
+            elinewidth=1.1,
+            capsize=3,
+        )
+    return means, high
+
+
 def label_points(ax: Axes, points: list[tuple[str, float, float]], canvas: Canvas) -> None:
     """Name each point beside it, trying places around it until the label overlaps no other
     label or marker (sizes estimated in points from the figure size: labels are placed before
