@@ -9,7 +9,7 @@ order, so results are identical for any number of workers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,6 +104,24 @@ def run_task(task: Task) -> TaskResult:
     return done
 
 
+def run_tasks(
+    runner: Executor,
+    tasks: Sequence[Task],
+    on_task_done: Callable[[TaskResult], None] | None = None,
+) -> tuple[list[TaskResult], float]:
+    """Run `tasks` on `runner` (entered here), calling `on_task_done` as each finishes; return
+    the results in replication order, whatever order they finished in, and the seconds taken."""
+    started = time.perf_counter()
+    results: list[TaskResult] = []
+    with runner:
+        for done in runner.map(run_task, tasks):
+            results.append(done)
+            if on_task_done is not None:
+                on_task_done(done)
+    results.sort(key=lambda r: r.replication)
+    return results, time.perf_counter() - started
+
+
 def make_tasks(
     scenario: Scenario,
     replications: Iterable[int],
@@ -191,15 +209,7 @@ def run(
     runner = executor or make_executor(workers)
     if runner.name != "dask":  # a cluster's memory is its workers', not this machine's
         memory.check_fits(scenario, scale, runner.workers, detail_replications, len(names))
-    started = time.perf_counter()
-    results: list[TaskResult] = []
-    with runner:
-        for done in runner.map(run_task, tasks):
-            results.append(done)
-            if on_task_done is not None:
-                on_task_done(done)
-    simulated = time.perf_counter() - started
-    results.sort(key=lambda r: r.replication)
+    results, simulated = run_tasks(runner, tasks, on_task_done)
 
     clock = time.perf_counter()
     replicates = pd.concat([r.replicates for r in results], ignore_index=True)

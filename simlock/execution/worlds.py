@@ -11,7 +11,6 @@ interval and the plausible range (`simlock.analysis.worlds`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from .calibrate import Calibration, load_calibration
 from .executors import Executor, make_executor
 from .manifest import common
 from .options import checked_run_options, checked_variants, with_overrides
-from .runner import Task, TaskResult, _concat_or_empty, _requested, run_task
+from .runner import Task, TaskResult, _concat_or_empty, _requested, run_tasks
 
 
 def run_worlds(
@@ -85,15 +84,7 @@ def run_worlds(
     if runner.name != "dask":
         for world in world_scenarios:
             memory.check_fits(world, scale, runner.workers, detail_replications, len(names))
-    started = time.perf_counter()
-    results: list[TaskResult] = []
-    with runner:
-        for done in runner.map(run_task, tasks):
-            results.append(done)
-            if on_task_done is not None:
-                on_task_done(done)
-    simulated = time.perf_counter() - started
-    results.sort(key=lambda r: r.replication)
+    results, simulated = run_tasks(runner, tasks, on_task_done)
     replicates = _with_world(pd.concat([r.replicates for r in results], ignore_index=True), count)
     daily = _with_world(pd.concat([r.daily for r in results], ignore_index=True), count)
     devices = _concat_or_empty([r.devices for r in results])
