@@ -20,6 +20,7 @@ from .console import EXIT_BAD_INPUT
 from .console import err as _err
 from .console import out as _out
 from .naming import slug
+from .shared_options import Scheduler, Workers
 
 if TYPE_CHECKING:
     from simlock.execution.calibrate import Calibration, CalibrationProgress
@@ -63,13 +64,8 @@ def calibrate_command(
         float,
         typer.Option(min=0.0, max=0.99, help="Stop when a population accepts fewer than this."),
     ] = 0.01,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=1024, help="Worker processes (default: one per core).")
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler address tcp://HOST:PORT (or SIMLOCK_SCHEDULER)."),
-    ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables.")] = False,
 ) -> None:
     """Find the values of a scenario's uncertain inputs that reproduce its expectations

@@ -24,6 +24,7 @@ from simlock.scenario.loader import load_with_warnings
 
 from .console import EXIT_BAD_INPUT, EXIT_BUG, EXIT_CHECK_FAILED, err, out
 from .naming import slug
+from .shared_options import Scheduler, Workers
 
 if TYPE_CHECKING:
     from simlock.scenario.models import Scenario
@@ -118,13 +119,8 @@ def run(
     scale: Annotated[
         float, typer.Option(min=1e-9, max=1e6, help="Multiply every activation rate.")
     ] = 1.0,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=1024, help="Worker processes (default: one per core).")
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler address tcp://HOST:PORT (or SIMLOCK_SCHEDULER)."),
-    ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     detail: Annotated[
         int,
         typer.Option(min=0, help="Replications that keep device-level tables (devices, events)."),

@@ -17,6 +17,7 @@ from .console import EXIT_BAD_INPUT
 from .console import err as _err
 from .console import out as _out
 from .naming import slug
+from .shared_options import Scheduler, Workers
 
 
 def search_command(
@@ -36,13 +37,8 @@ def search_command(
         int | None,
         typer.Option(min=1, max=100_000, help="Trials in all (default: the section's)."),
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=1024, help="Worker processes (default: one per core).")
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler address tcp://HOST:PORT (or SIMLOCK_SCHEDULER)."),
-    ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     posterior: Annotated[
         Path | None,
         typer.Option(

@@ -31,6 +31,7 @@ from .console import EXIT_BAD_INPUT
 from .console import err as _err
 from .console import out as _out
 from .naming import slug
+from .shared_options import Scheduler, Workers
 
 if TYPE_CHECKING:
     from simlock.execution.sweep import SweepProgress
@@ -50,13 +51,8 @@ def sweep_command(
         bool,
         typer.Option("--resume", help="Continue an interrupted sweep in its folder."),
     ] = False,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=1024, help="Worker processes (default: one per core).")
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler address tcp://HOST:PORT (or SIMLOCK_SCHEDULER)."),
-    ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     replications: Annotated[
         int | None,
         typer.Option(min=1, max=10_000, help="Replications per point (default: the sweep's)."),
