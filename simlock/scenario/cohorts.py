@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .rules import RuleProblem, raise_rules
+from .rules import RuleProblem, duplicate_problems, raise_rules
 from .suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -73,11 +73,7 @@ class Phase(BaseModel):
         names = self.cohorts or []
         raise_rules(
             "Phase",
-            [
-                RuleProblem(("cohorts", i), f"{name} is listed twice", "each cohort at most once")
-                for i, name in enumerate(names)
-                if name in names[:i]
-            ],
+            duplicate_problems(names, "each cohort at most once", ("cohorts",)),
             names,
         )
         return self

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .rules import Loc, RuleProblem, raise_rules
+from .rules import Loc, RuleProblem, duplicate_problems, raise_rules
 from .suggest import did_you_mean
 
 _Share = Annotated[float, Field(ge=0.0, le=1.0, description="share between 0 and 1")]
@@ -86,11 +86,7 @@ class DeviceList(BaseModel):
     def _unique(cls, channels: list[str]) -> list[str]:
         raise_rules(
             "DeviceList",
-            [
-                RuleProblem((i,), f"{name} is listed twice", "each channel at most once")
-                for i, name in enumerate(channels)
-                if name in channels[:i]
-            ],
+            duplicate_problems(channels, "each channel at most once"),
             channels,
         )
         return channels

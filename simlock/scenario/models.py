@@ -37,7 +37,15 @@ from .device_list import (
 )
 from .merge import MergeError, merge_located, paths_in
 from .retroactive import reach_warnings
-from .rules import Loc, RuleProblem, raise_rule, raise_rules, relocate, rule_error
+from .rules import (
+    Loc,
+    RuleProblem,
+    duplicate_problems,
+    raise_rule,
+    raise_rules,
+    relocate,
+    rule_error,
+)
 from .search_section import search_problems, section_model
 from .suggest import did_you_mean
 from .sweep_names import sweep_name_problems
@@ -341,11 +349,7 @@ class Detection(_Model):
     def _unique(cls, signals: list[str]) -> list[str]:
         raise_rules(
             "Detection",
-            [
-                RuleProblem((i,), f"{signal} is listed twice", "each of sim, ip, gps at most once")
-                for i, signal in enumerate(signals)
-                if signal in signals[:i]
-            ],
+            duplicate_problems(signals, "each of sim, ip, gps at most once"),
             signals,
         )
         return signals
@@ -434,11 +438,7 @@ class Targets(_Model):
     def _unique(cls, channels: list[str]) -> list[str]:
         raise_rules(
             "Targets",
-            [
-                RuleProblem((i,), f"{name} is listed twice", "each channel at most once")
-                for i, name in enumerate(channels)
-                if name in channels[:i]
-            ],
+            duplicate_problems(channels, "each channel at most once"),
             channels,
         )
         return channels
@@ -831,11 +831,7 @@ class Scenario(_Model):
                 )
         problems += sweep_name_problems(self)
         problems += search_problems(self)
-        problems += [
-            RuleProblem(("cohorts", i), f"{name} is listed twice", "each cohort at most once")
-            for i, name in enumerate(self.cohorts)
-            if name in self.cohorts[:i]
-        ]
+        problems += duplicate_problems(self.cohorts, "each cohort at most once", ("cohorts",))
         for i, region in enumerate(self.regions):
             problems += [
                 RuleProblem(("regions", i, *p.loc), p.message, p.allowed)

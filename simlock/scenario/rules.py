@@ -9,6 +9,7 @@ its field and line like any other.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple, NoReturn
 
 from pydantic import ValidationError
@@ -34,6 +35,16 @@ def rule_error(message: str, allowed: str | None = None) -> PydanticCustomError:
     """A pydantic error for one of the format's own rules, carrying what would be allowed."""
     context = {"message": message} if allowed is None else {"message": message, "allowed": allowed}
     return PydanticCustomError(RULE, "{message}", context)
+
+
+def duplicate_problems(names: Sequence[str], allowed: str, at: Loc = ()) -> list[RuleProblem]:
+    """A problem at each name that an earlier item of the list already gave (at `at + (i,)`):
+    lists of channels, cohorts or signals in which a name counts once."""
+    return [
+        RuleProblem((*at, i), f"{name} is listed twice", allowed)
+        for i, name in enumerate(names)
+        if name in names[:i]
+    ]
 
 
 def raise_rules(title: str, problems: list[RuleProblem], value: Any) -> None:
