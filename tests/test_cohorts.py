@@ -423,6 +423,11 @@ def test_locks_are_broken_down_by_cohort_in_the_summary() -> None:
             "no cohort 'x'",
         ),
         (
+            {"policy": {"phases": [{"cohorts": ["apple", "apple"], "from": "2021-06-05"}]}},
+            "policy.phases[0].cohorts[1]",
+            "apple is listed twice",
+        ),
+        (
             {"variants": {"v": {"phases": [{"cohorts": ["samsng"], "from": "2021-06-05"}]}}},
             "variants.v.phases[0].cohorts[0]",
             "did you mean 'samsung'",
