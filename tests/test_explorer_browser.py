@@ -10,7 +10,6 @@ rather than skip; on a machine without chromium or Playwright they skip and say 
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -23,17 +22,10 @@ import pytest
 
 from simlock.explorer.model import VARIANT
 from simlock.scenario.loader import load_scenario
+from tests.browser import launched
 from tests.cli_helpers import ROOT
 from tests.test_explorer import SEPTEMBER, pasted
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 START_TIMEOUT = 120.0
 """Seconds for the command to listen: it imports Panel and runs the first figures (a few seconds
 alone, much longer on a loaded two-core machine)."""
@@ -44,17 +36,6 @@ ENTRY = [sys.executable, "-c", "from simlock.cli import main; main()"]
 """The `simlock` command run by this interpreter (the one whose packages the tests see)."""
 
 pytestmark = [pytest.mark.slow, pytest.mark.process]
-
-
-def _unavailable() -> str | None:
-    """Why the browser cannot run here, or None when it can."""
-    if not CHROMIUM.exists():
-        return f"needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "needs the playwright package (pip install -e '.[test]')"
-    return None
 
 
 def _free_port() -> int:
@@ -100,17 +81,7 @@ def _interrupted(process: subprocess.Popen[str]) -> int:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    reason = _unavailable()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests cannot run in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield instance
-        instance.close()
+    yield from launched()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ rather than skip; on a machine without chromium or Playwright they skip and say 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,45 +20,17 @@ import pytest
 
 from simlock.analysis.results import Results
 from simlock.report import run_report as report
+from tests.browser import launched
 from tests.report_fixtures import expectations_frame, small_results
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 FIRST_SCREEN = {"width": 1280, "height": 1600}
 
 pytestmark = [pytest.mark.slow, pytest.mark.process]
 
 
-def _unavailable() -> str | None:
-    """Why the browser cannot run here, or None when it can."""
-    if not CHROMIUM.exists():
-        return f"needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "needs the playwright package (pip install -e '.[test]')"
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    reason = _unavailable()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests cannot run in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield instance
-        instance.close()
+    yield from launched()
 
 
 @pytest.fixture(scope="module")
