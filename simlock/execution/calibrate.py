@@ -73,6 +73,7 @@ from simlock.scenario.models import Scenario
 
 from .executors import Executor, make_executor
 from .extras import require
+from .outputs import resumed_manifest
 from .priors import Prior, priors_of, values_of
 from .runner import Task, run_task
 
@@ -478,30 +479,20 @@ def _finite(value: float) -> float | None:
 
 def _prepare_folder(out: Path, manifest: dict[str, Any], resume: bool) -> dict[str, Any] | None:
     """Create or check the folder; the previous manifest when resuming one (None otherwise)."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another output folder")
-    path = out / CALIBRATION_FILE
-    previous = None
-    if out.is_dir() and any(out.iterdir()):
-        if not resume:
-            raise OutputError(
-                f"{out}: folder is not empty; continue the calibration in it with --resume "
-                "(resume=True) or choose another output folder"
-            )
-        if not path.exists():
-            raise OutputError(f"{out}: holds no calibration ({CALIBRATION_FILE} is missing)")
-        previous = json.loads(path.read_text())
-        if previous.get("calibration_hash") != manifest["calibration_hash"]:
-            raise OutputError(
-                f"{out}: holds a calibration of another scenario or with other settings "
-                f"({previous.get('scenario')!r}, hash {previous.get('calibration_hash')}); "
-                "choose another folder"
-            )
+    previous = resumed_manifest(
+        out,
+        manifest,
+        file=CALIBRATION_FILE,
+        hash_key="calibration_hash",
+        what="calibration",
+        other="another scenario or with other settings",
+        resume=resume,
+    )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write here ({exc.strerror})") from None
-    path.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    (out / CALIBRATION_FILE).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return previous
 
 

@@ -17,6 +17,7 @@ the two renames or halfway through a cleanup.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -106,6 +107,42 @@ def check_destination(destination: Path, force: bool) -> None:
             f"{destination}: holds files that are not a simlock run ({shown}); --force only "
             "replaces an earlier run: choose another -o"
         )
+
+
+def resumed_manifest(
+    out: Path,
+    manifest: dict[str, Any],
+    *,
+    file: str,
+    hash_key: str,
+    what: str,
+    other: str,
+    resume: bool,
+) -> dict[str, Any] | None:
+    """The manifest (`file`) of the `what` (a sweep, a calibration) that folder `out` already
+    holds, when resuming it; None for a new or empty folder. Refused with an `OutputError`: a file
+    in the way, a folder with something in it and no `resume`, a folder without `file`, and one
+    whose `hash_key` differs from `manifest`'s (`other` says what that means: another scenario,
+    other settings)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; choose another output folder")
+    if not (out.is_dir() and any(out.iterdir())):
+        return None
+    if not resume:
+        raise OutputError(
+            f"{out}: folder is not empty; resume the {what} in it with --resume "
+            "(resume=True) or choose another output folder"
+        )
+    path = out / file
+    if not path.exists():
+        raise OutputError(f"{out}: holds no {what} ({file} is missing); cannot resume")
+    previous = json.loads(path.read_text())
+    if previous.get(hash_key) != manifest[hash_key]:
+        raise OutputError(
+            f"{out}: holds a {what} of {other} "
+            f"({previous.get('scenario')!r}, hash {previous.get(hash_key)}); choose another folder"
+        )
+    return previous
 
 
 @contextlib.contextmanager

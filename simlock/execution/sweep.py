@@ -70,7 +70,7 @@ from .executors import Executor, make_executor
 from .extras import require
 from .manifest import common, write_manifest
 from .options import checked_replications, checked_workers
-from .outputs import write_atomic
+from .outputs import resumed_manifest, write_atomic
 from .runner import Task, run_task
 
 if TYPE_CHECKING:
@@ -858,23 +858,15 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], resume: bool) -> set[tu
 
     The replication count is not part of the identity of a sweep: resuming with more
     replications keeps the ones that finished."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another output folder")
-    previous = out / MANIFEST_FILE
-    if out.is_dir() and any(out.iterdir()):
-        if not resume:
-            raise OutputError(
-                f"{out}: folder is not empty; resume the sweep in it with --resume "
-                "(resume=True) or choose another output folder"
-            )
-        if not previous.exists():
-            raise OutputError(f"{out}: holds no sweep ({MANIFEST_FILE} is missing); cannot resume")
-        old = json.loads(previous.read_text())
-        if old.get("sweep_hash") != manifest["sweep_hash"]:
-            raise OutputError(
-                f"{out}: holds a sweep of a different scenario or design "
-                f"({old.get('scenario')!r}, hash {old.get('sweep_hash')}); choose another folder"
-            )
+    resumed_manifest(
+        out,
+        manifest,
+        file=MANIFEST_FILE,
+        hash_key="sweep_hash",
+        what="sweep",
+        other="a different scenario or design",
+        resume=resume,
+    )
     parts = out / PARTS_DIR
     try:
         parts.mkdir(parents=True, exist_ok=True)
@@ -883,7 +875,7 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], resume: bool) -> set[tu
     for folder in (out, parts):  # left by a sweep killed outright (SIGKILL, power cut)
         for stale in folder.glob(".*.partial*"):
             stale.unlink()
-    write_manifest(previous, manifest)
+    write_manifest(out / MANIFEST_FILE, manifest)
     return {
         (point, replication)
         for point, replication in finished_tasks(out)
