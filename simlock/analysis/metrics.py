@@ -214,14 +214,15 @@ def _cohort_columns(
     population: Population, region_banned: np.ndarray
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Each device's cohort as a group code (devices of no cohort last), and the activations
-    per cohort: of all devices (`all`) and of those activated in a banned territory (`banned`)."""
+    per cohort: of all devices (`all`) and of those activated in a banned territory (`banned`).
+    Counted devices (`Population.counted`) are of regions without cohort shares, never banned:
+    they add to the devices of no cohort."""
     g = len(population.codebook.cohorts) + 1
     cohort = np.where(population.cohort < 0, g - 1, population.cohort)
     banned = region_banned[population.region]
-    return cohort, {
-        "all": np.bincount(cohort, minlength=g),
-        "banned": np.bincount(cohort[banned], minlength=g),
-    }
+    every = np.bincount(cohort, minlength=g)
+    every[g - 1] += population.activations - len(population)
+    return cohort, {"all": every, "banned": np.bincount(cohort[banned], minlength=g)}
 
 
 def _registry_counts(

@@ -75,7 +75,8 @@ def daily_activations(population: Population, days: int) -> np.ndarray:
     """Activations per day (rows) and region x channel group (columns, region-major).
 
     The same for every variant of a replication and the only count in `daily` that needs every
-    device, so it is computed once per population (its cache; read-only, shared).
+    device, so it is computed once per population (its cache; read-only, shared). The devices
+    of untouched regions, counted instead of drawn, are added from `Population.counted`.
     """
 
     def count() -> np.ndarray:
@@ -83,9 +84,16 @@ def daily_activations(population: Population, days: int) -> np.ndarray:
         group = population.region.astype(np.int64)
         group *= n_channels
         group += population.channel
-        return _count_per_day(
+        drawn = _count_per_day(
             population.activated, group, days, len(population.codebook.regions) * n_channels
         )
+        if population.counted.size == 0:
+            return drawn
+        if population.counted.shape != drawn.shape:
+            raise ValueError(
+                f"the population counted {population.counted.shape[0]} days; asked for {days}"
+            )
+        return drawn + population.counted
 
     return population.cache.daily_activations(days, count)
 

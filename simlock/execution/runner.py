@@ -62,6 +62,9 @@ class TaskResult:
     devices: pd.DataFrame | None
     events: pd.DataFrame | None
     devices_simulated: int
+    """Every activation of the replication, drawn or counted (`Population.activations`)."""
+    devices_drawn: int = 0
+    """The devices drawn one by one; the others, of regions no policy can touch, were counted."""
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -97,7 +100,8 @@ def run_task(task: Task) -> TaskResult:
         # Every variant's rows at once, straight into the joined columns.
         devices=tables.devices_frames(scenario, devices, detailed) if detailed else None,
         events=tables.events_frames(scenario, detailed) if detailed else None,
-        devices_simulated=len(devices),
+        devices_simulated=devices.activations,
+        devices_drawn=len(devices),
         timings=timings,
     )
     timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - clock
@@ -232,6 +236,7 @@ def run(
         "workers": getattr(runner, "workers", 1),
         "executor_fallback": getattr(runner, "fallback", None),
         "devices_simulated": int(sum(r.devices_simulated for r in results)),
+        "devices_drawn": int(sum(r.devices_drawn for r in results)),
         "rerun": rerun_command(scale, detail_replications, _requested(variants)),
         "wall_seconds": {"simulate_all_tasks": simulated, **phases},
     }

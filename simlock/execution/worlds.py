@@ -99,6 +99,7 @@ def run_worlds(
         "workers": getattr(runner, "workers", 1),
         "executor_fallback": getattr(runner, "fallback", None),
         "devices_simulated": int(sum(r.devices_simulated for r in results)),
+        "devices_drawn": int(sum(r.devices_drawn for r in results)),
         "rerun": [
             *rerun_command(scale, detail_replications, _requested(variants)),
             *("--posterior", str(posterior), "--worlds", str(worlds)),

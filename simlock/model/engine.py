@@ -260,6 +260,7 @@ class _VariantRun:
     def detect(self) -> None:
         """Step 1: the inference, the exemptions, and the considered devices' columns."""
         population, policy = self.population, self.policy
+        population.check_policy(policy)
         inference = population.cache.inference(policy.detection, self.banned)
         self.belief, self.detected = inference.belief, inference.detected
         hits = inference.hits

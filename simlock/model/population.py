@@ -8,6 +8,13 @@ Signals are drawn once per device and shared by every variant: SIM country (the 
 the SIM is foreign; a traveller's SIM is from home), IP country (a VPN exit; a traveller's home
 network when roaming, or the region when on local Wi-Fi; otherwise where the region's addresses
 geolocate) and GPS (the true region when location services are on, otherwise unavailable).
+
+A region that no policy of the scenario can touch is counted, not drawn (`untouched_regions`):
+when neither the region nor any territory its signals can name is banned by any variant, every
+detection rule places its devices outside the banned territories, so no policy ever considers
+them and the only thing the run needs of them is how many activated each day, through each
+channel (`Population.counted`). In the 2021 scenario that is Russia and mainland Ukraine, half of
+the activations.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Scenario
+from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Region, Scenario
 
 from .cohorts import NO_COHORT, draw_cohorts
 from .streams import Kind, generator
@@ -112,6 +119,13 @@ class Population:
     cohort: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int16))
     """int16 index into codebook.cohorts, or NO_COHORT (`simlock.model.cohorts`); a population
     built without it (a scenario without cohorts) has every device in no cohort."""
+    counted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    """Activations per day (rows) and region x channel group (columns, region-major, as
+    `analysis.tables.daily_activations`) of the untouched regions' devices, which are counted
+    instead of drawn; (0, 0) when every device is drawn."""
+    untouchable: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Each counted region, with the territories its devices' signals can name: a policy that
+    bans none of them cannot touch it (`check_policy`)."""
     cache: ReplicationCache = field(init=False, repr=False, compare=False)
     """What the replication's variants share (detections, personal draws, daily counts)."""
 
@@ -120,12 +134,32 @@ class Population:
 
         if self.cohort.size != self.activated.size:
             self.cohort = np.full(self.activated.size, NO_COHORT, dtype=np.int16)
-        for column in self.columns():
+        for column in (*self.columns(), self.counted):
             column.flags.writeable = False
         self.cache = ReplicationCache(self)
 
     def __len__(self) -> int:
+        """The devices drawn (the counted ones are in `counted` only)."""
         return int(self.activated.shape[0])
+
+    @property
+    def activations(self) -> int:
+        """Every activation of the replication: the devices drawn and those counted."""
+        return len(self) + int(self.counted.sum())
+
+    def check_policy(self, policy: Policy) -> None:
+        """Refuse a policy that bans a territory a counted region's devices can be placed in:
+        those devices were never drawn, so its run would silently miss them. The population
+        was drawn for other policies (`generate`'s `policies`)."""
+        banned = set(policy.banned)
+        for region, names in self.untouchable.items():
+            reached = sorted(names & banned)
+            if reached:
+                raise ValueError(
+                    f"the devices of region {region} were counted, not drawn, because no policy "
+                    f"given to generate() bans {', '.join(sorted(names))}; this policy bans "
+                    f"{', '.join(reached)}: generate the population with it"
+                )
 
     def columns(self) -> tuple[np.ndarray, ...]:
         """Every per-device column, in field order."""
@@ -147,6 +181,39 @@ class Population:
 
 BYTES_PER_DEVICE = 8 + 2 * 6 + 8
 """Bytes one device takes in a Population (for memory estimates before allocating)."""
+
+
+def signal_territories(region: Region) -> frozenset[str]:
+    """Every territory a device of `region` can be placed in by any of its signals, whatever the
+    shares: the region itself (SIM, IP, GPS), a foreign SIM's country, where its addresses
+    geolocate, the VPN exit, and with travellers their home (SIM and roaming IP)."""
+    profile = region.signals
+    names = {region.id, profile.vpn_exit}
+    names.update(n for n in (profile.sim_otherwise, profile.ip_reports) if n is not None)
+    if CHANNEL_TRAVELLER in region.channels and region.travellers_from is not None:
+        names.add(region.travellers_from)
+    return frozenset(names)
+
+
+def untouched_regions(scenario: Scenario, policies: Iterable[Policy]) -> dict[str, frozenset[str]]:
+    """The regions no policy in `policies` can touch, with their `signal_territories`.
+
+    Every detection rule either acts on a banned territory one of the device's signals names or
+    places the device where an allowed signal does (`detection.infer_territory`), and every
+    trigger (territory, registry, device list, cohorts) acts only on devices detected in a banned
+    territory. So a region none of whose signal territories any policy bans keeps every device
+    `not_targeted` under every variant. A region with cohort shares is always drawn: its devices'
+    cohorts are drawn one by one and counted by cohort.
+    """
+    banned = {code for policy in policies for code in policy.banned}
+    out = {}
+    for region in scenario.regions:
+        if region.cohorts is not None or region.cohorts_by_channel:
+            continue
+        names = signal_territories(region)
+        if names.isdisjoint(banned):
+            out[region.id] = names
+    return out
 
 
 def expected_devices(scenario: Scenario, scale: float = 1.0) -> float:
@@ -172,16 +239,29 @@ def generate(
     replication: int,
     scale: float = 1.0,
     policies: Iterable[Policy] | None = None,
+    count_untouched: bool = True,
 ) -> Population:
     """Draw the devices of one replication; the same (scenario, seed, replication) gives the same
-    devices whatever else runs. `policies`: as `Codebook.for_scenario` takes them.
+    devices whatever else runs. `policies`: as `Codebook.for_scenario` takes them, and the
+    policies the population may be simulated under: the regions none of them can touch
+    (`untouched_regions`) are counted, not drawn, unless `count_untouched` is False.
+
+    A counted region's activations per segment are the same Poisson draw as a drawn region's
+    (so its total is the same either way); only how they fall on days and channels is drawn
+    differently. The other regions' devices do not change with what is counted.
 
     Each region's draws are written straight into its slice of the population's columns (no
     per-region arrays to concatenate): at millions of devices, fresh memory is a large part of
     the cost.
     """
+    policies = list(scenario.policies().values() if policies is None else policies)
     book = Codebook.for_scenario(scenario, policies)
-    times = [_arrival_times(scenario, region, replication, scale) for region in scenario.regions]
+    untouched = untouched_regions(scenario, policies) if count_untouched else {}
+    counted = _counted(scenario, book, replication, scale, untouched)
+    times = [
+        [] if region.id in untouched else _arrival_times(scenario, region, replication, scale)
+        for region in scenario.regions
+    ]
     counts = [sum(part.size for part in region_times) for region_times in times]
     total = sum(counts)
     activated = np.concatenate([part for region_times in times for part in region_times] or [[]])
@@ -190,6 +270,8 @@ def generate(
     key = np.empty(total, dtype=np.uint64)
     offset = 0
     for region, n in zip(scenario.regions, counts, strict=True):
+        if region.id in untouched:
+            continue
         part = slice(offset, offset + n)
         offset += n
         is_traveller = _channels(scenario, region, book, replication, channel[part])
@@ -207,7 +289,52 @@ def generate(
         key,
         book,
         draw_cohorts(scenario, book, replication, channel, counts),
+        counted,
+        untouched,
     )
+
+
+def _counted(
+    scenario: Scenario,
+    book: Codebook,
+    replication: int,
+    scale: float,
+    untouched: dict[str, frozenset[str]],
+) -> np.ndarray:
+    """Activations per day and region x channel group of the `untouched` regions (zeros in the
+    other regions' columns; (0, 0) when there are none).
+
+    Each segment's count is the Poisson draw `_arrival_times` makes from the same stream, which
+    then moves past the uniforms the drawn path would take (so every later segment's count is
+    the same too). The activations fall on the segment's days uniformly (a multinomial split by
+    each day's overlap with the segment), then on channels by their shares, from the region's
+    own stream for counts (`Kind.COUNTS`).
+    """
+    if not untouched:
+        return np.zeros((0, 0), dtype=np.int64)
+    days = int(scenario.days)
+    n_channels = len(book.channels)
+    counted = np.zeros((days, len(book.regions) * n_channels), dtype=np.int64)
+    edges = np.arange(days + 1, dtype=float)
+    for code, region in enumerate(scenario.regions):
+        if region.id not in untouched:
+            continue
+        arrivals = generator(scenario.seed, replication, region.id, Kind.ARRIVALS)
+        split = generator(scenario.seed, replication, region.id, Kind.COUNTS)
+        per_day = np.zeros(days, dtype=np.int64)
+        for start, end, rate in _segments(scenario, region.activations):
+            count = arrivals.poisson(rate * scale * (end - start))
+            arrivals.bit_generator.advance(count)  # one 64-bit draw per uniform time
+            overlap = np.clip(np.minimum(edges[1:], end) - np.maximum(edges[:-1], start), 0, None)
+            per_day += split.multinomial(count, overlap / overlap.sum())
+        names = list(region.channels)
+        columns = code * n_channels + np.array([book.channels.index(c) for c in names])
+        if len(names) == 1:
+            counted[:, columns[0]] = per_day
+            continue
+        shares = np.array([region.channels[c] for c in names], dtype=float)
+        counted[:, columns] = split.multinomial(per_day, shares / shares.sum())
+    return counted
 
 
 def _arrival_times(scenario: Scenario, region, replication: int, scale: float) -> list[np.ndarray]:

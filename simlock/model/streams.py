@@ -35,6 +35,8 @@ class Kind(IntEnum):
     SIGNALS = 3
     KEYS = 4
     COHORTS = 5
+    COUNTS = 6
+    """How an untouched region's activations fall on days and channels (`population._counted`)."""
 
 
 class Purpose(IntEnum):

@@ -196,6 +196,7 @@ def manifest_table(manifest: dict) -> Table:
         ("executor", "executor"),
         ("workers", "workers"),
         ("devices_simulated", "devices simulated (all replications)"),
+        ("devices_drawn", "of which drawn one by one (the others counted)"),
     ]
     for key, label in labels:
         if key not in manifest:
