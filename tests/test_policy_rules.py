@@ -380,3 +380,30 @@ def test_counter_based_draws_are_uniform_and_fixed_by_key_purpose_and_counter() 
     assert abs(np.corrcoef(u, uniform(KEYS, Purpose.LOCK_DELAY))[0, 1]) < 0.08
     e = exponential(KEYS, Purpose.JITTER, 0, 2.0)
     assert stats.kstest(e, stats.expon(scale=2.0).cdf).pvalue > 1e-4
+
+
+def _splitmix_by_hand(key: int, purpose: int, counter: int) -> float:
+    """The counter-based uniform of `streams`, in Python integers: SplitMix64's finaliser of
+    the key salted by the purpose, then of that plus the counter, as a 53-bit fraction."""
+    mask = (1 << 64) - 1
+
+    def mix(x: int) -> int:
+        z = (x + 0x9E3779B97F4A7C15) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        return z ^ (z >> 31)
+
+    x = mix(key ^ ((purpose * 0xD1B54A32D192ED03) & mask))
+    x = mix((x + counter * 0x9E3779B97F4A7C15) & mask)
+    return ((x >> 11) + 0.5) / 2.0**53
+
+
+def test_counter_based_draws_are_splitmix64_of_key_purpose_and_counter() -> None:
+    """Common random numbers across runs and versions rest on these exact values."""
+    keys = KEYS[:50]
+    for purpose, counter in ((Purpose.COVERAGE, 0), (Purpose.APPEAL, 3), (Purpose.LISTED, 7)):
+        expected = [_splitmix_by_hand(int(k), int(purpose), counter) for k in keys]
+        assert uniform(keys, purpose, counter).tolist() == expected
+    counters = np.arange(50, dtype=np.uint64)
+    by_counter = [_splitmix_by_hand(int(k), 1, int(c)) for k, c in zip(keys, counters, strict=True)]
+    assert uniform(keys, Purpose.COVERAGE, counters).tolist() == by_counter
