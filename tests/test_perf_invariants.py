@@ -66,14 +66,17 @@ def _rule_by_hand(rule: str, signals: list[int], banned: set[int]) -> tuple[int,
     return allowed, False
 
 
-@pytest.mark.parametrize("table", ["dense", "sorted"])
+@pytest.mark.parametrize("table", ["every", "dense", "sorted"])
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("order", [("sim", "ip", "gps"), ("gps", "ip"), ("ip",)])
 def test_detection_of_every_device_matches_the_rule_applied_by_hand(
     rule, order, table, monkeypatch
 ) -> None:
-    """Both ways of looking a device's combination of signals up (a dense table, or the
-    combinations present numbered by sorting, for worlds with many territories) give the rule."""
+    """The three ways of looking a device's combination of signals up give the rule: the rule
+    settled for every possible combination, a dense table of the combinations present, or (for
+    worlds with many territories) the combinations present numbered by sorting."""
+    if table != "every":
+        monkeypatch.setattr(detection_module, "_EVERY_COMBINATION", 0)
     if table == "sorted":
         monkeypatch.setattr(detection_module, "_LOOKUP_LIMIT", 0)
     population = _random_population(3000, seed=len(order))

@@ -30,21 +30,27 @@ def infer_territory(
     activation: never a banned territory it did not act on, which would read as a detection).
 
     The belief depends on the device's signals alone, and millions of devices share a few dozen
-    combinations of them: the rule is applied once per combination present, and each device
-    looks its combination up (a few passes over the columns instead of the rule's many).
+    combinations of them: the rule is applied once per combination (every possible one when
+    there are few territories, else those present), and each device looks its combination up
+    (a few passes over the columns instead of the rule's many).
     """
     signals = [_signal(population, name) for name in detection.signals]
     banned_lookup = np.zeros(len(population.codebook.territories) + 1, dtype=bool)
     banned_lookup[banned_codes] = True  # NO_SIGNAL (-1) indexes the trailing False
     base = len(population.codebook.territories) + 1  # a code and NO_SIGNAL, shifted to 0..base-1
-    width = np.int32 if base ** len(signals) < 2**31 else np.int64
-    combination = signals[0].astype(width) + 1
+    combinations = base ** len(signals)
+    width = np.uint16 if combinations <= 1 << 16 else np.int32 if combinations < 2**31 else np.int64
+    combination = signals[0].astype(width)
+    combination += 1
     for column in signals[1:]:
-        combination *= base
-        combination += column
+        combination *= width(base)
+        combination += column.astype(width, copy=False)
         combination += 1
-    if base ** len(signals) <= _LOOKUP_LIMIT:
-        present = np.flatnonzero(np.bincount(combination, minlength=base ** len(signals)))
+    if combinations <= _EVERY_COMBINATION:  # cheaper to settle them all than to find which occur
+        present = np.arange(combinations)
+        index = combination
+    elif combinations <= _LOOKUP_LIMIT:
+        present = np.flatnonzero(np.bincount(combination, minlength=combinations))
         index = combination
     else:  # too many territories for a dense table: number the combinations present
         present, index = np.unique(combination, return_inverse=True)
@@ -54,13 +60,17 @@ def infer_territory(
         digits[row] = rest % base - 1
         rest //= base
     detected_of, hit_of = _apply_rule(detection.rule, digits, banned_lookup)
-    if index is combination:
-        detected_table = np.full(base ** len(signals), NO_SIGNAL, dtype=np.int16)
-        hit_table = np.zeros(base ** len(signals), dtype=bool)
+    if index is combination and present.size < combinations:
+        detected_table = np.full(combinations, NO_SIGNAL, dtype=np.int16)
+        hit_table = np.zeros(combinations, dtype=bool)
         detected_table[present], hit_table[present] = detected_of, hit_of
         return detected_table[index], hit_table[index]
     return detected_of[index], hit_of[index]
 
+
+_EVERY_COMBINATION = 1 << 16
+"""Most combinations of signals the rule is applied to all at once (65,536: a few milliseconds),
+whether or not a device has them; beyond it, only those present."""
 
 _LOOKUP_LIMIT = 1 << 22
 """Most entries of a dense combination table (4 M: 32 MB of codes); beyond it the combinations
