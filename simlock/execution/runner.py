@@ -27,6 +27,7 @@ from . import folder as _folder  # noqa: F401  (installs the writer Results.save
 from .executors import Executor, make_executor
 from .manifest import common
 from .options import checked_run_options, checked_variants, with_overrides
+from .pages import ordinary_pages
 
 if TYPE_CHECKING:
     from simlock.analysis.results import Results
@@ -70,6 +71,11 @@ class TaskResult:
 
 def run_task(task: Task) -> TaskResult:
     """Simulate one task. Top-level and pure so any executor (processes, Dask) can run it."""
+    with ordinary_pages():
+        return _run_task(task)
+
+
+def _run_task(task: Task) -> TaskResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     scenario = task.scenario
