@@ -72,11 +72,12 @@ def replicate_metrics(
         .reshape(len(book.regions), n_channels)
     )
     banned_by_region_channel = by_region_channel * region_banned[:, None]
-    idx = result.considered
-    locked = np.isfinite(result.locked)
+    # Everything below happens to the decided devices only (`VariantResult.fate`).
+    idx, fate = result.decided_devices, result.fate
+    locked = np.isfinite(fate["locked"])
     lk = idx[locked]
-    lock_time = result.locked[locked]
-    unlock_time = np.minimum(result.unlocked[locked], horizon)
+    lock_time = fate["locked"][locked]
+    unlock_time = np.minimum(fate["unlocked"][locked], horizon)
     duration = unlock_time - lock_time
     to_lock = lock_time - population.activated[lk]
     channel_lk = population.channel[lk]
@@ -85,17 +86,17 @@ def replicate_metrics(
     of_target_channel = np.isin(channel_lk, result.targets)
     # With a registry, every considered device is one it found unregistered.
     targeted = lk_in_banned & (of_target_channel | result.targets_unregistered)
-    # Flags over the considered devices are rare (a few percent are ever decided): keep where
-    # they hold, so each grouping counts a few rows instead of every considered device.
+    # Flags over the decided devices hold for fewer still: keep where they hold, so each
+    # grouping counts a few rows.
     outcome_idx = result.outcome[idx]
-    filed = np.isfinite(result.appealed)
-    started = np.isfinite(result.appeal_started)
-    wait = result.appeal_started[started] - result.appealed[started]
+    filed = np.isfinite(fate["appealed"])
+    started = np.isfinite(fate["appeal_started"])
+    wait = fate["appeal_started"][started] - fate["appealed"][started]
     where_idx = {
-        "warned": np.flatnonzero(np.isfinite(result.warned)),
+        "warned": np.flatnonzero(np.isfinite(fate["warned"])),
         "appeals_filed": np.flatnonzero(filed),
         "appeals_served": np.flatnonzero(started),
-        "appeals_approved": np.flatnonzero(result.appeal_approved),
+        "appeals_approved": np.flatnonzero(fate["appeal_approved"]),
         "resolved_after_warning": np.flatnonzero(outcome_idx == Outcome.RESOLVED_AFTER_WARNING),
         "locks_cancelled_by_lift": np.flatnonzero(outcome_idx == Outcome.CANCELLED_BY_LIFT),
         "locked_at_end": np.flatnonzero(outcome_idx == Outcome.LOCKED_AT_END),
@@ -109,7 +110,7 @@ def replicate_metrics(
         "collateral_travellers_outside_banned": (channel_lk == traveller_code) & ~lk_in_banned,
         "grey_market_locked": of_target_channel,
     }
-    unlock_cause_lk = result.unlock_cause[locked]
+    unlock_cause_lk = fate["unlock_cause"][locked]
     unlocks_lk = {
         "unlocked_by_lift": unlock_cause_lk == UnlockCause.LIFT,
         "unlocked_by_appeal": unlock_cause_lk == UnlockCause.APPEAL,
@@ -149,7 +150,7 @@ def replicate_metrics(
             "activations": collapse(activations).astype(float),
             "banned_activations": collapse(banned_activations).astype(float),
             "users_affected": total(codes_lk),
-            "complaints": total(codes_lk[np.isfinite(result.complained[locked])]),
+            "complaints": total(codes_lk[np.isfinite(fate["complained"][locked])]),
             "lock_days": total(codes_lk, duration),
             "collateral_lock_days": total(codes_lk[~targeted], duration[~targeted]),
         }

@@ -41,14 +41,15 @@ def daily_frame(scenario: Scenario, population: Population, result: VariantResul
     days = int(scenario.days)
     book = population.codebook
     n_channels = len(book.channels)
-    considered = result.considered
-    group_considered = population.region[considered].astype(np.int64) * n_channels
-    group_considered += population.channel[considered]
+    decided = result.decided_devices  # nothing happens to the other devices
+    group_decided = population.region[decided].astype(np.int64) * n_channels
+    group_decided += population.channel[decided]
     activations = daily_activations(population, days)
-    newly_locked = _count_per_day(result.locked, group_considered, days, activations.shape[1])
-    unlocked = _count_per_day(result.unlocked, group_considered, days, activations.shape[1])
+    groups = activations.shape[1]
+    newly_locked = _count_per_day(result.fate["locked"], group_decided, days, groups)
+    unlocked = _count_per_day(result.fate["unlocked"], group_decided, days, groups)
     locked_now = np.cumsum(newly_locked - unlocked, axis=0)
-    complaints = _count_per_day(result.complained, group_considered, days, activations.shape[1])
+    complaints = _count_per_day(result.fate["complained"], group_decided, days, groups)
 
     present = activations.sum(axis=0) > 0
     cols = np.flatnonzero(present)
@@ -75,18 +76,21 @@ def daily_activations(population: Population, days: int) -> np.ndarray:
     """Activations per day (rows) and region x channel group (columns, region-major).
 
     The same for every variant of a replication and the only count in `daily` that needs every
-    device, so it is computed once per population (its cache; read-only, shared). The devices
-    of untouched regions, counted instead of drawn, are added from `Population.counted`.
+    device, so it is computed once per population (its cache; read-only, shared). A generated
+    population counted its drawn devices as it drew them (`Population.drawn_per_day`); the
+    devices of untouched regions, counted instead of drawn, are in `Population.counted`.
     """
 
     def count() -> np.ndarray:
         n_channels = len(population.codebook.channels)
-        group = population.region.astype(np.int64)
-        group *= n_channels
-        group += population.channel
-        drawn = _count_per_day(
-            population.activated, group, days, len(population.codebook.regions) * n_channels
-        )
+        drawn = population.drawn_per_day
+        if drawn.shape[0] != days:  # built column by column, or asked for other days
+            group = population.region.astype(np.int64)
+            group *= n_channels
+            group += population.channel
+            drawn = _count_per_day(
+                population.activated, group, days, len(population.codebook.regions) * n_channels
+            )
         if population.counted.size == 0:
             return drawn
         if population.counted.shape != drawn.shape:
@@ -171,8 +175,8 @@ def devices_frames(
         size = rows.size
         part = slice(offset, offset + size)
         offset += size
-        # Considered devices are detected in a banned territory, hence all among the rows.
-        at = offset - size + np.searchsorted(rows, result.considered)
+        # Decided devices are detected in a banned territory, hence all among the rows.
+        at = offset - size + np.searchsorted(rows, result.decided_devices)
         variant[part] = labels.variant_code(result)
         device[part] = rows
         replication[part] = result.replication
@@ -181,13 +185,14 @@ def devices_frames(
         belief = result.detected[rows]
         detected[part] = np.where(belief < 0, len(territories) - 1, belief)
         activated[part] = population.activated[rows]
+        fate = result.fate
         for name in _TIMES:
-            values = getattr(result, name)
+            values = fate[name]
             happened = np.isfinite(values)
             times[name][at[happened]] = values[happened]
-        locked = np.isfinite(result.locked)
-        lock_cause[at[locked]] = labels.window_codes(result, none=-1)[result.decided_by[locked]]
-        unlock_cause[at] = labels.unlock_cause_codes(result)[result.unlock_cause]
+        locked = np.isfinite(fate["locked"])
+        lock_cause[at[locked]] = labels.window_codes(result, none=-1)[fate["decided_by"][locked]]
+        unlock_cause[at] = labels.unlock_cause_codes(result)[fate["unlock_cause"]]
         outcome[part] = labels.outcome_codes(result, result.outcome[rows])
     frame = pd.DataFrame(
         {
@@ -295,22 +300,22 @@ def events_frames(scenario: Scenario, variants: Sequence[VariantResult]) -> pd.D
         name: [] for name in ("variant", "replication", "device", "t", "kind", "cause")
     }
     for result in variants:
-        idx = result.considered
-        window_cause = labels.window_codes(result, none=code["none"])[result.decided_by]
+        idx, fate = result.decided_devices, result.fate  # events happen to these only
+        window_cause = labels.window_codes(result, none=code["none"])[fate["decided_by"]]
         # An unlock's cause by the result's `unlock_cause` (NONE: no unlock, no event).
         by_unlock_cause = [code["lift"], code["lift"], code["appeal"]]
         by_unlock_cause += [code[c] for c in result.unlock_causes[len(UnlockCause) :]]
-        unlock_cause = np.array(by_unlock_cause, dtype=np.int16)[result.unlock_cause]
-        verdict = np.where(result.appeal_approved, code["approved"], code["rejected"])
+        unlock_cause = np.array(by_unlock_cause, dtype=np.int16)[fate["unlock_cause"]]
+        verdict = np.where(fate["appeal_approved"], code["approved"], code["rejected"])
         cancelled = result.outcome[idx] == Outcome.CANCELLED_BY_LIFT
         cancel_time = np.where(cancelled, result.lift_day, np.inf)
         columns = [
-            ("warned", result.warned, window_cause),
-            ("locked", result.locked, window_cause),
+            ("warned", fate["warned"], window_cause),
+            ("locked", fate["locked"], window_cause),
             ("lock_cancelled", cancel_time, np.full(idx.size, code["lift"])),
-            ("unlocked", result.unlocked, unlock_cause),
-            ("appeal_filed", result.appealed, np.full(idx.size, code["appeal"])),
-            ("appeal_closed", result.appeal_closed, verdict),
+            ("unlocked", fate["unlocked"], unlock_cause),
+            ("appeal_filed", fate["appealed"], np.full(idx.size, code["appeal"])),
+            ("appeal_closed", fate["appeal_closed"], verdict),
         ]
         devices, times, kinds, cause_codes = [], [], [], []
         for kind, column, cause in columns:

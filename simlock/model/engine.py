@@ -131,6 +131,23 @@ OUTCOMES = tuple(o.name.lower() for o in Outcome)
 UNLOCK_CAUSES = tuple(c.name.lower() for c in UnlockCause)
 
 
+FATE_FILLS: dict[str, float | int | bool] = {
+    "decided": np.inf,
+    "decided_by": -1,
+    "warned": np.inf,
+    "locked": np.inf,
+    "unlocked": np.inf,
+    "unlock_cause": 0,  # UnlockCause.NONE
+    "appealed": np.inf,
+    "appeal_started": np.inf,
+    "appeal_closed": np.inf,
+    "appeal_approved": False,
+    "complained": np.inf,
+}
+"""The columns of a device's fate (`VariantResult.fate`), each with its value for a device to
+which nothing happened (`inf`: never)."""
+
+
 @dataclass
 class VariantResult:
     """The fate of every device under one variant of one replication.
@@ -140,17 +157,22 @@ class VariantResult:
     channel no device came through has no code), and `belief` names its detection
     (`cache.Belief`): variants with the same belief share `detected` and what the tables derive
     from it. `lift_day` is the day of the policy's lift (`policy.lift_day`: infinity without
-    one). `outcome` and `detected` cover all devices; the time columns cover only the
-    `considered` devices (detected in a banned territory and not exempt), indexed by
-    `considered`, with `inf` for what never happened before the end of the run. `outcome` and
-    `unlock_cause` are codes into `outcomes` and `unlock_causes` (names; `Outcome` and
-    `UnlockCause` first, then the policy's behaviours after a lock, then a registry's
-    `REGISTRY_OUTCOMES`, then a device list's `DEVICE_LIST_OUTCOMES`, then with cohort rules
-    `cohorts.COHORT_OUTCOMES`). With a registry, the considered devices are those it found
-    unregistered; `targets_unregistered`: the policy targets them (`policy.targets`). With a
-    device list, they are those on the list; `batch`: the codes of its batch channels.
-    `complained` is when the device's user complained publicly (the observation model,
-    `observation`): their lock time, or `inf`.
+    one). `outcome` and `detected` cover all devices; `considered` holds the indices of the
+    devices detected in a banned territory and not exempt. `outcome` and `unlock_cause` are
+    codes into `outcomes` and `unlock_causes` (names; `Outcome` and `UnlockCause` first, then
+    the policy's behaviours after a lock, then a registry's `REGISTRY_OUTCOMES`, then a device
+    list's `DEVICE_LIST_OUTCOMES`, then with cohort rules `cohorts.COHORT_OUTCOMES`). With a
+    registry, the considered devices are those it found unregistered; `targets_unregistered`:
+    the policy targets them (`policy.targets`). With a device list, they are those on the list;
+    `batch`: the codes of its batch channels.
+
+    Only the considered devices decided before the lift have a fate: `active` holds their
+    positions among `considered` (ascending), and `fate` one column per name of `FATE_FILLS`
+    over them (`decided`, `decided_by`, `warned`, `locked`, ... `complained`, when the user
+    complained publicly: the observation model). A few percent of the considered devices are
+    ever decided, so the tables count over these columns. The same names as attributes
+    (`result.locked`) give a column over every considered device, filled with `FATE_FILLS`
+    where nothing happened (made on first use).
     """
 
     variant: str
@@ -163,22 +185,35 @@ class VariantResult:
     detected: np.ndarray
     outcome: np.ndarray
     considered: np.ndarray
-    decided: np.ndarray
-    decided_by: np.ndarray
-    warned: np.ndarray
-    locked: np.ndarray
-    unlocked: np.ndarray
-    unlock_cause: np.ndarray
-    appealed: np.ndarray
-    appeal_started: np.ndarray
-    appeal_closed: np.ndarray
-    appeal_approved: np.ndarray
-    complained: np.ndarray
+    active: np.ndarray
+    fate: dict[str, np.ndarray]
     outcomes: tuple[str, ...] = OUTCOMES
     unlock_causes: tuple[str, ...] = UNLOCK_CAUSES
     targets_unregistered: bool = False
     batch: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     """Codes (`Codebook.channels`) of a device list's batch channels (empty without one)."""
+    _dense: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def decided_devices(self) -> np.ndarray:
+        """Indices (in the population) of the devices with a fate, in `fate`'s order."""
+        return self.considered[self.active]
+
+    def dense(self, name: str) -> np.ndarray:
+        """The fate column `name` over every considered device (read-only; kept)."""
+        if name not in self._dense:
+            values = self.fate[name]
+            column = np.full(self.considered.size, FATE_FILLS[name], dtype=values.dtype)
+            column[self.active] = values
+            column.flags.writeable = False
+            self._dense[name] = column
+        return self._dense[name]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        # Only reached for names that are not fields: the fate columns, spread over `considered`.
+        if name in FATE_FILLS:
+            return self.dense(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def simulate_variant(
@@ -434,15 +469,9 @@ class _VariantRun:
         )
 
     def result(self, fate: _Fate) -> VariantResult:
-        """The variant's result: the fate of the decided devices spread over the considered."""
+        """The variant's result: the fate of the decided devices, over them only."""
         self.outcome[fate.devices] = fate.outcome
         active = fate.active
-
-        def spread(values: np.ndarray, fill: float | bool | int = np.inf) -> np.ndarray:
-            column = np.full(self.considered.size, fill, dtype=values.dtype)
-            column[active] = values
-            return column
-
         extra = registry.causes(self.policy, fate.behaviours)
         outcomes = (*OUTCOMES, *(f"unlocked_by_{cause}" for cause in extra))
         if self.policy.registry is not None:
@@ -462,6 +491,24 @@ class _VariantRun:
             self.outcome[self.kept_by_phase] = kept
             outcomes = (*outcomes, *COHORT_OUTCOMES)
         assert self.belief is not None, "detect runs first"
+        columns = {
+            "decided": self.decided[active],
+            "decided_by": self.decided_by[active],
+            "warned": fate.warned,
+            "locked": fate.locked,
+            "unlocked": fate.unlocked,
+            "unlock_cause": fate.unlock_cause,
+            "appealed": fate.appealed,
+            "appeal_started": fate.appeal_started,
+            "appeal_closed": fate.appeal_closed,
+            "appeal_approved": fate.appeal_approved,
+            "complained": complaint_times(
+                self.keys[active],
+                self.population.region[fate.devices],
+                fate.locked,
+                complaint_shares(self.scenario, self.population),
+            ),
+        }
         return VariantResult(
             variant=self.variant,
             replication=self.replication,
@@ -473,24 +520,8 @@ class _VariantRun:
             detected=self.detected,
             outcome=self.outcome,
             considered=self.considered,
-            decided=spread(self.decided[active]),
-            decided_by=spread(self.decided_by[active], -1),
-            warned=spread(fate.warned),
-            locked=spread(fate.locked),
-            unlocked=spread(fate.unlocked),
-            unlock_cause=spread(fate.unlock_cause, UnlockCause.NONE),
-            appealed=spread(fate.appealed),
-            appeal_started=spread(fate.appeal_started),
-            appeal_closed=spread(fate.appeal_closed),
-            appeal_approved=spread(fate.appeal_approved, False),
-            complained=spread(
-                complaint_times(
-                    self.keys[active],
-                    self.population.region[self.considered[active]],
-                    fate.locked,
-                    complaint_shares(self.scenario, self.population),
-                )
-            ),
+            active=active,
+            fate=columns,
             outcomes=outcomes,
             unlock_causes=(*UNLOCK_CAUSES, *extra),
             targets_unregistered=self.policy.targets.unregistered,
