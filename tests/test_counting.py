@@ -208,3 +208,18 @@ def test_a_run_reports_every_activation_and_how_many_were_drawn() -> None:
     assert done.devices_simulated == len(drawn)
     assert done.devices_drawn == len(generate(scenario, 0))
     assert done.devices_drawn < done.devices_simulated
+
+
+@pytest.mark.parametrize("replication", [0, 1])
+def test_drawn_devices_are_counted_per_day_and_channel_as_they_are_drawn(replication: int) -> None:
+    """`generate` counts the drawn devices per day from their sorted times; counting each
+    device's day and group from the columns gives the same table."""
+    scenario = make_scenario(NEIGHBOURS)
+    population = generate(scenario, replication, count_untouched=False)
+    book = population.codebook
+    group = population.region.astype(np.int64) * len(book.channels) + population.channel
+    day = population.activated.astype(np.int64)
+    by_hand = np.zeros_like(population.drawn_per_day)
+    np.add.at(by_hand, (day, group), 1)
+    np.testing.assert_array_equal(population.drawn_per_day, by_hand)
+    assert population.drawn_per_day.sum() == len(population)

@@ -126,6 +126,10 @@ class Population:
     untouchable: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each counted region, with the territories its devices' signals can name: a policy that
     bans none of them cannot touch it (`check_policy`)."""
+    drawn_per_day: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    """Activations per day and region x channel group of the drawn devices, as `counted`,
+    taken while they are drawn (`generate`); (0, 0) for a population built column by column,
+    whose columns `analysis.tables.daily_activations` then counts."""
     cache: ReplicationCache = field(init=False, repr=False, compare=False)
     """What the replication's variants share (detections, personal draws, daily counts)."""
 
@@ -134,7 +138,7 @@ class Population:
 
         if self.cohort.size != self.activated.size:
             self.cohort = np.full(self.activated.size, NO_COHORT, dtype=np.int16)
-        for column in (*self.columns(), self.counted):
+        for column in (*self.columns(), self.counted, self.drawn_per_day):
             column.flags.writeable = False
         self.cache = ReplicationCache(self)
 
@@ -268,8 +272,10 @@ def generate(
     region_code = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
     channel, sim, ip, gps = (np.empty(total, dtype=np.int16) for _ in range(4))
     key = np.empty(total, dtype=np.uint64)
+    days = int(scenario.days)
+    drawn_per_day = np.zeros((days, len(book.regions) * len(book.channels)), dtype=np.int64)
     offset = 0
-    for region, n in zip(scenario.regions, counts, strict=True):
+    for code, (region, n) in enumerate(zip(scenario.regions, counts, strict=True)):
         if region.id in untouched:
             continue
         part = slice(offset, offset + n)
@@ -279,6 +285,7 @@ def generate(
         key[part] = generator(scenario.seed, replication, region.id, Kind.KEYS).integers(
             0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True
         )
+        _count_drawn(region, code, book, times[code], activated[part], channel[part], drawn_per_day)
     return Population(
         activated.astype(np.float64, copy=False),
         region_code,
@@ -291,7 +298,41 @@ def generate(
         draw_cohorts(scenario, book, replication, channel, counts),
         counted,
         untouched,
+        drawn_per_day,
     )
+
+
+def _count_drawn(
+    region: Region,
+    code: int,
+    book: Codebook,
+    segments: list[np.ndarray],
+    activated: np.ndarray,
+    channel: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Add one drawn region's activations per day and channel into `out` (days x groups).
+
+    Each segment's times are sorted, so a day's count is the difference of two binary searches;
+    the devices of every channel but the first are picked out and counted per day, and the first
+    channel has the rest. A few passes over the region's smallest columns, instead of counting
+    every device's day and group.
+    """
+    days = out.shape[0]
+    edges = np.arange(days + 1, dtype=float)
+    per_day = np.zeros(days, dtype=np.int64)
+    for segment in segments:
+        per_day += np.diff(np.searchsorted(segment, edges))
+    names = list(region.channels)
+    columns = code * len(book.channels) + np.array([book.channels.index(c) for c in names])
+    first = per_day.copy()
+    for name, column in zip(names[1:], columns[1:], strict=True):
+        times = activated[channel == book.channels.index(name)]
+        times = times[times < days]
+        of_channel = np.bincount(times.astype(np.int64), minlength=days)
+        out[:, column] += of_channel
+        first -= of_channel
+    out[:, columns[0]] += first
 
 
 def _counted(
@@ -364,12 +405,22 @@ def _channels(
         out[:] = codes[0]
         return np.full(n, names[0] == CHANNEL_TRAVELLER)
     shares = np.array([region.channels[c] for c in names], dtype=float)
-    channel_gen = generator(scenario.seed, replication, region.id, Kind.CHANNELS)
-    local_channel = channel_gen.choice(len(names), size=n, p=shares / shares.sum())
-    np.take(codes, local_channel, out=out)
-    if CHANNEL_TRAVELLER in names:
-        return local_channel == names.index(CHANNEL_TRAVELLER)
-    return np.zeros(n, dtype=bool)
+    cumulative = (shares / shares.sum()).cumsum()
+    cumulative /= cumulative[-1]
+    u = generator(scenario.seed, replication, region.id, Kind.CHANNELS).random(n)
+    # The channel `Generator.choice(len(names), size=n, p=shares)` picks from these uniforms
+    # (the number of cumulative shares at or below u), by a comparison per channel: the same
+    # draws, without choice's index array and binary search.
+    out[:] = codes[0]
+    for k in range(1, len(names)):
+        np.copyto(out, codes[k], where=u >= cumulative[k - 1])
+    if CHANNEL_TRAVELLER not in names:
+        return np.zeros(n, dtype=bool)
+    k = names.index(CHANNEL_TRAVELLER)
+    is_traveller = u < cumulative[k]
+    if k > 0:
+        is_traveller &= u >= cumulative[k - 1]
+    return is_traveller
 
 
 def _signals(
