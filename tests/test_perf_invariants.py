@@ -17,6 +17,7 @@ import pytest
 
 import simlock
 from simlock.analysis.tables import devices_frame, devices_frames, events_frame, events_frames
+from simlock.execution import pages
 from simlock.execution.runner import Task, run_task
 from simlock.model import detection as detection_module
 from simlock.model.detection import infer_territory
@@ -303,3 +304,21 @@ def test_quantile_metrics_equal_each_groups_own_quantile_of_the_device_table(
                 assert row["value"].item() == np.quantile(values.to_numpy(), q), (metric, key)
                 compared += 1
     assert compared >= 3 * len(detailed_run.scenario.variant_names)
+
+
+def test_a_task_runs_without_numpys_huge_page_hint_and_puts_it_back(monkeypatch) -> None:
+    """The hint is numpy's, process-wide: a task turns it off while it runs (system time spent
+    compacting memory) and leaves it as it found it, even when it fails."""
+    assert pages._hint_setter() is not None, "this numpy has no switch: the saving is lost"
+    calls: list[bool] = []
+
+    def setter(enabled: bool) -> bool:
+        calls.append(enabled)
+        return True
+
+    monkeypatch.setattr(pages, "_hint_setter", lambda: setter)
+    run_task(Task(make_scenario(), 0, ("baseline",), 1.0))
+    assert calls == [False, True]
+    with pytest.raises(KeyError):
+        run_task(Task(make_scenario(), 0, ("no-such-variant",), 1.0))
+    assert calls == [False, True, False, True]
