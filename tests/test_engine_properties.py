@@ -288,6 +288,8 @@ def _check_daily_against_events(scenario: Scenario, population: Population, r: V
     per_day = daily.groupby("day")[["activations", "newly_locked", "unlocked", "locked"]].sum()
     per_day = per_day.reindex(range(days), fill_value=0)
     activations = np.bincount(np.floor(population.activated).astype(int), minlength=days)
+    if population.counted.size:  # regions no policy can touch are counted, not drawn
+        activations[:days] += population.counted.sum(axis=1)
     assert (per_day["activations"].to_numpy() == activations[:days]).all()
     for kind, column in (("locked", "newly_locked"), ("unlocked", "unlocked")):
         times = events.loc[events["kind"] == kind, "t"].to_numpy()
