@@ -1,4 +1,4 @@
-"""Regions no policy can touch are counted, not drawn (`population.untouched_regions`).
+"""Devices no policy can touch are counted, not drawn (`draws.plan`).
 
 The shortcut is only sound if those devices would have been `not_targeted` under every variant,
 and if counting them changes nothing but how their activations fall on days: these tests draw
@@ -17,8 +17,9 @@ from scipy import stats
 import simlock
 from simlock.analysis import metrics, tables
 from simlock.execution.runner import Task, run_task
+from simlock.model.draws import plan, untouched_regions
 from simlock.model.engine import Outcome, simulate_variant
-from simlock.model.population import generate, untouched_regions
+from simlock.model.population import generate
 
 from .engine_helpers import make_scenario
 
@@ -94,9 +95,29 @@ banned territory, a VPN exit or a foreign SIM in one, or only under one variant.
 
 
 def test_the_regions_counted_are_those_no_variant_can_touch() -> None:
+    """Russia's travellers come from Germany, which no variant bans; Spain's official sales
+    cannot be placed in Cuba, its Cuban travellers can; Syria is banned by one variant only, and
+    Germany's SIMs can report Syria."""
     scenario = make_scenario(NEIGHBOURS)
-    assert set(untouched_regions(scenario, scenario.policies().values())) == {"RU", "FR"}
-    assert set(untouched_regions(scenario, [scenario.policy])) == {"RU", "FR", "SY", "DE"}
+    every_variant = untouched_regions(scenario, scenario.policies().values())
+    assert set(every_variant) == {"RU", "FR", "ES (official)"}
+    assert every_variant["ES (official)"] == {"ES", "NL"}
+    baseline_only = untouched_regions(scenario, [scenario.policy])
+    assert set(baseline_only) == {"RU", "FR", "SY", "DE", "ES (official)"}
+
+
+def test_a_region_partly_untouched_is_split_into_a_process_per_channel() -> None:
+    scenario = make_scenario(NEIGHBOURS)
+    draws = plan(scenario, scenario.policies().values(), count_untouched=True)
+    spain = [d for d in draws if d.region.id == "ES"]
+    assert [(d.channel, d.share, d.counted) for d in spain] == [
+        ("official", 0.9, True),
+        ("traveller", 0.1, False),
+    ]
+    assert len({d.stream for d in draws}) == len(draws)
+    not_counting = plan(scenario, scenario.policies().values(), count_untouched=False)
+    assert [(d.stream, d.share) for d in not_counting] == [(d.stream, d.share) for d in draws]
+    assert not any(d.counted for d in not_counting)
 
 
 def test_a_region_with_cohort_shares_is_always_drawn() -> None:
@@ -107,12 +128,31 @@ def test_a_region_with_cohort_shares_is_always_drawn() -> None:
     data = scenario.model_dump(by_alias=True)
     data["regions"][1]["cohorts"] = {"new": 0.5, "old": 0.5}
     with_shares = simlock.load_scenario(data)
-    assert set(untouched_regions(with_shares, with_shares.policies().values())) == {"FR"}
+    assert set(untouched_regions(with_shares, with_shares.policies().values())) == {
+        "FR",
+        "ES (official)",
+    }
 
 
-def test_the_2021_scenario_counts_russia_and_mainland_ukraine() -> None:
+def test_the_2021_scenario_counts_its_neighbours_official_sales() -> None:
     scenario = simlock.load_scenario(ROOT / "scenarios" / "september-2021.yaml")
-    assert set(untouched_regions(scenario, scenario.policies().values())) == {"RU", "UA"}
+    assert set(untouched_regions(scenario, scenario.policies().values())) == {
+        "RU",
+        "UA",
+        "ES (official)",
+        "AE (official)",
+    }
+
+
+def _untouched(population) -> np.ndarray:
+    """Devices of Russia, France, and Spain's official sales: what `NEIGHBOURS` counts."""
+    book = population.codebook
+    spain_official = (population.region == book.regions.index("ES")) & (
+        population.channel == book.channels.index("official")
+    )
+    return np.isin(population.region, [book.regions.index(r) for r in ("RU", "FR")]) | (
+        spain_official
+    )
 
 
 @pytest.mark.parametrize("replication", [0, 1, 2])
@@ -121,9 +161,7 @@ def test_counted_devices_would_have_been_not_targeted_under_every_variant(
 ) -> None:
     scenario = make_scenario(NEIGHBOURS)
     drawn = generate(scenario, replication, count_untouched=False)
-    book = drawn.codebook
-    untouched = [book.regions.index(r) for r in ("RU", "FR")]
-    of_untouched = np.isin(drawn.region, untouched)
+    of_untouched = _untouched(drawn)
     assert of_untouched.sum() > 5_000
     for name, policy in scenario.policies().items():
         result = simulate_variant(scenario, drawn, policy, name, replication)
@@ -142,7 +180,7 @@ def test_counting_changes_no_metric_and_no_drawn_device(replication: int) -> Non
     drawn = generate(scenario, replication, count_untouched=False)
     assert counted.activations == len(drawn)
     assert len(counted) < 0.5 * len(drawn)
-    kept = ~np.isin(drawn.region, [drawn.codebook.regions.index(r) for r in ("RU", "FR")])
+    kept = ~_untouched(drawn)
     for column in ("activated", "region", "channel", "sim", "ip", "gps", "key"):
         np.testing.assert_array_equal(getattr(counted, column), getattr(drawn, column)[kept])
     for name, policy in scenario.policies().items():
@@ -179,6 +217,11 @@ def test_a_counted_region_activates_as_many_devices_per_segment_and_uniformly_ov
         later = per_day[segment_days:]
         _, p_value = stats.chisquare(later)  # equal expected counts on every day
         assert p_value > 0.001
+        spain = book.regions.index("ES") * n_channels + book.channels.index("official")
+        of_spain = (drawn.region == book.regions.index("ES")) & (
+            drawn.channel == book.channels.index("official")
+        )
+        assert counted.counted[:, spain].sum() == np.count_nonzero(of_spain)
 
 
 def test_a_counted_region_splits_its_channels_by_their_shares() -> None:
@@ -223,3 +266,19 @@ def test_drawn_devices_are_counted_per_day_and_channel_as_they_are_drawn(replica
     np.add.at(by_hand, (day, group), 1)
     np.testing.assert_array_equal(population.drawn_per_day, by_hand)
     assert population.drawn_per_day.sum() == len(population)
+
+
+def test_a_split_region_activates_through_each_channel_by_its_share() -> None:
+    """Spain's two channels are two processes at 90% and 10% of its rate: over many days and
+    replications, a tenth of its devices are travellers."""
+    scenario = make_scenario(NEIGHBOURS, {"end": "2021-12-31"})
+    travellers = total = 0
+    for replication in range(3):
+        population = generate(scenario, replication, count_untouched=False)
+        book = population.codebook
+        of_spain = population.region == book.regions.index("ES")
+        travellers += np.count_nonzero(
+            population.channel[of_spain] == book.channels.index("traveller")
+        )
+        total += np.count_nonzero(of_spain)
+    assert stats.binomtest(travellers, total, 0.1).pvalue > 0.001

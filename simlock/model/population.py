@@ -9,12 +9,10 @@ the SIM is foreign; a traveller's SIM is from home), IP country (a VPN exit; a t
 network when roaming, or the region when on local Wi-Fi; otherwise where the region's addresses
 geolocate) and GPS (the true region when location services are on, otherwise unavailable).
 
-A region that no policy of the scenario can touch is counted, not drawn (`untouched_regions`):
-when neither the region nor any territory its signals can name is banned by any variant, every
-detection rule places its devices outside the banned territories, so no policy ever considers
-them and the only thing the run needs of them is how many activated each day, through each
-channel (`Population.counted`). In the 2021 scenario that is Russia and mainland Ukraine, half of
-the activations.
+Devices no policy of the scenario can touch (none of the territories their signals can name is
+banned by any variant) are counted, not drawn: per day and channel (`Population.counted`). Which
+those are, and how a region is split by channel when only some of its channels are untouched,
+is `draws.plan`'s. In the 2021 scenario that is about 60% of the activations.
 """
 
 from __future__ import annotations
@@ -26,9 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Region, Scenario
+from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Scenario
 
 from .cohorts import NO_COHORT, draw_cohorts
+from .draws import Draw, arrival_times, count_counted, count_drawn, plan, segments
 from .streams import Kind, generator
 
 if TYPE_CHECKING:
@@ -121,11 +120,12 @@ class Population:
     built without it (a scenario without cohorts) has every device in no cohort."""
     counted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     """Activations per day (rows) and region x channel group (columns, region-major, as
-    `analysis.tables.daily_activations`) of the untouched regions' devices, which are counted
-    instead of drawn; (0, 0) when every device is drawn."""
+    `analysis.tables.daily_activations`) of the devices counted instead of drawn (`draws.plan`);
+    (0, 0) when every device is drawn."""
     untouchable: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Each counted region, with the territories its devices' signals can name: a policy that
-    bans none of them cannot touch it (`check_policy`)."""
+    """What was counted (a region, or a region's channel: `draws.Draw.label`), with the
+    territories its devices' signals can name: a policy that bans none of them cannot touch it
+    (`check_policy`)."""
     drawn_per_day: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     """Activations per day and region x channel group of the drawn devices, as `counted`,
     taken while they are drawn (`generate`); (0, 0) for a population built column by column,
@@ -152,7 +152,7 @@ class Population:
         return len(self) + int(self.counted.sum())
 
     def check_policy(self, policy: Policy) -> None:
-        """Refuse a policy that bans a territory a counted region's devices can be placed in:
+        """Refuse a policy that bans a territory counted devices can be placed in:
         those devices were never drawn, so its run would silently miss them. The population
         was drawn for other policies (`generate`'s `policies`)."""
         banned = set(policy.banned)
@@ -187,55 +187,13 @@ BYTES_PER_DEVICE = 8 + 2 * 6 + 8
 """Bytes one device takes in a Population (for memory estimates before allocating)."""
 
 
-def signal_territories(region: Region) -> frozenset[str]:
-    """Every territory a device of `region` can be placed in by any of its signals, whatever the
-    shares: the region itself (SIM, IP, GPS), a foreign SIM's country, where its addresses
-    geolocate, the VPN exit, and with travellers their home (SIM and roaming IP)."""
-    profile = region.signals
-    names = {region.id, profile.vpn_exit}
-    names.update(n for n in (profile.sim_otherwise, profile.ip_reports) if n is not None)
-    if CHANNEL_TRAVELLER in region.channels and region.travellers_from is not None:
-        names.add(region.travellers_from)
-    return frozenset(names)
-
-
-def untouched_regions(scenario: Scenario, policies: Iterable[Policy]) -> dict[str, frozenset[str]]:
-    """The regions no policy in `policies` can touch, with their `signal_territories`.
-
-    Every detection rule either acts on a banned territory one of the device's signals names or
-    places the device where an allowed signal does (`detection.infer_territory`), and every
-    trigger (territory, registry, device list, cohorts) acts only on devices detected in a banned
-    territory. So a region none of whose signal territories any policy bans keeps every device
-    `not_targeted` under every variant. A region with cohort shares is always drawn: its devices'
-    cohorts are drawn one by one and counted by cohort.
-    """
-    banned = {code for policy in policies for code in policy.banned}
-    out = {}
-    for region in scenario.regions:
-        if region.cohorts is not None or region.cohorts_by_channel:
-            continue
-        names = signal_territories(region)
-        if names.isdisjoint(banned):
-            out[region.id] = names
-    return out
-
-
 def expected_devices(scenario: Scenario, scale: float = 1.0) -> float:
     """Expected activations per replication: the integral of every region's rate over the run."""
     total = 0.0
     for region in scenario.regions:
-        for start, end, rate in _segments(scenario, region.activations):
+        for start, end, rate in segments(scenario, region.activations):
             total += rate * (end - start)
     return total * scale
-
-
-def _segments(scenario: Scenario, activations: list) -> list[tuple[float, float, float]]:
-    bounds = [float((seg.from_ - scenario.start).days) for seg in activations] + [scenario.days]
-    return [
-        (bounds[i], bounds[i + 1], seg.rate_per_day)
-        for i, seg in enumerate(activations)
-        if bounds[i + 1] > bounds[i]
-    ]
 
 
 def generate(
@@ -247,45 +205,44 @@ def generate(
 ) -> Population:
     """Draw the devices of one replication; the same (scenario, seed, replication) gives the same
     devices whatever else runs. `policies`: as `Codebook.for_scenario` takes them, and the
-    policies the population may be simulated under: the regions none of them can touch
-    (`untouched_regions`) are counted, not drawn, unless `count_untouched` is False.
+    policies the population may be simulated under: what none of them can touch is counted,
+    not drawn (`draws.plan`), unless `count_untouched` is False.
 
-    A counted region's activations per segment are the same Poisson draw as a drawn region's
-    (so its total is the same either way); only how they fall on days and channels is drawn
-    differently. The other regions' devices do not change with what is counted.
-
-    Each region's draws are written straight into its slice of the population's columns (no
+    Each process's draws are written straight into its slice of the population's columns (no
     per-region arrays to concatenate): at millions of devices, fresh memory is a large part of
     the cost.
     """
     policies = list(scenario.policies().values() if policies is None else policies)
     book = Codebook.for_scenario(scenario, policies)
-    untouched = untouched_regions(scenario, policies) if count_untouched else {}
-    counted = _counted(scenario, book, replication, scale, untouched)
-    times = [
-        [] if region.id in untouched else _arrival_times(scenario, region, replication, scale)
-        for region in scenario.regions
-    ]
-    counts = [sum(part.size for part in region_times) for region_times in times]
+    every_draw = plan(scenario, policies, count_untouched)
+    counted = count_counted(scenario, book, replication, scale, every_draw)
+    drawn = [draw for draw in every_draw if not draw.counted]
+    times = [arrival_times(scenario, draw, replication, scale) for draw in drawn]
+    counts = [sum(part.size for part in draw_times) for draw_times in times]
     total = sum(counts)
-    activated = np.concatenate([part for region_times in times for part in region_times] or [[]])
-    region_code = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
+    activated = np.concatenate([part for draw_times in times for part in draw_times] or [[]])
+    region_code = np.repeat(np.array([draw.code for draw in drawn], dtype=np.int16), counts)
     channel, sim, ip, gps = (np.empty(total, dtype=np.int16) for _ in range(4))
     key = np.empty(total, dtype=np.uint64)
-    days = int(scenario.days)
-    drawn_per_day = np.zeros((days, len(book.regions) * len(book.channels)), dtype=np.int64)
+    drawn_per_day = np.zeros(
+        (int(scenario.days), len(book.regions) * len(book.channels)), dtype=np.int64
+    )
+    region_counts = [0] * len(scenario.regions)
     offset = 0
-    for code, (region, n) in enumerate(zip(scenario.regions, counts, strict=True)):
-        if region.id in untouched:
-            continue
+    for draw, n, draw_times in zip(drawn, counts, times, strict=True):
         part = slice(offset, offset + n)
         offset += n
-        is_traveller = _channels(scenario, region, book, replication, channel[part])
-        _signals(scenario, region, book, is_traveller, replication, sim[part], ip[part], gps[part])
-        key[part] = generator(scenario.seed, replication, region.id, Kind.KEYS).integers(
+        region_counts[draw.code] += n
+        if draw.channel is None:
+            is_traveller = _channels(scenario, draw.region, book, replication, channel[part])
+        else:
+            channel[part] = book.channels.index(draw.channel)
+            is_traveller = np.full(n, draw.channel == CHANNEL_TRAVELLER)
+        _signals(scenario, draw, book, is_traveller, replication, sim[part], ip[part], gps[part])
+        key[part] = generator(scenario.seed, replication, draw.stream, Kind.KEYS).integers(
             0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True
         )
-        _count_drawn(region, code, book, times[code], activated[part], channel[part], drawn_per_day)
+        count_drawn(draw, book, draw_times, activated[part], channel[part], drawn_per_day)
     return Population(
         activated.astype(np.float64, copy=False),
         region_code,
@@ -295,99 +252,11 @@ def generate(
         gps,
         key,
         book,
-        draw_cohorts(scenario, book, replication, channel, counts),
+        draw_cohorts(scenario, book, replication, channel, region_counts),
         counted,
-        untouched,
+        {draw.label: draw.reach for draw in every_draw if draw.counted},
         drawn_per_day,
     )
-
-
-def _count_drawn(
-    region: Region,
-    code: int,
-    book: Codebook,
-    segments: list[np.ndarray],
-    activated: np.ndarray,
-    channel: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """Add one drawn region's activations per day and channel into `out` (days x groups).
-
-    Each segment's times are sorted, so a day's count is the difference of two binary searches;
-    the devices of every channel but the first are picked out and counted per day, and the first
-    channel has the rest. A few passes over the region's smallest columns, instead of counting
-    every device's day and group.
-    """
-    days = out.shape[0]
-    edges = np.arange(days + 1, dtype=float)
-    per_day = np.zeros(days, dtype=np.int64)
-    for segment in segments:
-        per_day += np.diff(np.searchsorted(segment, edges))
-    names = list(region.channels)
-    columns = code * len(book.channels) + np.array([book.channels.index(c) for c in names])
-    first = per_day.copy()
-    for name, column in zip(names[1:], columns[1:], strict=True):
-        times = activated[channel == book.channels.index(name)]
-        times = times[times < days]
-        of_channel = np.bincount(times.astype(np.int64), minlength=days)
-        out[:, column] += of_channel
-        first -= of_channel
-    out[:, columns[0]] += first
-
-
-def _counted(
-    scenario: Scenario,
-    book: Codebook,
-    replication: int,
-    scale: float,
-    untouched: dict[str, frozenset[str]],
-) -> np.ndarray:
-    """Activations per day and region x channel group of the `untouched` regions (zeros in the
-    other regions' columns; (0, 0) when there are none).
-
-    Each segment's count is the Poisson draw `_arrival_times` makes from the same stream, which
-    then moves past the uniforms the drawn path would take (so every later segment's count is
-    the same too). The activations fall on the segment's days uniformly (a multinomial split by
-    each day's overlap with the segment), then on channels by their shares, from the region's
-    own stream for counts (`Kind.COUNTS`).
-    """
-    if not untouched:
-        return np.zeros((0, 0), dtype=np.int64)
-    days = int(scenario.days)
-    n_channels = len(book.channels)
-    counted = np.zeros((days, len(book.regions) * n_channels), dtype=np.int64)
-    edges = np.arange(days + 1, dtype=float)
-    for code, region in enumerate(scenario.regions):
-        if region.id not in untouched:
-            continue
-        arrivals = generator(scenario.seed, replication, region.id, Kind.ARRIVALS)
-        split = generator(scenario.seed, replication, region.id, Kind.COUNTS)
-        per_day = np.zeros(days, dtype=np.int64)
-        for start, end, rate in _segments(scenario, region.activations):
-            count = arrivals.poisson(rate * scale * (end - start))
-            arrivals.bit_generator.advance(count)  # one 64-bit draw per uniform time
-            overlap = np.clip(np.minimum(edges[1:], end) - np.maximum(edges[:-1], start), 0, None)
-            per_day += split.multinomial(count, overlap / overlap.sum())
-        names = list(region.channels)
-        columns = code * n_channels + np.array([book.channels.index(c) for c in names])
-        if len(names) == 1:
-            counted[:, columns[0]] = per_day
-            continue
-        shares = np.array([region.channels[c] for c in names], dtype=float)
-        counted[:, columns] = split.multinomial(per_day, shares / shares.sum())
-    return counted
-
-
-def _arrival_times(scenario: Scenario, region, replication: int, scale: float) -> list[np.ndarray]:
-    """Activation times of one region, segment by segment, each sorted (days)."""
-    arrivals = generator(scenario.seed, replication, region.id, Kind.ARRIVALS)
-    times = []
-    for start, end, rate in _segments(scenario, region.activations):
-        count = arrivals.poisson(rate * scale * (end - start))
-        segment = arrivals.uniform(start, end, size=count)
-        segment.sort()
-        times.append(segment)
-    return times
 
 
 def _channels(
@@ -425,7 +294,7 @@ def _channels(
 
 def _signals(
     scenario: Scenario,
-    region,
+    draw: Draw,
     book: Codebook,
     is_traveller: np.ndarray,
     replication: int,
@@ -433,15 +302,16 @@ def _signals(
     ip: np.ndarray,
     gps: np.ndarray,
 ) -> None:
-    """Write the SIM, IP and GPS territory codes of one region's devices into the slices given.
+    """Write the SIM, IP and GPS territory codes of one process's devices into the slices given.
 
     The signal stream is four rows of n uniforms (SIM, VPN, GPS, Wi-Fi), as one (4, n) draw
     would give them; they are drawn one row at a time into one buffer, and a row that cannot
     change anything (no foreign SIMs, no VPN, location never on, no travellers) is skipped by
     advancing the stream past it, which leaves every later row as it was.
     """
+    region = draw.region
     profile = region.signals
-    rng = generator(scenario.seed, replication, region.id, Kind.SIGNALS)
+    rng = generator(scenario.seed, replication, draw.stream, Kind.SIGNALS)
     own = book.territory_code(region.id)
     n = sim.size
     buffer = np.empty(n)
