@@ -214,7 +214,7 @@ def test_population_columns_are_read_only() -> None:
 
 def test_the_cache_keeps_one_value_per_named_input() -> None:
     """Variants that detect alike share an inference and personal draws; a different lock delay
-    is a different value, and so is a different rule (each key names every input)."""
+    or reach is a different value, and so is a different rule (each key names every input)."""
     scenario = make_scenario()
     population = generate(scenario, 0)
     cache = population.cache
@@ -224,10 +224,17 @@ def test_the_cache_keeps_one_value_per_named_input() -> None:
     assert cache.inference(policy.detection, banned[::-1].copy()) is first
     majority = policy.detection.model_copy(update={"rule": "majority"})
     assert cache.inference(majority, banned) is not first
-    draws = cache.personal_draws(first, policy.lock_delay)
-    assert cache.personal_draws(first, policy.lock_delay.model_copy()) is draws
-    other = cache.personal_draws(first, policy.lock_delay.model_copy(update={"sigma": 0.9}))
-    assert not np.array_equal(other[1], draws[1])
-    assert np.array_equal(other[0], draws[0])  # the coverage draw does not depend on the delay
-    for array in (first.detected, first.hit, first.hits, *draws):
+    coverage = cache.coverage_draws(first)
+    delays = cache.lock_delays(first, policy.lock_delay, 0.6)
+    assert cache.coverage_draws(first) is coverage
+    assert cache.lock_delays(first, policy.lock_delay.model_copy(), 0.6) is delays
+    other = cache.lock_delays(first, policy.lock_delay.model_copy(update={"sigma": 0.9}), 0.6)
+    assert not np.array_equal(other, delays, equal_nan=True)
+    # Only the devices some window can cover get a delay; the others' is never needed.
+    reachable = coverage < 0.6
+    assert np.isfinite(delays[reachable]).all() and np.isnan(delays[~reachable]).all()
+    wider = cache.lock_delays(first, policy.lock_delay, 0.9)
+    assert np.array_equal(wider[reachable], delays[reachable])  # fixed per device
+    assert np.isfinite(wider[coverage < 0.9]).all()
+    for array in (first.detected, first.hit, first.hits, coverage, delays):
         assert not array.flags.writeable

@@ -99,20 +99,33 @@ class ReplicationCache:
             ),
         )
 
-    def personal_draws(
-        self, inference: Inference, lock_delay: Delay
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(coverage uniform, lock delay in days) of each device the inference hits: fixed per
-        device across variants (common random numbers)."""
+    def coverage_draws(self, inference: Inference) -> np.ndarray:
+        """The coverage uniform of each device the inference hits: fixed per device across
+        variants (common random numbers); a window covers the devices below its coverage."""
 
-        def compute() -> tuple[np.ndarray, np.ndarray]:
+        def compute() -> np.ndarray:
             keys, _ = self.hit_columns(inference)
-            u_coverage = uniform(keys, Purpose.COVERAGE)
-            delay = delay_quantile(lock_delay, uniform(keys, Purpose.LOCK_DELAY))
-            return _read_only(u_coverage, delay)
+            return _read_only(uniform(keys, Purpose.COVERAGE))[0]
+
+        return self._get(("coverage draws", inference.belief), compute)
+
+    def lock_delays(self, inference: Inference, lock_delay: Delay, reach: float) -> np.ndarray:
+        """The lock delay (days) of each device the inference hits whose coverage draw is below
+        `reach` (the most any of a policy's windows covers), NaN for the others: no window can
+        decide them, so their delay is never needed, and at realistic coverage that is half of
+        the devices' quantile computations saved. Fixed per device across variants."""
+
+        def compute() -> np.ndarray:
+            keys, _ = self.hit_columns(inference)
+            reachable = np.flatnonzero(self.coverage_draws(inference) < reach)
+            delay = np.full(keys.size, np.nan)
+            if reachable.size:
+                u_delay = uniform(keys[reachable], Purpose.LOCK_DELAY)
+                delay[reachable] = delay_quantile(lock_delay, u_delay)
+            return _read_only(delay)[0]
 
         return self._get(
-            ("personal draws", inference.belief, lock_delay.model_dump_json()), compute
+            ("lock delays", inference.belief, lock_delay.model_dump_json(), reach), compute
         )
 
     def daily_activations(self, days: int, count: Callable[[], np.ndarray]) -> np.ndarray:

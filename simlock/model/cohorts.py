@@ -15,6 +15,7 @@ kept for being active before a phase that is not retroactive.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -132,10 +133,11 @@ def cohort_fate(
 
 
 def window_members(
-    policy: Policy, index: int, book: Codebook, cohort: np.ndarray
+    policy: Policy, index: int, book: Codebook, cohort: Callable[[], np.ndarray]
 ) -> np.ndarray | None:
-    """Which devices (of cohorts `cohort`) the policy's window `index` may decide; None: all."""
+    """Which devices (of the cohorts `cohort()` gives, asked only when the window names
+    cohorts) the policy's window `index` may decide; None: all."""
     if not policy.windows:
         return None
     codes = cohort_codes(book, policy.windows[index].cohorts)
-    return None if codes is None else np.isin(cohort, codes)
+    return None if codes is None else np.isin(cohort(), codes)

@@ -280,6 +280,9 @@ class _VariantRun:
         self.activated = self.u_coverage = self.delay = self.due = self.decided = empty
         self.decided_by = np.empty(0, dtype=np.int8)
         self.policy_over = False
+        self.reachable = np.empty(0, dtype=np.int64)
+        """Positions of the considered devices some window covers (`timeline`); the others'
+        lock delay is NaN (`cache.lock_delays`): never needed."""
         self.kept_devices = self.registered_devices = np.empty(0, dtype=np.int64)
         """Devices a registry kept (active before it) or found registered in time (`register`)."""
         self.other_cohort_devices = self.kept_by_phase = np.empty(0, dtype=np.int64)
@@ -306,7 +309,9 @@ class _VariantRun:
         self.considered = hits[kept]
         self.outcome[self.considered] = Outcome.NOT_COVERED
         hit_keys, hit_activated = population.cache.hit_columns(inference)
-        u_coverage, delay = population.cache.personal_draws(inference, policy.lock_delay)
+        u_coverage = population.cache.coverage_draws(inference)
+        reach = max((window.coverage for window in self.windows), default=0.0)
+        delay = population.cache.lock_delays(inference, policy.lock_delay, reach)
 
         def of_considered(column: np.ndarray) -> np.ndarray:
             return column if not exempted.any() else column[kept]
@@ -411,6 +416,8 @@ class _VariantRun:
 
     def timeline(self) -> None:
         """Step 5: the windows and the lift as simpy processes, until the end of the run."""
+        reach = max((window.coverage for window in self.windows), default=0.0)
+        self.reachable = np.flatnonzero(self.u_coverage < reach)
         env = simpy.Environment()
         if np.isfinite(self.lift_time):  # first: at one instant, the lift comes before a window
             env.process(self._lift(env, self.lift_time))
@@ -425,12 +432,17 @@ class _VariantRun:
         yield env.timeout(window.start)
         if self.policy_over:  # the lift has ended the policy; later windows decide nothing
             return
-        # Uncovered devices get no decision from this window: look at the covered ones only.
-        covered = self.u_coverage < window.coverage
+        # Uncovered devices get no decision from this window: look at the covered ones only,
+        # among those some window covers (the same draw in every window: `timeline`).
+        covered = self.reachable[self.u_coverage[self.reachable] < window.coverage]
         members = window_members(
-            self.policy, index, self.population.codebook, self.population.cohort[self.considered]
+            self.policy,
+            index,
+            self.population.codebook,
+            lambda: self.population.cohort[self.considered[covered]],
         )
-        covered = np.flatnonzero(covered if members is None else covered & members)
+        if members is not None:
+            covered = covered[members]
         when = decide_in_window(
             window, self.activated[covered], self.due[covered], self.u_coverage[covered]
         )
