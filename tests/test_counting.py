@@ -246,11 +246,12 @@ def test_a_policy_that_reaches_a_counted_region_is_refused() -> None:
 
 def test_a_run_reports_every_activation_and_how_many_were_drawn() -> None:
     scenario = make_scenario(NEIGHBOURS)
-    done = run_task(Task(scenario, 0, ("baseline",), 1.0))
-    drawn = generate(scenario, 0, count_untouched=False)
-    assert done.devices_simulated == len(drawn)
-    assert done.devices_drawn == len(generate(scenario, 0))
-    assert done.devices_drawn < done.devices_simulated
+    for detail in (True, False):
+        done = run_task(Task(scenario, 0, ("baseline",), 1.0, detail=detail))
+        drawn = generate(scenario, 0, count_untouched=False)
+        assert done.devices_simulated == len(drawn)
+        assert done.devices_drawn == len(generate(scenario, 0, thin=not detail))
+        assert done.devices_drawn < done.devices_simulated
 
 
 @pytest.mark.parametrize("replication", [0, 1])

@@ -352,7 +352,9 @@ def test_check_ignores_an_expectation_whose_variant_was_not_run(tmp_path: Path):
     result = CliRunner().invoke(app, [*args, "--check", "--quiet", "--variant", "no-lift"])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "expectations.csv")
-    assert table["verdict"].tolist() == ["not evaluated", "pass"]
+    verdicts = table["verdict"].tolist()
+    assert verdicts[0] == "not evaluated"
+    assert verdicts[1].startswith("pass")  # evaluated (with few devices, its interval is wide)
 
 
 def test_bad_expectations_in_a_file_name_the_line(tmp_path: Path):

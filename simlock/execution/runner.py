@@ -83,7 +83,10 @@ def _run_task(task: Task) -> TaskResult:
     chosen = task.behaviours
     if chosen is None:
         chosen = behaviours.resolve({name: policies[name] for name in task.variants})
-    devices = population.generate(scenario, task.replication, task.scale, policies.values())
+    # A replication without device tables draws only the devices some window could decide.
+    devices = population.generate(
+        scenario, task.replication, task.scale, policies.values(), thin=not task.detail
+    )
     timings["population"] = time.perf_counter() - clock
     daily_parts, metric_parts = [], []
     detailed: list[VariantResult] = []

@@ -7,13 +7,15 @@ the scenario start) to decisions. The engine calls them in the order of the poli
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtri
 
 from simlock.scenario.models import Delay, Policy, Scenario
 
-from .population import Population
+if TYPE_CHECKING:
+    from .population import Population
 
 
 def delay_quantile(delay: Delay, u: np.ndarray) -> np.ndarray:

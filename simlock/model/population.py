@@ -29,6 +29,7 @@ from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Scenario
 from .cohorts import NO_COHORT, draw_cohorts
 from .draws import Draw, arrival_times, count_counted, count_drawn, plan, segments
 from .streams import Kind, generator
+from .thinning import decidable, reach, rest_stream, signature, thinnable
 
 if TYPE_CHECKING:
     from .cache import ReplicationCache
@@ -126,6 +127,9 @@ class Population:
     """What was counted (a region, or a region's channel: `draws.Draw.label`), with the
     territories its devices' signals can name: a policy that bans none of them cannot touch it
     (`check_policy`)."""
+    thinned_for: frozenset[str] | None = None
+    """When only the devices some window could decide were drawn (`thinning`): the signatures
+    of the policies it was drawn for (`thinning.signature`); None when every device was."""
     drawn_per_day: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     """Activations per day and region x channel group of the drawn devices, as `counted`,
     taken while they are drawn (`generate`); (0, 0) for a population built column by column,
@@ -148,13 +152,23 @@ class Population:
 
     @property
     def activations(self) -> int:
-        """Every activation of the replication: the devices drawn and those counted."""
-        return len(self) + int(self.counted.sum())
+        """Every activation of the replication: the devices drawn (all of them, with those a
+        thinned population left out: `drawn_per_day`) and those counted."""
+        drawn = int(self.drawn_per_day.sum()) if self.drawn_per_day.size else len(self)
+        return drawn + int(self.counted.sum())
 
     def check_policy(self, policy: Policy) -> None:
         """Refuse a policy that bans a territory counted devices can be placed in:
         those devices were never drawn, so its run would silently miss them. The population
         was drawn for other policies (`generate`'s `policies`)."""
+        if self.thinned_for is not None and (
+            not thinnable(policy) or signature(policy) not in self.thinned_for
+        ):
+            raise ValueError(
+                "only the devices the windows of the policies given to generate() could decide "
+                "were drawn; this policy's windows, lock delay or rules differ: generate the "
+                "population with it, or with thin=False"
+            )
         banned = set(policy.banned)
         for region, names in self.untouchable.items():
             reached = sorted(names & banned)
@@ -202,11 +216,14 @@ def generate(
     scale: float = 1.0,
     policies: Iterable[Policy] | None = None,
     count_untouched: bool = True,
+    thin: bool = False,
 ) -> Population:
     """Draw the devices of one replication; the same (scenario, seed, replication) gives the same
     devices whatever else runs. `policies`: as `Codebook.for_scenario` takes them, and the
     policies the population may be simulated under: what none of them can touch is counted,
-    not drawn (`draws.plan`), unless `count_untouched` is False.
+    not drawn (`draws.plan`), unless `count_untouched` is False. With `thin`, so are the devices
+    no window of theirs could decide (`thinning`), when that changes no metric: a replication
+    that keeps no device table needs no more.
 
     Each process's draws are written straight into its slice of the population's columns (no
     per-region arrays to concatenate): at millions of devices, fresh memory is a large part of
@@ -215,6 +232,8 @@ def generate(
     policies = list(scenario.policies().values() if policies is None else policies)
     book = Codebook.for_scenario(scenario, policies)
     every_draw = plan(scenario, policies, count_untouched)
+    known = reach(scenario, policies)
+    thinned = thin and known.exact
     counted = count_counted(scenario, book, replication, scale, every_draw)
     drawn = [draw for draw in every_draw if not draw.counted]
     times = [arrival_times(scenario, draw, replication, scale) for draw in drawn]
@@ -228,6 +247,7 @@ def generate(
         (int(scenario.days), len(book.regions) * len(book.channels)), dtype=np.int64
     )
     region_counts = [0] * len(scenario.regions)
+    keep = np.ones(total, dtype=bool)
     offset = 0
     for draw, n, draw_times in zip(drawn, counts, times, strict=True):
         part = slice(offset, offset + n)
@@ -238,23 +258,33 @@ def generate(
         else:
             channel[part] = book.channels.index(draw.channel)
             is_traveller = np.full(n, draw.channel == CHANNEL_TRAVELLER)
-        _signals(scenario, draw, book, is_traveller, replication, sim[part], ip[part], gps[part])
         key[part] = generator(scenario.seed, replication, draw.stream, Kind.KEYS).integers(
             0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True
         )
+        decided = decidable(known, activated[part], key[part])
+        keep[part] = decided | (not thinned)
+        streams = [(draw.stream, decided)]
+        if not thinned:
+            streams.append((rest_stream(draw.stream), ~decided))
+        for stream, mask in streams:
+            rows = np.flatnonzero(mask)
+            codes = [np.empty(rows.size, dtype=np.int16) for _ in range(3)]
+            _signals(scenario, draw, stream, book, is_traveller[rows], replication, *codes)
+            for column, values in zip((sim, ip, gps), codes, strict=True):
+                column[part][rows] = values
         count_drawn(draw, book, draw_times, activated[part], channel[part], drawn_per_day)
+    columns = [activated, region_code, channel, sim, ip, gps, key]
+    columns.append(draw_cohorts(scenario, book, replication, channel, region_counts))
+    if thinned:
+        kept = np.flatnonzero(keep)
+        columns = [column[kept] for column in columns]
     return Population(
-        activated.astype(np.float64, copy=False),
-        region_code,
-        channel,
-        sim,
-        ip,
-        gps,
-        key,
+        *columns[:7],
         book,
-        draw_cohorts(scenario, book, replication, channel, region_counts),
+        columns[7],
         counted,
         {draw.label: draw.reach for draw in every_draw if draw.counted},
+        known.signatures if thinned else None,
         drawn_per_day,
     )
 
@@ -295,6 +325,7 @@ def _channels(
 def _signals(
     scenario: Scenario,
     draw: Draw,
+    stream: str,
     book: Codebook,
     is_traveller: np.ndarray,
     replication: int,
@@ -302,7 +333,8 @@ def _signals(
     ip: np.ndarray,
     gps: np.ndarray,
 ) -> None:
-    """Write the SIM, IP and GPS territory codes of one process's devices into the slices given.
+    """Write the SIM, IP and GPS territory codes of devices of one process into the arrays given,
+    from the signal stream `stream` (the process's, or with thinning its undecidable devices').
 
     The signal stream is four rows of n uniforms (SIM, VPN, GPS, Wi-Fi), as one (4, n) draw
     would give them; they are drawn one row at a time into one buffer, and a row that cannot
@@ -311,10 +343,10 @@ def _signals(
     """
     region = draw.region
     profile = region.signals
-    rng = generator(scenario.seed, replication, draw.stream, Kind.SIGNALS)
+    rng = generator(scenario.seed, replication, stream, Kind.SIGNALS)
     own = book.territory_code(region.id)
     n = sim.size
-    buffer = np.empty(n)
+    buffer, where = np.empty(n), np.empty(n, dtype=bool)
 
     def next_row(needed: bool) -> np.ndarray | None:
         if needed:
@@ -322,22 +354,30 @@ def _signals(
         rng.bit_generator.advance(n)  # one 64-bit draw per float64 uniform
         return None
 
+    # Masks go into one reused buffer and codes in with copyto: boolean-index assignment
+    # makes an index array first, and fresh masks are fresh memory, at millions of devices.
     sim[:] = own
     foreign_sims = profile.sim_otherwise is not None and profile.local_sim_share < 1.0
     u_sim = next_row(foreign_sims)
     if u_sim is not None and profile.sim_otherwise is not None:
-        sim[u_sim >= profile.local_sim_share] = book.territory_code(profile.sim_otherwise)
+        np.greater_equal(u_sim, profile.local_sim_share, out=where)
+        np.copyto(sim, book.territory_code(profile.sim_otherwise), where=where)
     u_vpn = next_row(profile.vpn_share > 0)
     on_vpn = u_vpn < profile.vpn_share if u_vpn is not None else None
     gps[:] = NO_SIGNAL
     u_gps = next_row(profile.location_share > 0)
     if u_gps is not None:
-        gps[u_gps < profile.location_share] = own
+        np.less(u_gps, profile.location_share, out=where)
+        np.copyto(gps, own, where=where)
     ip[:] = book.territory_code(profile.ip_reports) if profile.ip_reports else own
-    if region.travellers_from is not None:
+    # The Wi-Fi row is the stream's last: when no device is a traveller, not drawing it leaves
+    # every other draw as it was.
+    if region.travellers_from is not None and is_traveller.any():
         u_wifi = rng.random(out=buffer)
         home = book.territory_code(region.travellers_from)
-        sim[is_traveller] = home
-        ip[is_traveller & (u_wifi >= profile.traveller_local_ip_share)] = home
+        np.copyto(sim, home, where=is_traveller)
+        np.greater_equal(u_wifi, profile.traveller_local_ip_share, out=where)
+        where &= is_traveller
+        np.copyto(ip, home, where=where)
     if on_vpn is not None:
-        ip[on_vpn] = book.territory_code(profile.vpn_exit)
+        np.copyto(ip, book.territory_code(profile.vpn_exit), where=on_vpn)
