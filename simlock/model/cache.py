@@ -23,7 +23,7 @@ from simlock.scenario.models import Delay, Detection
 
 from .detection import infer_territory
 from .policy import delay_quantile
-from .streams import Purpose, uniform
+from .streams import Purpose, coverage_uniform, uniform
 
 if TYPE_CHECKING:
     from .population import Population
@@ -105,7 +105,7 @@ class ReplicationCache:
 
         def compute() -> np.ndarray:
             keys, _ = self.hit_columns(inference)
-            return _read_only(uniform(keys, Purpose.COVERAGE))[0]
+            return _read_only(coverage_uniform(keys))[0]
 
         return self._get(("coverage draws", inference.belief), compute)
 

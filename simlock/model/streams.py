@@ -40,7 +40,8 @@ class Kind(IntEnum):
 
 
 class Purpose(IntEnum):
-    """Per-device counter-based draws, one constant per decision."""
+    """Per-device counter-based draws, one constant per decision (coverage is mixed once:
+    `coverage_uniform`)."""
 
     COVERAGE = 1
     LOCK_DELAY = 2
@@ -84,23 +85,56 @@ def _mix(z: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     return z
 
 
+BLOCK = 1 << 15
+"""Keys mixed per block (32,768: 256 KB per array), so that a mix's dozen passes stay in the
+processor's cache: over whole arrays of millions of keys each pass went to memory, and the same
+draws took twice as long."""
+
+
 def uniform(keys: np.ndarray, purpose: int, counter: np.ndarray | int = 0) -> np.ndarray:
     """Uniforms in (0, 1), one per key, fixed by (key, purpose, counter)."""
+    return _unit(keys, purpose, counter, twice=True)
+
+
+def coverage_uniform(keys: np.ndarray) -> np.ndarray:
+    """Each device's coverage draw, in (0, 1): one SplitMix64 mix of its key salted by
+    `Purpose.COVERAGE`, where the other draws take two (a purpose, then a counter).
+
+    One mix is how SplitMix64 itself turns a counter into a uniform, so it is as good a
+    draw, and unrelated to the two-mix draws of any purpose. Coverage is the one draw needed for
+    every device of a banned territory (`thinning.decidable` asks it of millions), so it costs
+    half as much."""
+    return _unit(keys, Purpose.COVERAGE, 0, twice=False)
+
+
+def _unit(keys: np.ndarray, purpose: int, counter: np.ndarray | int, twice: bool) -> np.ndarray:
+    """The key salted by the purpose and mixed, then (`twice`) moved by the counter and mixed
+    again, as a 53-bit fraction; block by block (`BLOCK`)."""
     keys = np.asarray(keys, dtype=np.uint64)
     counter = np.asarray(counter, dtype=np.uint64)
-    size = np.broadcast_shapes(keys.shape, counter.shape)
+    shape = np.broadcast_shapes(keys.shape, counter.shape)
+    flat_keys = np.broadcast_to(keys, shape).reshape(-1)
+    counters = np.broadcast_to(counter, shape).reshape(-1) if counter.ndim else None
+    out = np.empty(flat_keys.size)
+    z_buffer = np.empty(min(BLOCK, flat_keys.size), dtype=np.uint64)
+    scratch_buffer = np.empty_like(z_buffer)
     with np.errstate(over="ignore"):
-        x = np.empty(size, dtype=np.uint64)
-        np.bitwise_xor(keys, np.uint64(purpose) * _PURPOSE, out=x)
-        scratch = np.empty_like(x)
-        _mix(x, scratch)
-        x += counter * _GOLDEN
-        _mix(x, scratch)
-    x >>= _S11
-    out = x.astype(np.float64)
-    out += 0.5
-    out *= 1.0 / 9007199254740992.0
-    return out
+        salt = np.uint64(purpose) * _PURPOSE
+        step = counter * _GOLDEN
+        for start in range(0, flat_keys.size, BLOCK):
+            stop = min(start + BLOCK, flat_keys.size)
+            z, scratch = z_buffer[: stop - start], scratch_buffer[: stop - start]
+            np.bitwise_xor(flat_keys[start:stop], salt, out=z)
+            _mix(z, scratch)
+            if twice:
+                z += step if counters is None else counters[start:stop] * _GOLDEN
+                _mix(z, scratch)
+            z >>= _S11
+            block = out[start:stop]
+            np.copyto(block, z, casting="unsafe")
+            block += 0.5
+            block *= 1.0 / 9007199254740992.0
+    return out.reshape(shape)
 
 
 def exponential(keys: np.ndarray, purpose: int, counter: int, mean: float) -> np.ndarray:
