@@ -15,7 +15,7 @@ from simlock.execution.runner import Task, run_task
 from simlock.model.engine import simulate_variant
 from simlock.model.policy import decide_in_window, delay_quantile, windows_in_days
 from simlock.model.population import generate
-from simlock.model.streams import Purpose, uniform
+from simlock.model.streams import Purpose, coverage_uniform, uniform
 from simlock.model.thinning import decidable, reach
 from simlock.scenario.loader import load_scenario
 
@@ -79,7 +79,7 @@ def test_decidable_is_the_engines_window_rule_over_every_window_and_delay() -> N
     activated = np.sort(rng.uniform(0, scenario.days, 200_000))
     keys = rng.integers(0, 2**64, activated.size, dtype=np.uint64, endpoint=False)
     by_hand = np.zeros(activated.size, dtype=bool)
-    u_coverage = uniform(keys, Purpose.COVERAGE)
+    u_coverage = coverage_uniform(keys)
     u_delay = uniform(keys, Purpose.LOCK_DELAY)
     for policy in scenario.policies().values():
         due = activated + delay_quantile(policy.lock_delay, u_delay)

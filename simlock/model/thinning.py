@@ -28,7 +28,7 @@ import numpy as np
 from simlock.scenario.models import Delay, Policy, Scenario
 
 from .policy import EnforcementWindow, delay_quantile, windows_in_days
-from .streams import Purpose, uniform
+from .streams import BLOCK, Purpose, coverage_uniform, uniform
 
 
 @dataclass(frozen=True)
@@ -80,12 +80,21 @@ def reach(scenario: Scenario, policies: Iterable[Policy]) -> Reach:
 
 
 def decidable(known: Reach, activated: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Per device (activation times and keys), whether some window of some policy
-    would decide it, were it detected in a banned territory and not exempt: the engine's own
-    coverage and delay draws, and its window rule (`policy.decide_in_window`, as a mask: a
-    covered device whose lock delay expires inside the window, or that activated within its
-    look-back with a delay expired before it opened)."""
-    u_coverage = uniform(keys, Purpose.COVERAGE)
+    """Per device (activation times and keys), whether some window of some policy would decide
+    it, were it detected in a banned territory and not exempt: the engine's own coverage and
+    delay draws, and its window rule (`policy.decide_in_window`, as a mask: a covered device
+    whose lock delay expires inside the window, or that activated within its look-back with a
+    delay expired before it opened). Block by block (`streams.BLOCK` devices), so that the
+    dozen passes over each block stay in the processor's cache."""
+    out = np.zeros(keys.size, dtype=bool)
+    for start in range(0, keys.size, BLOCK):
+        stop = min(start + BLOCK, keys.size)
+        out[start:stop] = _decidable_block(known, activated[start:stop], keys[start:stop])
+    return out
+
+
+def _decidable_block(known: Reach, activated: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    u_coverage = coverage_uniform(keys)
     candidates = np.flatnonzero(u_coverage < known.coverage)
     u_coverage, activated = u_coverage[candidates], activated[candidates]
     u_delay = uniform(keys[candidates], Purpose.LOCK_DELAY)
