@@ -29,7 +29,7 @@ from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Scenario
 from .cohorts import NO_COHORT, draw_cohorts
 from .draws import Draw, arrival_times, count_counted, count_drawn, plan, segments
 from .streams import Kind, generator
-from .thinning import decidable, reach, rest_stream, signature, thinnable
+from .thinning import Reach, decide_with_keys, reach, rest_stream, signature, thinnable
 
 if TYPE_CHECKING:
     from .cache import ReplicationCache
@@ -236,57 +236,179 @@ def generate(
     thinned = thin and known.exact
     counted = count_counted(scenario, book, replication, scale, every_draw)
     drawn = [draw for draw in every_draw if not draw.counted]
-    times = [arrival_times(scenario, draw, replication, scale) for draw in drawn]
-    counts = [sum(part.size for part in draw_times) for draw_times in times]
-    total = sum(counts)
-    activated = np.concatenate([part for draw_times in times for part in draw_times] or [[]])
-    region_code = np.repeat(np.array([draw.code for draw in drawn], dtype=np.int16), counts)
-    channel, sim, ip, gps = (np.empty(total, dtype=np.int16) for _ in range(4))
-    key = np.empty(total, dtype=np.uint64)
     drawn_per_day = np.zeros(
         (int(scenario.days), len(book.regions) * len(book.channels)), dtype=np.int64
     )
+    pieces = [
+        _draw_process(scenario, draw, book, replication, scale, known, thinned, drawn_per_day)
+        for draw in drawn
+    ]
+    sizes = [piece["key"].size for piece in pieces]
     region_counts = [0] * len(scenario.regions)
-    keep = np.ones(total, dtype=bool)
-    offset = 0
-    for draw, n, draw_times in zip(drawn, counts, times, strict=True):
-        part = slice(offset, offset + n)
-        offset += n
-        region_counts[draw.code] += n
-        if draw.channel is None:
-            is_traveller = _channels(scenario, draw.region, book, replication, channel[part])
-        else:
-            channel[part] = book.channels.index(draw.channel)
-            is_traveller = np.full(n, draw.channel == CHANNEL_TRAVELLER)
-        key[part] = generator(scenario.seed, replication, draw.stream, Kind.KEYS).integers(
-            0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True
-        )
-        decided = decidable(known, activated[part], key[part])
-        keep[part] = decided | (not thinned)
-        streams = [(draw.stream, decided)]
-        if not thinned:
-            streams.append((rest_stream(draw.stream), ~decided))
-        for stream, mask in streams:
-            rows = np.flatnonzero(mask)
-            codes = [np.empty(rows.size, dtype=np.int16) for _ in range(3)]
-            _signals(scenario, draw, stream, book, is_traveller[rows], replication, *codes)
-            for column, values in zip((sim, ip, gps), codes, strict=True):
-                column[part][rows] = values
-        count_drawn(draw, book, draw_times, activated[part], channel[part], drawn_per_day)
-    columns = [activated, region_code, channel, sim, ip, gps, key]
-    columns.append(draw_cohorts(scenario, book, replication, channel, region_counts))
-    if thinned:
-        kept = np.flatnonzero(keep)
-        columns = [column[kept] for column in columns]
+    for draw, size in zip(drawn, sizes, strict=True):
+        region_counts[draw.code] += size
+    columns = {
+        name: np.concatenate([piece[name] for piece in pieces])
+        if pieces
+        else np.empty(0, dtype=dtype)
+        for name, dtype in _COLUMN_TYPES.items()
+    }
+    region_code = np.repeat(np.array([draw.code for draw in drawn], dtype=np.int16), sizes)
     return Population(
-        *columns[:7],
+        columns["activated"],
+        region_code,
+        columns["channel"],
+        columns["sim"],
+        columns["ip"],
+        columns["gps"],
+        columns["key"],
         book,
-        columns[7],
+        draw_cohorts(scenario, book, replication, columns["channel"], region_counts),
         counted,
         {draw.label: draw.reach for draw in every_draw if draw.counted},
         known.signatures if thinned else None,
         drawn_per_day,
     )
+
+
+_COLUMN_TYPES = {
+    "activated": np.float64,
+    "channel": np.int16,
+    "sim": np.int16,
+    "ip": np.int16,
+    "gps": np.int16,
+    "key": np.uint64,
+}
+"""The columns `_draw_process` gives, with their types."""
+
+
+def _draw_process(
+    scenario: Scenario,
+    draw: Draw,
+    book: Codebook,
+    replication: int,
+    scale: float,
+    known: Reach,
+    thinned: bool,
+    per_day: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The devices of one process (`draws.Draw`), column by column (`_COLUMN_TYPES`): every one,
+    or when `thinned` only those some window could decide (`thinning`), in time order. Adds
+    every activation to `per_day` (days x groups).
+
+    Times first (sorted), then keys with the devices' fates (block by block: a thinned process
+    never holds all its keys), then channels, then signals: the decidable devices' from the
+    process's signal stream, the others' from their own (`thinning.rest_stream`), so that the
+    decidable devices are the same whether the others are drawn or not.
+    """
+    segments_drawn = arrival_times(scenario, draw, replication, scale)
+    if len(segments_drawn) == 1:
+        activated = segments_drawn[0]
+    else:
+        activated = np.concatenate(segments_drawn or [np.empty(0)])
+    n = activated.size
+    key_stream = generator(scenario.seed, replication, draw.stream, Kind.KEYS)
+    decided, keys = decide_with_keys(known, activated, key_stream, keep_all=not thinned)
+    channel = np.empty(n, dtype=np.int16)
+    if draw.channel is not None:
+        channel[:] = book.channels.index(draw.channel)
+        is_traveller = np.full(n, draw.channel == CHANNEL_TRAVELLER)
+        count_drawn(draw, book, segments_drawn, activated, channel, per_day)
+    elif len(draw.region.channels) > 1:
+        is_traveller = _channels_by_fate(
+            scenario,
+            draw,
+            book,
+            replication,
+            segments_drawn,
+            activated,
+            decided,
+            channel,
+            thinned,
+            per_day,
+        )
+    else:
+        is_traveller = _channels(scenario, draw.region, book, replication, channel)
+        count_drawn(draw, book, segments_drawn, activated, channel, per_day)
+    rows = np.flatnonzero(decided)
+    size = rows.size if thinned else n
+    sim, ip, gps = (np.empty(size, dtype=np.int16) for _ in range(3))
+    streams = [(draw.stream, rows, np.arange(rows.size) if thinned else rows)]
+    if not thinned:
+        others = np.flatnonzero(~decided)
+        streams.append((rest_stream(draw.stream), others, others))
+    for stream, devices, at in streams:
+        codes = [np.empty(devices.size, dtype=np.int16) for _ in range(3)]
+        _signals(scenario, draw, stream, book, is_traveller[devices], replication, *codes)
+        for column, values in zip((sim, ip, gps), codes, strict=True):
+            column[at] = values
+    kept = rows if thinned else slice(None)
+    return {
+        "activated": activated[kept],
+        "channel": channel[kept],
+        "sim": sim,
+        "ip": ip,
+        "gps": gps,
+        "key": keys,
+    }
+
+
+def _channels_by_fate(
+    scenario: Scenario,
+    draw: Draw,
+    book: Codebook,
+    replication: int,
+    segments_drawn: list[np.ndarray],
+    activated: np.ndarray,
+    decided: np.ndarray,
+    out: np.ndarray,
+    thinned: bool,
+    per_day: np.ndarray,
+) -> np.ndarray:
+    """Channels of the devices of a whole region with several channels: each decidable
+    device's (`thinning`) drawn from the region's channel stream, as `_channels` draws them; the
+    others' counted per day, split by the channel shares (their own stream), and, when they
+    are drawn too (`thinned` False), dealt out within each day in a shuffled order (their times
+    are sorted, so a day's devices are together), so that a thinned and a whole population
+    count the same activations per day and channel. Adds those counts to `per_day` (days x
+    groups); returns which devices are travellers. Drawing every device's channel took a tenth
+    of a thinned replication.
+    """
+    region = draw.region
+    names = list(region.channels)
+    codes = np.array([book.channels.index(c) for c in names], dtype=np.int16)
+    days = per_day.shape[0]
+    is_traveller = np.zeros(decided.size, dtype=bool)
+    rows = np.flatnonzero(decided)
+    of_rows = np.empty(rows.size, dtype=np.int16)
+    is_traveller[rows] = _channels(scenario, region, book, replication, of_rows)
+    out[rows] = of_rows
+    local_of = np.zeros(len(book.channels), dtype=np.int64)
+    local_of[codes] = np.arange(codes.size)
+    local = local_of[of_rows]
+    edges = np.arange(days + 1, dtype=float)
+    every = sum(np.diff(np.searchsorted(segment, edges)) for segment in segments_drawn)
+    day = np.minimum(activated[rows].astype(np.int64), days - 1)
+    of_decided = np.bincount(day * codes.size + local, minlength=days * codes.size)
+    of_decided = of_decided.reshape(days, codes.size)
+    shares = np.array([region.channels[c] for c in names], dtype=float)
+    counts = generator(scenario.seed, replication, rest_stream(draw.stream), Kind.COUNTS)
+    of_others = counts.multinomial(every - of_decided.sum(axis=1), shares / shares.sum())
+    per_day[:, draw.code * len(book.channels) + codes] += of_decided + of_others
+    if not thinned:
+        others = np.flatnonzero(~decided)
+        dealt = np.zeros(others.size, dtype=np.int64)
+        deal = generator(scenario.seed, replication, rest_stream(draw.stream), Kind.CHANNELS)
+        at = 0
+        for row in of_others:
+            block = np.repeat(np.arange(codes.size), row)
+            deal.shuffle(block)
+            dealt[at : at + block.size] = block
+            at += block.size
+        out[others] = codes[dealt]
+        if CHANNEL_TRAVELLER in names:
+            is_traveller[others] = dealt == names.index(CHANNEL_TRAVELLER)
+    return is_traveller
 
 
 def _channels(

@@ -5,16 +5,19 @@ Under a territory policy (no registry, device list or cohort rules), whether a w
 device depends on its activation time, its coverage draw and its lock delay, and on nothing
 else the population draws: detection and exemptions only remove devices, and what follows a
 decision (warnings, locks, appeals, unlocks) concerns decided devices alone. Those three are
-known before a device's signals are drawn: the time from its process's arrivals, the two
-uniforms from its key (counter-based, as the engine draws them). So `decidable` applies every
-variant's windows (`policy.decide_in_window`) to every device before its signals are drawn,
-and a replication without a device table draws signals only for the devices some window of some
-variant would decide, were they detected: in the 2021 scenario about 5% of them. The others end
-`not_targeted`, `exempt` or `not_covered` under every variant, which no metric counts: they are
-counted per day and channel like the untouched regions' devices.
+known before a device's channel and signals are drawn: the time from its process's arrivals,
+the two uniforms from its key (counter-based, as the engine draws them). So `decidable` applies
+every variant's windows (the engine's rule, `policy.decide_in_window`) to every device first,
+and a replication without a device table draws channels and signals only for the devices some
+window of some variant would decide, were they detected: in the 2021 scenario about 5% of them.
+The others end `not_targeted`, `exempt` or `not_covered` under every variant, which no metric
+counts: they are counted per day and channel.
 
-A replication that keeps its device table draws the others' signals too, from a stream of their
-own (`rest_stream`), so the decidable devices, and every metric, are the same either way.
+Whatever the policies, the decidable devices draw their channels and signals from the
+process's streams and the others from streams of their own (`rest_stream`): so the decidable
+devices, and every metric, are the same whether the others are drawn or not, and a policy's
+rules (a registry, cohorts) do not change which devices draw from which stream. When every
+device is decidable (windows covering everything), the split changes no draw at all.
 """
 
 from __future__ import annotations
@@ -91,6 +94,34 @@ def decidable(known: Reach, activated: np.ndarray, keys: np.ndarray) -> np.ndarr
         stop = min(start + BLOCK, keys.size)
         out[start:stop] = _decidable_block(known, activated[start:stop], keys[start:stop])
     return out
+
+
+def decide_with_keys(
+    known: Reach, activated: np.ndarray, key_stream: np.random.Generator, keep_all: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw a process's device keys from `key_stream` (full-range 64-bit integers, as one draw
+    of them all would give) and decide which devices are `decidable`, block by block; return
+    the mask, and every key (`keep_all`) or the decidable devices' only. A process that keeps
+    only those never holds all its keys: fresh memory for millions of them cost as much as
+    drawing them."""
+    n = activated.size
+    decided = np.zeros(n, dtype=bool)
+    every_key = np.empty(n if keep_all else 0, dtype=np.uint64)
+    kept: list[np.ndarray] = []
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        keys = key_stream.integers(
+            0, np.iinfo(np.uint64).max, size=stop - start, dtype=np.uint64, endpoint=True
+        )
+        block = _decidable_block(known, activated[start:stop], keys)
+        decided[start:stop] = block
+        if keep_all:
+            every_key[start:stop] = keys
+        else:
+            kept.append(keys[block])
+    if keep_all:
+        return decided, every_key
+    return decided, np.concatenate(kept) if kept else np.empty(0, dtype=np.uint64)
 
 
 def _decidable_block(known: Reach, activated: np.ndarray, keys: np.ndarray) -> np.ndarray:
