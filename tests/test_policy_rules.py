@@ -23,7 +23,7 @@ from simlock.model.policy import (
     windows_in_days,
 )
 from simlock.model.population import NO_SIGNAL, Codebook, Population
-from simlock.model.streams import Purpose, coverage_uniform, exponential, uniform
+from simlock.model.streams import Purpose, exponential, uniform
 from simlock.scenario.models import CheckIn, Detection, Policy
 from tests.engine_helpers import make_scenario
 
@@ -407,25 +407,3 @@ def test_counter_based_draws_are_splitmix64_of_key_purpose_and_counter() -> None
     counters = np.arange(50, dtype=np.uint64)
     by_counter = [_splitmix_by_hand(int(k), 1, int(c)) for k, c in zip(keys, counters, strict=True)]
     assert uniform(keys, Purpose.COVERAGE, counters).tolist() == by_counter
-
-
-def test_the_coverage_draw_is_one_mix_uniform_and_unrelated_to_the_other_draws() -> None:
-    mask = (1 << 64) - 1
-
-    def one_mix(key: int) -> float:
-        z = (key ^ ((int(Purpose.COVERAGE) * 0xD1B54A32D192ED03) & mask)) + 0x9E3779B97F4A7C15
-        z &= mask
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-        return (((z ^ (z >> 31)) >> 11) + 0.5) / 2.0**53
-
-    for keys in (KEYS, np.arange(4000, dtype=np.uint64)):  # random keys, and a counter
-        u = coverage_uniform(keys)
-        assert u[:50].tolist() == [one_mix(int(k)) for k in keys[:50]]
-        assert stats.kstest(u, "uniform").pvalue > 1e-4
-        for purpose in (Purpose.COVERAGE, Purpose.LOCK_DELAY, Purpose.APPEAL, Purpose.COMPLAIN):
-            other = uniform(keys, purpose)
-            assert abs(stats.spearmanr(u, other).statistic) < 0.08
-            # Independent, not merely uncorrelated: the joint counts in a 4 x 4 grid are even.
-            table = np.histogram2d(u, other, bins=4, range=[[0, 1], [0, 1]])[0]
-            assert stats.chi2_contingency(table).pvalue > 1e-4

@@ -15,7 +15,6 @@ from simlock.execution.runner import Task, run_task
 from simlock.model.engine import simulate_variant
 from simlock.model.policy import decide_in_window, delay_quantile, windows_in_days
 from simlock.model.population import generate
-from simlock.model.streams import Purpose, coverage_uniform, uniform
 from simlock.model.thinning import decidable, reach
 from simlock.scenario.loader import load_scenario
 
@@ -77,15 +76,13 @@ def test_decidable_is_the_engines_window_rule_over_every_window_and_delay() -> N
     assert known.exact and len(known.rules) == 2  # the slow variant has its own delay
     rng = np.random.default_rng(5)
     activated = np.sort(rng.uniform(0, scenario.days, 200_000))
-    keys = rng.integers(0, 2**64, activated.size, dtype=np.uint64, endpoint=False)
+    u_coverage, u_delay = rng.random(activated.size), rng.random(activated.size)
     by_hand = np.zeros(activated.size, dtype=bool)
-    u_coverage = coverage_uniform(keys)
-    u_delay = uniform(keys, Purpose.LOCK_DELAY)
     for policy in scenario.policies().values():
         due = activated + delay_quantile(policy.lock_delay, u_delay)
         for window in windows_in_days(policy, scenario):
             by_hand |= np.isfinite(decide_in_window(window, activated, due, u_coverage))
-    found = decidable(known, activated, keys)
+    found = decidable(known, activated, u_coverage, u_delay)
     assert 0 < found.sum() < 0.3 * found.size
     np.testing.assert_array_equal(found, by_hand)
 
@@ -126,8 +123,8 @@ def test_a_thinned_population_holds_the_full_populations_decidable_devices() -> 
     thin = generate(scenario, 3, thin=True)
     full = generate(scenario, 3)
     known = reach(scenario, scenario.policies().values())
-    kept = decidable(known, full.activated, full.key)
-    for column in ("activated", "region", "channel", "sim", "ip", "gps", "key"):
+    kept = decidable(known, full.activated, full.u_coverage, full.u_delay)
+    for column in ("activated", "region", "channel", "sim", "ip", "gps", "key", "u_coverage"):
         np.testing.assert_array_equal(getattr(thin, column), getattr(full, column)[kept])
 
 
@@ -165,3 +162,22 @@ def test_registries_device_lists_and_cohorts_are_never_thinned(name: str) -> Non
     assert not reach(scenario, scenario.policies().values()).exact
     population = generate(scenario, 0, 0.01, thin=True)
     assert population.thinned_for is None
+
+
+def test_a_policys_parameters_change_which_devices_are_drawn_not_what_they_are() -> None:
+    """Common random numbers across sweeps and searches: with a wider window more devices are
+    kept, and every device kept under both has the same time, channel and signals."""
+    narrow = make_scenario(NEIGHBOURS)
+    window = {"name": "all", "start": "2021-06-05", "end": "2021-07-20", "coverage": 0.9}
+    wide = make_scenario(NEIGHBOURS, {"policy": {"windows": [window]}})
+    assert wide.policy.windows[0].coverage == 0.9
+    few, many = generate(narrow, 4, thin=True), generate(wide, 4, thin=True)
+    assert 0 < len(few) < len(many)
+    assert np.isin(few.key, many.key).all()
+    at = np.searchsorted(many.key, few.key, sorter=np.argsort(many.key))
+    at = np.argsort(many.key)[at]
+    for column in ("activated", "region", "channel", "sim", "ip", "gps", "u_delay"):
+        np.testing.assert_array_equal(getattr(few, column), getattr(many, column)[at])
+    whole_narrow, whole_wide = generate(narrow, 4), generate(wide, 4)
+    for column in ("activated", "region", "channel", "sim", "ip", "gps", "key"):
+        np.testing.assert_array_equal(getattr(whole_narrow, column), getattr(whole_wide, column))

@@ -23,7 +23,6 @@ from simlock.scenario.models import Delay, Detection
 
 from .detection import infer_territory
 from .policy import delay_quantile
-from .streams import Purpose, coverage_uniform, uniform
 
 if TYPE_CHECKING:
     from .population import Population
@@ -100,27 +99,27 @@ class ReplicationCache:
         )
 
     def coverage_draws(self, inference: Inference) -> np.ndarray:
-        """The coverage uniform of each device the inference hits: fixed per device across
-        variants (common random numbers); a window covers the devices below its coverage."""
-
-        def compute() -> np.ndarray:
-            keys, _ = self.hit_columns(inference)
-            return _read_only(coverage_uniform(keys))[0]
-
-        return self._get(("coverage draws", inference.belief), compute)
+        """The coverage draw of each device the inference hits (`Population.u_coverage`): fixed
+        per device across variants (common random numbers); a window covers the devices below
+        its coverage."""
+        population = self._population
+        return self._get(
+            ("coverage draws", inference.belief),
+            lambda: _read_only(population.u_coverage[inference.hits])[0],
+        )
 
     def lock_delays(self, inference: Inference, lock_delay: Delay, reach: float) -> np.ndarray:
         """The lock delay (days) of each device the inference hits whose coverage draw is below
         `reach` (the most any of a policy's windows covers), NaN for the others: no window can
         decide them, so their delay is never needed, and at realistic coverage that is half of
-        the devices' quantile computations saved. Fixed per device across variants."""
+        the devices' quantile computations saved. Fixed per device across variants (the
+        quantile of `Population.u_delay`)."""
 
         def compute() -> np.ndarray:
-            keys, _ = self.hit_columns(inference)
             reachable = np.flatnonzero(self.coverage_draws(inference) < reach)
-            delay = np.full(keys.size, np.nan)
+            delay = np.full(inference.hits.size, np.nan)
             if reachable.size:
-                u_delay = uniform(keys[reachable], Purpose.LOCK_DELAY)
+                u_delay = self._population.u_delay[inference.hits[reachable]]
                 delay[reachable] = delay_quantile(lock_delay, u_delay)
             return _read_only(delay)[0]
 

@@ -165,35 +165,3 @@ def count_counted(
         shares = np.array([draw.region.channels[c] for c in names], dtype=float)
         counted[:, columns] += split.multinomial(per_day, shares / shares.sum())
     return counted
-
-
-def count_drawn(
-    draw: Draw,
-    book: Codebook,
-    segments_drawn: list[np.ndarray],
-    activated: np.ndarray,
-    channel: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """Add one drawn process's activations per day and channel into `out` (days x groups).
-
-    Each segment's times are sorted, so a day's count is the difference of two binary searches;
-    the devices of every channel but the first are picked out and counted per day, and the first
-    channel has the rest. A few passes over the process's smallest columns, instead of counting
-    every device's day and group.
-    """
-    days = out.shape[0]
-    edges = np.arange(days + 1, dtype=float)
-    per_day = np.zeros(days, dtype=np.int64)
-    for segment in segments_drawn:
-        per_day += np.diff(np.searchsorted(segment, edges))
-    names = list(draw.region.channels) if draw.channel is None else [draw.channel]
-    columns = draw.code * len(book.channels) + np.array([book.channels.index(c) for c in names])
-    first = per_day.copy()
-    for name, column in zip(names[1:], columns[1:], strict=True):
-        times = activated[channel == book.channels.index(name)]
-        times = times[times < days]
-        of_channel = np.bincount(times.astype(np.int64), minlength=days)
-        out[:, column] += of_channel
-        first -= of_channel
-    out[:, columns[0]] += first

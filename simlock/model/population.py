@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Scenario
+from simlock.scenario.models import CHANNEL_TRAVELLER, Policy, Region, Scenario
 
 from .cohorts import NO_COHORT, draw_cohorts
-from .draws import Draw, arrival_times, count_counted, count_drawn, plan, segments
-from .streams import Kind, generator
-from .thinning import Reach, decide_with_keys, reach, rest_stream, signature, thinnable
+from .draws import Draw, arrival_times, count_counted, plan, segments
+from .streams import BLOCK, Kind, Purpose, generator, uniform
+from .thinning import Reach, decidable, reach, signature, thinnable
 
 if TYPE_CHECKING:
     from .cache import ReplicationCache
@@ -134,6 +134,12 @@ class Population:
     """Activations per day and region x channel group of the drawn devices, as `counted`,
     taken while they are drawn (`generate`); (0, 0) for a population built column by column,
     whose columns `analysis.tables.daily_activations` then counts."""
+    u_coverage: np.ndarray = field(default_factory=lambda: np.empty(0))
+    """float64 in [0, 1): the device's coverage draw (a window covers it below its coverage),
+    the same in every variant. A population built without it draws it from the key."""
+    u_delay: np.ndarray = field(default_factory=lambda: np.empty(0))
+    """float64 in [0, 1): the device's lock-delay draw (each variant's delay is its quantile),
+    the same in every variant. A population built without it draws it from the key."""
     cache: ReplicationCache = field(init=False, repr=False, compare=False)
     """What the replication's variants share (detections, personal draws, daily counts)."""
 
@@ -142,12 +148,17 @@ class Population:
 
         if self.cohort.size != self.activated.size:
             self.cohort = np.full(self.activated.size, NO_COHORT, dtype=np.int16)
+        if self.u_coverage.size != self.activated.size:
+            self.u_coverage = uniform(self.key, Purpose.COVERAGE)
+        if self.u_delay.size != self.activated.size:
+            self.u_delay = uniform(self.key, Purpose.LOCK_DELAY)
         for column in (*self.columns(), self.counted, self.drawn_per_day):
             column.flags.writeable = False
         self.cache = ReplicationCache(self)
 
     def __len__(self) -> int:
-        """The devices drawn (the counted ones are in `counted` only)."""
+        """The devices drawn one by one (those counted instead are in `counted`, and those a
+        thinned population left out in `drawn_per_day` only)."""
         return int(self.activated.shape[0])
 
     @property
@@ -190,6 +201,8 @@ class Population:
             self.gps,
             self.key,
             self.cohort,
+            self.u_coverage,
+            self.u_delay,
         )
 
     @property
@@ -197,7 +210,7 @@ class Population:
         return sum(column.nbytes for column in self.columns())
 
 
-BYTES_PER_DEVICE = 8 + 2 * 6 + 8
+BYTES_PER_DEVICE = 8 + 2 * 6 + 8 + 2 * 8
 """Bytes one device takes in a Population (for memory estimates before allocating)."""
 
 
@@ -268,6 +281,8 @@ def generate(
         {draw.label: draw.reach for draw in every_draw if draw.counted},
         known.signatures if thinned else None,
         drawn_per_day,
+        columns["u_coverage"],
+        columns["u_delay"],
     )
 
 
@@ -278,6 +293,8 @@ _COLUMN_TYPES = {
     "ip": np.int16,
     "gps": np.int16,
     "key": np.uint64,
+    "u_coverage": np.float64,
+    "u_delay": np.float64,
 }
 """The columns `_draw_process` gives, with their types."""
 
@@ -296,210 +313,111 @@ def _draw_process(
     or when `thinned` only those some window could decide (`thinning`), in time order. Adds
     every activation to `per_day` (days x groups).
 
-    Times first (sorted), then keys with the devices' fates (block by block: a thinned process
-    never holds all its keys), then channels, then signals: the decidable devices' from the
-    process's signal stream, the others' from their own (`thinning.rest_stream`), so that the
-    decidable devices are the same whether the others are drawn or not.
+    Times first (sorted); then, block by block (`streams.BLOCK`), every device's key, channel,
+    coverage and lock-delay draws, one per device from the process's streams, and when thinned
+    its fate: a thinned process never holds all of them, and counts every device per day and
+    channel as it goes. Signals are counter-based draws on the keys of the devices kept, so a
+    device's draws are the same whichever others are kept.
     """
     segments_drawn = arrival_times(scenario, draw, replication, scale)
     if len(segments_drawn) == 1:
         activated = segments_drawn[0]
     else:
         activated = np.concatenate(segments_drawn or [np.empty(0)])
-    n = activated.size
-    key_stream = generator(scenario.seed, replication, draw.stream, Kind.KEYS)
-    decided, keys = decide_with_keys(known, activated, key_stream, keep_all=not thinned)
-    channel = np.empty(n, dtype=np.int16)
-    if draw.channel is not None:
-        channel[:] = book.channels.index(draw.channel)
-        is_traveller = np.full(n, draw.channel == CHANNEL_TRAVELLER)
-        count_drawn(draw, book, segments_drawn, activated, channel, per_day)
-    elif len(draw.region.channels) > 1:
-        is_traveller = _channels_by_fate(
-            scenario,
-            draw,
-            book,
-            replication,
-            segments_drawn,
-            activated,
-            decided,
-            channel,
-            thinned,
-            per_day,
+    names = list(draw.region.channels) if draw.channel is None else [draw.channel]
+    codes = np.array([book.channels.index(name) for name in names], dtype=np.int16)
+    shares = np.array([draw.region.channels[name] for name in names], dtype=float)
+    thresholds = (shares / shares.sum()).cumsum()[:-1]
+    days = per_day.shape[0]
+    edges = np.arange(days + 1, dtype=float)
+    by_day = np.zeros((days, codes.size), dtype=np.int64)
+    by_day[:, 0] = sum(np.diff(np.searchsorted(segment, edges)) for segment in segments_drawn)
+    stream = {
+        kind: generator(scenario.seed, replication, draw.stream, kind)
+        for kind in (Kind.KEYS, Kind.CHANNELS, Kind.COVERAGE, Kind.LOCK_DELAY)
+    }
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in _PART_TYPES}
+    for start in range(0, activated.size, BLOCK):
+        times = activated[start : start + BLOCK]
+        n = times.size
+        keys = stream[Kind.KEYS].integers(
+            0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True
         )
-    else:
-        is_traveller = _channels(scenario, draw.region, book, replication, channel)
-        count_drawn(draw, book, segments_drawn, activated, channel, per_day)
-    rows = np.flatnonzero(decided)
-    size = rows.size if thinned else n
-    sim, ip, gps = (np.empty(size, dtype=np.int16) for _ in range(3))
-    streams = [(draw.stream, rows, np.arange(rows.size) if thinned else rows)]
-    if not thinned:
-        others = np.flatnonzero(~decided)
-        streams.append((rest_stream(draw.stream), others, others))
-    for stream, devices, at in streams:
-        codes = [np.empty(devices.size, dtype=np.int16) for _ in range(3)]
-        _signals(scenario, draw, stream, book, is_traveller[devices], replication, *codes)
-        for column, values in zip((sim, ip, gps), codes, strict=True):
-            column[at] = values
-    kept = rows if thinned else slice(None)
+        u_coverage = stream[Kind.COVERAGE].random(n)
+        u_delay = stream[Kind.LOCK_DELAY].random(n)
+        local = np.zeros(n, dtype=np.int64)
+        if thresholds.size:
+            u_channel = stream[Kind.CHANNELS].random(n)
+            for threshold in thresholds:
+                local += u_channel >= threshold
+        # Every day's activations are counted from the sorted times (above); the devices of the
+        # other channels, a few, are counted here and taken from the first channel's.
+        others = np.flatnonzero(local)
+        others = others[times[others] < days]
+        cell = times[others].astype(np.int64) * codes.size + local[others]
+        by_day.ravel()[:] += np.bincount(cell, minlength=days * codes.size)
+        kept = decidable(known, times, u_coverage, u_delay) if thinned else slice(None)
+        block = {
+            "activated": times,
+            "local": local,
+            "key": keys,
+            "u_coverage": u_coverage,
+            "u_delay": u_delay,
+        }
+        for name, column in block.items():
+            parts[name].append(column[kept])
+    by_day[:, 0] -= by_day[:, 1:].sum(axis=1)
+    per_day[:, draw.code * len(book.channels) + codes] += by_day
+    kept_columns = {
+        name: np.concatenate(chunks) if chunks else np.empty(0, dtype=_PART_TYPES[name])
+        for name, chunks in parts.items()
+    }
+    local = kept_columns["local"]
+    is_traveller = np.isin(local, [i for i, n in enumerate(names) if n == CHANNEL_TRAVELLER])
+    signals = _signals(draw.region, book, kept_columns["key"], is_traveller)
     return {
-        "activated": activated[kept],
-        "channel": channel[kept],
-        "sim": sim,
-        "ip": ip,
-        "gps": gps,
-        "key": keys,
+        "activated": kept_columns["activated"],
+        "channel": codes[local],
+        **signals,
+        "key": kept_columns["key"],
+        "u_coverage": kept_columns["u_coverage"],
+        "u_delay": kept_columns["u_delay"],
     }
 
 
-def _channels_by_fate(
-    scenario: Scenario,
-    draw: Draw,
-    book: Codebook,
-    replication: int,
-    segments_drawn: list[np.ndarray],
-    activated: np.ndarray,
-    decided: np.ndarray,
-    out: np.ndarray,
-    thinned: bool,
-    per_day: np.ndarray,
-) -> np.ndarray:
-    """Channels of the devices of a whole region with several channels: each decidable
-    device's (`thinning`) drawn from the region's channel stream, as `_channels` draws them; the
-    others' counted per day, split by the channel shares (their own stream), and, when they
-    are drawn too (`thinned` False), dealt out within each day in a shuffled order (their times
-    are sorted, so a day's devices are together), so that a thinned and a whole population
-    count the same activations per day and channel. Adds those counts to `per_day` (days x
-    groups); returns which devices are travellers. Drawing every device's channel took a tenth
-    of a thinned replication.
-    """
-    region = draw.region
-    names = list(region.channels)
-    codes = np.array([book.channels.index(c) for c in names], dtype=np.int16)
-    days = per_day.shape[0]
-    is_traveller = np.zeros(decided.size, dtype=bool)
-    rows = np.flatnonzero(decided)
-    of_rows = np.empty(rows.size, dtype=np.int16)
-    is_traveller[rows] = _channels(scenario, region, book, replication, of_rows)
-    out[rows] = of_rows
-    local_of = np.zeros(len(book.channels), dtype=np.int64)
-    local_of[codes] = np.arange(codes.size)
-    local = local_of[of_rows]
-    edges = np.arange(days + 1, dtype=float)
-    every = sum(np.diff(np.searchsorted(segment, edges)) for segment in segments_drawn)
-    day = np.minimum(activated[rows].astype(np.int64), days - 1)
-    of_decided = np.bincount(day * codes.size + local, minlength=days * codes.size)
-    of_decided = of_decided.reshape(days, codes.size)
-    shares = np.array([region.channels[c] for c in names], dtype=float)
-    counts = generator(scenario.seed, replication, rest_stream(draw.stream), Kind.COUNTS)
-    of_others = counts.multinomial(every - of_decided.sum(axis=1), shares / shares.sum())
-    per_day[:, draw.code * len(book.channels) + codes] += of_decided + of_others
-    if not thinned:
-        others = np.flatnonzero(~decided)
-        dealt = np.zeros(others.size, dtype=np.int64)
-        deal = generator(scenario.seed, replication, rest_stream(draw.stream), Kind.CHANNELS)
-        at = 0
-        for row in of_others:
-            block = np.repeat(np.arange(codes.size), row)
-            deal.shuffle(block)
-            dealt[at : at + block.size] = block
-            at += block.size
-        out[others] = codes[dealt]
-        if CHANNEL_TRAVELLER in names:
-            is_traveller[others] = dealt == names.index(CHANNEL_TRAVELLER)
-    return is_traveller
-
-
-def _channels(
-    scenario: Scenario, region, book: Codebook, replication: int, out: np.ndarray
-) -> np.ndarray:
-    """Write each device's channel code into `out`; return which devices are travellers.
-
-    A region with a single channel needs no draw: every device is in it (the draw would pick
-    index 0 whatever the uniform, and this stream serves nothing else).
-    """
-    names = list(region.channels)
-    codes = np.array([book.channels.index(c) for c in names], dtype=np.int16)
-    n = out.size
-    if len(names) == 1:
-        out[:] = codes[0]
-        return np.full(n, names[0] == CHANNEL_TRAVELLER)
-    shares = np.array([region.channels[c] for c in names], dtype=float)
-    cumulative = (shares / shares.sum()).cumsum()
-    cumulative /= cumulative[-1]
-    u = generator(scenario.seed, replication, region.id, Kind.CHANNELS).random(n)
-    # The channel `Generator.choice(len(names), size=n, p=shares)` picks from these uniforms
-    # (the number of cumulative shares at or below u), by a comparison per channel: the same
-    # draws, without choice's index array and binary search.
-    out[:] = codes[0]
-    for k in range(1, len(names)):
-        np.copyto(out, codes[k], where=u >= cumulative[k - 1])
-    if CHANNEL_TRAVELLER not in names:
-        return np.zeros(n, dtype=bool)
-    k = names.index(CHANNEL_TRAVELLER)
-    is_traveller = u < cumulative[k]
-    if k > 0:
-        is_traveller &= u >= cumulative[k - 1]
-    return is_traveller
+_PART_TYPES = {
+    "activated": np.float64,
+    "local": np.int64,
+    "key": np.uint64,
+    "u_coverage": np.float64,
+    "u_delay": np.float64,
+}
 
 
 def _signals(
-    scenario: Scenario,
-    draw: Draw,
-    stream: str,
-    book: Codebook,
-    is_traveller: np.ndarray,
-    replication: int,
-    sim: np.ndarray,
-    ip: np.ndarray,
-    gps: np.ndarray,
-) -> None:
-    """Write the SIM, IP and GPS territory codes of devices of one process into the arrays given,
-    from the signal stream `stream` (the process's, or with thinning its undecidable devices').
-
-    The signal stream is four rows of n uniforms (SIM, VPN, GPS, Wi-Fi), as one (4, n) draw
-    would give them; they are drawn one row at a time into one buffer, and a row that cannot
-    change anything (no foreign SIMs, no VPN, location never on, no travellers) is skipped by
-    advancing the stream past it, which leaves every later row as it was.
-    """
-    region = draw.region
+    region: Region, book: Codebook, keys: np.ndarray, is_traveller: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The SIM, IP and GPS territory codes of devices of `region`, by their signal draws
+    (`Purpose.SIM`, `VPN`, `GPS`, `WIFI`, counter-based on their keys); a draw that cannot
+    change anything (no foreign SIMs, no VPN, location never on, no travellers) is not made."""
     profile = region.signals
-    rng = generator(scenario.seed, replication, stream, Kind.SIGNALS)
     own = book.territory_code(region.id)
-    n = sim.size
-    buffer, where = np.empty(n), np.empty(n, dtype=bool)
-
-    def next_row(needed: bool) -> np.ndarray | None:
-        if needed:
-            return rng.random(out=buffer)
-        rng.bit_generator.advance(n)  # one 64-bit draw per float64 uniform
-        return None
-
-    # Masks go into one reused buffer and codes in with copyto: boolean-index assignment
-    # makes an index array first, and fresh masks are fresh memory, at millions of devices.
-    sim[:] = own
-    foreign_sims = profile.sim_otherwise is not None and profile.local_sim_share < 1.0
-    u_sim = next_row(foreign_sims)
-    if u_sim is not None and profile.sim_otherwise is not None:
-        np.greater_equal(u_sim, profile.local_sim_share, out=where)
-        np.copyto(sim, book.territory_code(profile.sim_otherwise), where=where)
-    u_vpn = next_row(profile.vpn_share > 0)
-    on_vpn = u_vpn < profile.vpn_share if u_vpn is not None else None
-    gps[:] = NO_SIGNAL
-    u_gps = next_row(profile.location_share > 0)
-    if u_gps is not None:
-        np.less(u_gps, profile.location_share, out=where)
-        np.copyto(gps, own, where=where)
-    ip[:] = book.territory_code(profile.ip_reports) if profile.ip_reports else own
-    # The Wi-Fi row is the stream's last: when no device is a traveller, not drawing it leaves
-    # every other draw as it was.
+    n = keys.size
+    sim = np.full(n, own, dtype=np.int16)
+    if profile.sim_otherwise is not None and profile.local_sim_share < 1.0:
+        foreign = uniform(keys, Purpose.SIM) >= profile.local_sim_share
+        sim[foreign] = book.territory_code(profile.sim_otherwise)
+    gps = np.full(n, NO_SIGNAL, dtype=np.int16)
+    if profile.location_share > 0:
+        gps[uniform(keys, Purpose.GPS) < profile.location_share] = own
+    located = book.territory_code(profile.ip_reports) if profile.ip_reports else own
+    ip = np.full(n, located, dtype=np.int16)
     if region.travellers_from is not None and is_traveller.any():
-        u_wifi = rng.random(out=buffer)
         home = book.territory_code(region.travellers_from)
-        np.copyto(sim, home, where=is_traveller)
-        np.greater_equal(u_wifi, profile.traveller_local_ip_share, out=where)
-        where &= is_traveller
-        np.copyto(ip, home, where=where)
-    if on_vpn is not None:
-        np.copyto(ip, book.territory_code(profile.vpn_exit), where=on_vpn)
+        sim[is_traveller] = home
+        travellers = np.flatnonzero(is_traveller)
+        roaming = uniform(keys[travellers], Purpose.WIFI) >= profile.traveller_local_ip_share
+        ip[travellers[roaming]] = home
+    if profile.vpn_share > 0:
+        ip[uniform(keys, Purpose.VPN) < profile.vpn_share] = book.territory_code(profile.vpn_exit)
+    return {"sim": sim, "ip": ip, "gps": gps}

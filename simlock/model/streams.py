@@ -1,16 +1,18 @@
 """Random streams: one per kind of draw, spawned from the scenario seed.
 
-Population draws (arrivals, channels, signals, device keys) come from `numpy.random.Generator`s
-whose `SeedSequence` is the scenario seed with a spawn key of (replication, region, kind). A
-region's devices therefore do not change when another region's parameters do, which keeps sweeps
-on common random numbers too.
+A process's arrivals and device keys (and cohorts) come from `numpy.random.Generator`s whose
+`SeedSequence` is the scenario seed with a spawn key of (replication, process, kind). A region's
+devices therefore do not change when another region's parameters do, nor when any policy's do,
+which keeps sweeps, searches and plausible worlds on common random numbers too.
 
-Per-device draws that the policy needs (coverage, delays, check-in times, appeals and their
-service times, behaviours after a lock) are taken from a counter-based generator: a SplitMix64
-mix of the device's 64-bit key (itself drawn from a Generator) with a purpose constant and a
-counter. Each (device, purpose, counter) gives the same
-uniform in every variant, without storing arrays or depending on which devices a variant touches:
-that is what makes the variants of a replication differ only by their policy.
+A device's coverage and lock-delay draws, which every variant's windows read, and its channel
+come from streams too, one uniform per device in order. Every other per-device draw (signals,
+check-in times, appeals and their service times, behaviours after a lock) is taken from a
+counter-based generator: a SplitMix64 mix of the device's 64-bit key with a purpose constant
+and a counter. Each (device, purpose, counter) gives the same uniform in every variant, without
+storing arrays or depending on which devices a variant touches, or which devices a replication
+keeps (`thinning`): that is what makes the variants of a replication differ only by their
+policy.
 """
 
 from __future__ import annotations
@@ -28,20 +30,25 @@ _S30, _S27, _S31, _S11 = (np.uint64(n) for n in (30, 27, 31, 11))
 
 
 class Kind(IntEnum):
-    """Population streams: one Generator per kind, region and replication."""
+    """Population streams: one Generator per kind, process (`draws.Draw.stream`) and
+    replication, each drawn for every device of the process in order (so a device's draws do not
+    depend on which devices are kept: `thinning`): its time, key, channel, and the two personal
+    draws every variant's windows read (coverage and lock delay)."""
 
     ARRIVALS = 1
     CHANNELS = 2
-    SIGNALS = 3
     KEYS = 4
     COHORTS = 5
     COUNTS = 6
-    """How an untouched region's activations fall on days and channels (`population._counted`)."""
+    """How a counted process's activations fall on days and channels (`draws.count_counted`)."""
+    COVERAGE = 7
+    LOCK_DELAY = 8
 
 
 class Purpose(IntEnum):
-    """Per-device counter-based draws, one constant per decision (coverage is mixed once:
-    `coverage_uniform`)."""
+    """Per-device counter-based draws, one constant per decision. A generated population draws
+    coverage and lock delay from streams (`Kind`); the two purposes serve a population built
+    column by column (`Population`)."""
 
     COVERAGE = 1
     LOCK_DELAY = 2
@@ -61,6 +68,10 @@ class Purpose(IntEnum):
     LOCK_CONTACT = 32
     UNLOCK_CONTACT = 48
     LISTED = 64  # past the contact purposes' blocks of 16, clear of any purpose added below them
+    SIM = 81
+    VPN = 82
+    GPS = 83
+    WIFI = 84
 
 
 def generator(seed: int, replication: int, region_id: str, kind: Kind) -> np.random.Generator:
@@ -92,24 +103,9 @@ draws took twice as long."""
 
 
 def uniform(keys: np.ndarray, purpose: int, counter: np.ndarray | int = 0) -> np.ndarray:
-    """Uniforms in (0, 1), one per key, fixed by (key, purpose, counter)."""
-    return _unit(keys, purpose, counter, twice=True)
-
-
-def coverage_uniform(keys: np.ndarray) -> np.ndarray:
-    """Each device's coverage draw, in (0, 1): one SplitMix64 mix of its key salted by
-    `Purpose.COVERAGE`, where the other draws take two (a purpose, then a counter).
-
-    One mix is how SplitMix64 itself turns a counter into a uniform, so it is as good a
-    draw, and unrelated to the two-mix draws of any purpose. Coverage is the one draw needed for
-    every device of a banned territory (`thinning.decidable` asks it of millions), so it costs
-    half as much."""
-    return _unit(keys, Purpose.COVERAGE, 0, twice=False)
-
-
-def _unit(keys: np.ndarray, purpose: int, counter: np.ndarray | int, twice: bool) -> np.ndarray:
-    """The key salted by the purpose and mixed, then (`twice`) moved by the counter and mixed
-    again, as a 53-bit fraction; block by block (`BLOCK`)."""
+    """Uniforms in (0, 1), one per key, fixed by (key, purpose, counter): the key salted by the
+    purpose and mixed, then moved by the counter and mixed again, as a 53-bit fraction; block by
+    block (`BLOCK`)."""
     keys = np.asarray(keys, dtype=np.uint64)
     counter = np.asarray(counter, dtype=np.uint64)
     shape = np.broadcast_shapes(keys.shape, counter.shape)
@@ -126,9 +122,8 @@ def _unit(keys: np.ndarray, purpose: int, counter: np.ndarray | int, twice: bool
             z, scratch = z_buffer[: stop - start], scratch_buffer[: stop - start]
             np.bitwise_xor(flat_keys[start:stop], salt, out=z)
             _mix(z, scratch)
-            if twice:
-                z += step if counters is None else counters[start:stop] * _GOLDEN
-                _mix(z, scratch)
+            z += step if counters is None else counters[start:stop] * _GOLDEN
+            _mix(z, scratch)
             z >>= _S11
             block = out[start:stop]
             np.copyto(block, z, casting="unsafe")

@@ -5,19 +5,19 @@ Under a territory policy (no registry, device list or cohort rules), whether a w
 device depends on its activation time, its coverage draw and its lock delay, and on nothing
 else the population draws: detection and exemptions only remove devices, and what follows a
 decision (warnings, locks, appeals, unlocks) concerns decided devices alone. Those three are
-known before a device's channel and signals are drawn: the time from its process's arrivals,
-the two uniforms from its key (counter-based, as the engine draws them). So `decidable` applies
-every variant's windows (the engine's rule, `policy.decide_in_window`) to every device first,
-and a replication without a device table draws channels and signals only for the devices some
-window of some variant would decide, were they detected: in the 2021 scenario about 5% of them.
-The others end `not_targeted`, `exempt` or `not_covered` under every variant, which no metric
+known before a device's signals are drawn: the time, and the two uniforms, from its process's
+streams, one per device in order (`streams.Kind`). So `decidable` applies every
+variant's windows (the engine's rule, `policy.decide_in_window`) to every device first, and a
+replication without a device table keeps, and draws signals for, only the devices some window
+of some variant would decide, were they detected: in the 2021 scenario about 5% of them. The
+others end `not_targeted`, `exempt` or `not_covered` under every variant, which no metric
 counts: they are counted per day and channel.
 
-Whatever the policies, the decidable devices draw their channels and signals from the
-process's streams and the others from streams of their own (`rest_stream`): so the decidable
-devices, and every metric, are the same whether the others are drawn or not, and a policy's
-rules (a registry, cohorts) do not change which devices draw from which stream. When every
-device is decidable (windows covering everything), the split changes no draw at all.
+Every device of a process draws its time, key, channel and those two uniforms whether it is
+kept or not, and a kept device's signals are counter-based draws on its key
+(`streams.Purpose`): so the devices kept, and every metric, are the same whether the others are
+drawn or not, and a device's draws are the same whatever the policies' parameters (common
+random numbers across sweeps and searches).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from simlock.scenario.models import Delay, Policy, Scenario
 
 from .policy import EnforcementWindow, delay_quantile, windows_in_days
-from .streams import BLOCK, Purpose, coverage_uniform, uniform
+from .streams import BLOCK
 
 
 @dataclass(frozen=True)
@@ -82,53 +82,29 @@ def reach(scenario: Scenario, policies: Iterable[Policy]) -> Reach:
     return Reach(tuple(rules.values()), coverage, frozenset(rules), exact)
 
 
-def decidable(known: Reach, activated: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Per device (activation times and keys), whether some window of some policy would decide
-    it, were it detected in a banned territory and not exempt: the engine's own coverage and
-    delay draws, and its window rule (`policy.decide_in_window`, as a mask: a covered device
-    whose lock delay expires inside the window, or that activated within its look-back with a
-    delay expired before it opened). Block by block (`streams.BLOCK` devices), so that the
-    dozen passes over each block stay in the processor's cache."""
-    out = np.zeros(keys.size, dtype=bool)
-    for start in range(0, keys.size, BLOCK):
-        stop = min(start + BLOCK, keys.size)
-        out[start:stop] = _decidable_block(known, activated[start:stop], keys[start:stop])
+def decidable(
+    known: Reach, activated: np.ndarray, u_coverage: np.ndarray, u_delay: np.ndarray
+) -> np.ndarray:
+    """Per device (activation times, coverage and lock-delay draws), whether some window of
+    some policy would decide it, were it detected in a banned territory and not exempt: the
+    engine's window rule (`policy.decide_in_window`, as a mask: a covered device whose lock
+    delay expires inside the window, or that activated within its look-back with a delay expired
+    before it opened). Block by block (`streams.BLOCK` devices), so that the dozen passes over
+    each block stay in the processor's cache."""
+    out = np.zeros(activated.size, dtype=bool)
+    for start in range(0, activated.size, BLOCK):
+        part = slice(start, start + BLOCK)
+        out[part] = _decidable_block(known, activated[part], u_coverage[part], u_delay[part])
     return out
 
 
-def decide_with_keys(
-    known: Reach, activated: np.ndarray, key_stream: np.random.Generator, keep_all: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw a process's device keys from `key_stream` (full-range 64-bit integers, as one draw
-    of them all would give) and decide which devices are `decidable`, block by block; return
-    the mask, and every key (`keep_all`) or the decidable devices' only. A process that keeps
-    only those never holds all its keys: fresh memory for millions of them cost as much as
-    drawing them."""
-    n = activated.size
-    decided = np.zeros(n, dtype=bool)
-    every_key = np.empty(n if keep_all else 0, dtype=np.uint64)
-    kept: list[np.ndarray] = []
-    for start in range(0, n, BLOCK):
-        stop = min(start + BLOCK, n)
-        keys = key_stream.integers(
-            0, np.iinfo(np.uint64).max, size=stop - start, dtype=np.uint64, endpoint=True
-        )
-        block = _decidable_block(known, activated[start:stop], keys)
-        decided[start:stop] = block
-        if keep_all:
-            every_key[start:stop] = keys
-        else:
-            kept.append(keys[block])
-    if keep_all:
-        return decided, every_key
-    return decided, np.concatenate(kept) if kept else np.empty(0, dtype=np.uint64)
-
-
-def _decidable_block(known: Reach, activated: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    u_coverage = coverage_uniform(keys)
+def _decidable_block(
+    known: Reach, activated: np.ndarray, u_coverage: np.ndarray, u_delay: np.ndarray
+) -> np.ndarray:
+    out = np.zeros(activated.size, dtype=bool)
     candidates = np.flatnonzero(u_coverage < known.coverage)
     u_coverage, activated = u_coverage[candidates], activated[candidates]
-    u_delay = uniform(keys[candidates], Purpose.LOCK_DELAY)
+    u_delay = u_delay[candidates]
     decided = np.zeros(candidates.size, dtype=bool)
     inside, scratch = np.empty_like(decided), np.empty_like(decided)
     for windows, lock_delay in known.rules:
@@ -145,12 +121,5 @@ def _decidable_block(known: Reach, activated: np.ndarray, keys: np.ndarray) -> n
             np.less(u_coverage, window.coverage, out=scratch)
             inside &= scratch
             decided |= inside
-    out = np.zeros(keys.size, dtype=bool)
     out[candidates[decided]] = True
     return out
-
-
-def rest_stream(stream: str) -> str:
-    """The stream name of the devices no window can decide (`Draw.stream` plus a suffix no
-    region id or channel name has)."""
-    return f"{stream}/undecidable"
