@@ -172,11 +172,14 @@ def test_the_search_finds_the_known_frontier(tmp_path: Path) -> None:
     The search ranks policies by the means of R = 2 replications. Collateral counts are Poisson:
     the difference of two policies' mean collateral has a standard deviation of at most
     sigma = sqrt(2 * sum(C) / R) = 33 devices, so policies within 2 sigma (66 devices, 6% of all
-    collateral) of each other cannot be told apart by these replications. The median Pareto
-    policy must be that close to the frontier (blind search: about 146 in a closed-form
-    simulation of 6 seeds). The Pareto set must also dominate 82% of the frontier's
-    hypervolume: at this budget (192 trials) random search reached 0.78-0.80 and NSGA-II
-    0.86-0.90 in that simulation, so the bound tells a search from a blind one.
+    collateral) of each other cannot be told apart by these replications. Blind search leaves
+    the median Pareto policy about 146 devices from the frontier (a closed-form simulation of 6
+    seeds); NSGA-II at this budget left it 55-102 over the scenario's seeds 11-16 (measured on
+    2026-12-02, before and after the population was thinned: 4 of the 6 seeds above 2 sigma
+    either way). The bound, 3.5 sigma (115 devices), tells a search from a blind one without
+    failing on the seed. The Pareto set must also dominate 82% of the frontier's hypervolume:
+    at this budget (192 trials) random search reached 0.78-0.80 and NSGA-II 0.86-0.90 in that
+    simulation (0.82-0.90 measured over those seeds), so that bound tells them apart too.
     """
     doc = frontier_doc(trials=192, population=16)
     path = write_yaml(tmp_path / "frontier.yaml", doc)
@@ -186,7 +189,7 @@ def test_the_search_finds_the_known_frontier(tmp_path: Path) -> None:
     targeted, collateral = x @ T, x @ C
     excess = collateral - least_collateral(targeted)
     sigma = np.sqrt(2 * C.sum() / 2)
-    assert np.median(excess) <= 2 * sigma, np.sort(excess)
+    assert np.median(excess) <= 3.5 * sigma, np.sort(excess)
     truth = np.linspace(0, T.sum(), 4001)
     covered = hypervolume(targeted, collateral) / hypervolume(truth, least_collateral(truth))
     assert covered >= 0.82, covered
