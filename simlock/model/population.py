@@ -238,9 +238,8 @@ def generate(
     no window of theirs could decide (`thinning`), when that changes no metric: a replication
     that keeps no device table needs no more.
 
-    Each process's draws are written straight into its slice of the population's columns (no
-    per-region arrays to concatenate): at millions of devices, fresh memory is a large part of
-    the cost.
+    Each process (`draws.Draw`) draws its devices block by block and keeps what is kept
+    (`_draw_process`); the columns join the processes' kept devices, region by region.
     """
     policies = list(scenario.policies().values() if policies is None else policies)
     book = Codebook.for_scenario(scenario, policies)
