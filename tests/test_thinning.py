@@ -70,8 +70,26 @@ def _scenarios() -> list[simlock.Scenario]:
     ]
 
 
-def test_decidable_is_the_engines_window_rule_over_every_window_and_delay() -> None:
-    scenario = make_scenario(NEIGHBOURS, EVERYTHING_AFTER_A_DECISION)
+DELAYS = [
+    {"distribution": "fixed", "days": 0},
+    {"distribution": "fixed", "days": 6},
+    {"distribution": "uniform", "low_days": 1, "high_days": 12},
+    {"distribution": "exponential", "mean_days": 4},
+    {"distribution": "lognormal", "median_days": 3, "sigma": 1.2},
+    {"distribution": "empirical", "values_days": [0.5, 4, 20], "weights": [1, 2, 1]},
+]
+
+
+@pytest.mark.parametrize("delay", DELAYS, ids=lambda d: d["distribution"])
+def test_decidable_is_the_engines_window_rule_over_every_window_and_delay(delay) -> None:
+    """Whatever the delay's distribution: a delay shorter than a window's look-back, for a
+    device activated before it, is never computed, and nothing else is left out."""
+    slow = EVERYTHING_AFTER_A_DECISION["variants"]["slow"]
+    scenario = make_scenario(
+        NEIGHBOURS,
+        EVERYTHING_AFTER_A_DECISION,
+        {"variants": {"slow": {**slow, "lock_delay": delay}}},
+    )
     known = reach(scenario, scenario.policies().values())
     assert known.exact and len(known.rules) == 2  # the slow variant has its own delay
     rng = np.random.default_rng(5)

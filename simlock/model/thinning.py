@@ -35,12 +35,43 @@ from .streams import BLOCK
 
 
 @dataclass(frozen=True)
+class Rule:
+    """One policy's windows and lock delay, with, for each window, the lock-delay draw below
+    which the delay is shorter than the window's look-back (`short`; 0 without a look-back):
+    a device activated before the look-back with such a delay is due before the window opens,
+    so the window cannot decide it, and its delay need not be computed."""
+
+    windows: tuple[EnforcementWindow, ...]
+    lock_delay: Delay
+    short: tuple[float, ...]
+
+    @classmethod
+    def of(cls, windows: tuple[EnforcementWindow, ...], lock_delay: Delay) -> Rule:
+        return cls(windows, lock_delay, tuple(_below(lock_delay, w.lookback) for w in windows))
+
+
+def _below(lock_delay: Delay, days: float) -> float:
+    """The largest draw found (by bisection) whose delay is shorter than `days` (0 if none):
+    every smaller draw's is too (delays rise with their draw)."""
+    low, high = 0.0, 1.0
+    if days <= 0 or delay_quantile(lock_delay, np.array([low]))[0] >= days:
+        return 0.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if delay_quantile(lock_delay, np.array([middle]))[0] < days:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+@dataclass(frozen=True)
 class Reach:
     """What could decide a device under the policies given: each distinct pair of windows and
     lock delay (`rules`), the most any window covers (`coverage`), and each policy's
     `signature`, by which a population refuses a policy it was not thinned for."""
 
-    rules: tuple[tuple[tuple[EnforcementWindow, ...], Delay], ...]
+    rules: tuple[Rule, ...]
     coverage: float
     signatures: frozenset[str]
     exact: bool
@@ -70,16 +101,21 @@ def thinnable(policy: Policy) -> bool:
 def reach(scenario: Scenario, policies: Iterable[Policy]) -> Reach:
     """The `Reach` of the policies' windows and lock delays. It is `exact` unless thinning
     would change a metric: a scenario with cohorts counts activations by cohort, and some
-    policies' rules are not `thinnable`. An inexact reach still splits the signal streams
-    (`generate`), so that a policy's rules do not change which devices draw from which."""
+    policies' rules are not `thinnable`; `generate` thins only by an exact reach."""
     policies = list(policies)
     exact = not scenario.cohorts and all(thinnable(p) for p in policies)
-    rules: dict[str, tuple[tuple[EnforcementWindow, ...], Delay]] = {}
+    rules: dict[str, Rule] = {}
     for policy in policies:
-        windows = tuple(windows_in_days(policy, scenario))
-        rules.setdefault(signature(policy), (windows, policy.lock_delay))
-    coverage = max((w.coverage for windows, _ in rules.values() for w in windows), default=0.0)
+        key = signature(policy)
+        if key not in rules:
+            rules[key] = Rule.of(tuple(windows_in_days(policy, scenario)), policy.lock_delay)
+    coverage = max((w.coverage for rule in rules.values() for w in rule.windows), default=0.0)
     return Reach(tuple(rules.values()), coverage, frozenset(rules), exact)
+
+
+_MARGIN = 1e-6
+"""Days added to a look-back when telling which devices activated before it: far more than a
+rounding of an activation time plus a delay, far less than a day."""
 
 
 def decidable(
@@ -106,20 +142,33 @@ def _decidable_block(
     u_coverage, activated = u_coverage[candidates], activated[candidates]
     u_delay = u_delay[candidates]
     decided = np.zeros(candidates.size, dtype=bool)
-    inside, scratch = np.empty_like(decided), np.empty_like(decided)
-    for windows, lock_delay in known.rules:
-        due = delay_quantile(lock_delay, u_delay)
-        due += activated
-        for window in windows:
+    for rule in known.rules:
+        # Only a device some window covers before its end, and activated within its look-back
+        # or with a delay at least as long, can be decided: its delay is computed, the others'
+        # never are (most devices of a long run, for windows of a few days).
+        needed = np.zeros(candidates.size, dtype=bool)
+        for window, short in zip(rule.windows, rule.short, strict=True):
+            covered = (u_coverage < window.coverage) & (activated < window.end)
+            if short > 0:  # margin: a sum rounded up to the opening stays early enough
+                covered &= (activated >= window.start - window.lookback - _MARGIN) | (
+                    u_delay >= short
+                )
+            needed |= covered
+        rows = np.flatnonzero(needed & ~decided)
+        at = activated[rows]
+        due = delay_quantile(rule.lock_delay, u_delay[rows])
+        due += at
+        inside, scratch = np.empty(rows.size, dtype=bool), np.empty(rows.size, dtype=bool)
+        for window in rule.windows:
             np.greater_equal(due, window.start, out=inside)
             np.less(due, window.end, out=scratch)
             inside &= scratch
             if window.lookback > 0:  # the sweep: activated within the look-back, due before
                 np.less(due, window.start, out=scratch)
-                scratch &= activated >= window.start - window.lookback
+                scratch &= at >= window.start - window.lookback
                 inside |= scratch
-            np.less(u_coverage, window.coverage, out=scratch)
+            np.less(u_coverage[rows], window.coverage, out=scratch)
             inside &= scratch
-            decided |= inside
+            decided[rows[inside]] = True
     out[candidates[decided]] = True
     return out
