@@ -69,8 +69,11 @@ def signal_territories(region: Region, channel: str | None = None) -> frozenset[
     profile = region.signals
     names = {region.id, profile.vpn_exit}
     names.update(n for n in (profile.sim_otherwise, profile.ip_reports) if n is not None)
-    travellers = CHANNEL_TRAVELLER in region.channels if channel is None else channel
-    if travellers in (True, CHANNEL_TRAVELLER) and region.travellers_from is not None:
+    if channel is None:
+        has_travellers = CHANNEL_TRAVELLER in region.channels
+    else:
+        has_travellers = channel == CHANNEL_TRAVELLER
+    if has_travellers and region.travellers_from is not None:
         names.add(region.travellers_from)
     return frozenset(names)
 
