@@ -310,3 +310,24 @@ def test_figures_use_no_pyplot_state(results):
     for spec in figs.FIGURES:
         spec.plot(results)
     assert plt.get_fignums() == before
+
+
+def test_whole_values_over_a_few_steps_get_a_bin_each_in_the_calibration_report() -> None:
+    """Twenty bins over days 14-15 were too thin to see beside a target range of weeks."""
+    from simlock.report.calibration_report import _bins
+
+    assert _bins(np.array([14.0, 14.0, 15.0]), "date").tolist() == [13.5, 14.5, 15.5]
+    assert _bins(np.array([3.0]), "rank").tolist() == [2.5, 3.5]
+    assert len(_bins(np.array([0.1, 0.2]), "share")) == 21
+    assert len(_bins(np.array([0.0, 500.0]), "devices")) == 21
+
+
+def test_counts_on_narrow_panels_are_written_short() -> None:
+    from matplotlib.figure import Figure
+
+    from simlock.report.plotting import compact_count_ticks
+
+    ax = Figure().add_subplot()
+    compact_count_ticks(ax.xaxis)
+    formatter = ax.xaxis.get_major_formatter()
+    assert [formatter(v, 0) for v in (950, 12_000, 2_500_000, 0)] == ["950", "12k", "2.5M", "0"]

@@ -26,6 +26,7 @@ from matplotlib.ticker import NullFormatter
 
 from simlock.analysis.formatting import format_value
 from simlock.analysis.weighted import weighted_quantile
+from simlock.scenario.metric_names import COUNT_UNITS
 from simlock.scenario.models import Scenario
 
 from .document import (
@@ -40,7 +41,7 @@ from .document import (
     render_html,
     render_markdown,
 )
-from .plotting import OKABE_ITO, REPORT_STYLE, canvas, plain, set_titles
+from .plotting import OKABE_ITO, REPORT_STYLE, canvas, compact_count_ticks, plain, set_titles
 
 PNG_DPI = 110
 PRIOR_COLOUR, POSTERIOR_COLOUR, RANGE_COLOUR = "#999999", OKABE_ITO[2], OKABE_ITO[3]
@@ -404,6 +405,8 @@ def _predictive(
             f"{plain(target['metric'], 30)} ({'day from start' if unit == 'date' else unit})",
             fontsize="small",
         )
+        if unit in COUNT_UNITS:
+            compact_count_ticks(ax.xaxis)
         ax.set_ylabel("share of posterior weight")
         ax.set_title(plain(target["name"], 46), fontsize="small")
     for ax in axes[count:]:
@@ -418,11 +421,17 @@ def _predictive(
 
 def _bins(values: np.ndarray, unit: str) -> np.ndarray:
     """Twenty bins over the values; a value every particle shares gets one visible bar around it
-    (half a step either side for whole units, 1% otherwise)."""
+    (half a step either side for whole units, 1% otherwise). Whole values spread over fewer than
+    twenty steps get a bin each, a step wide: twenty bins over a day or two were too thin to see
+    beside a target range of weeks."""
     low, high = float(values.min()), float(values.max())
+    whole = unit in ("date", "days", "rank", "devices", "appeals", "device-days") and bool(
+        np.all(values == np.round(values))
+    )
+    if whole and high - low < 20:
+        return np.arange(low - 0.5, high + 1.5)
     if high == low:
-        whole = unit in ("date", "days", "rank", "devices", "appeals", "device-days")
-        pad = 0.5 if whole else max(abs(low) * 0.01, 0.001)
+        pad = max(abs(low) * 0.01, 0.001)
         return np.array([low - pad, high + pad])
     return np.linspace(low, high, 21)
 

@@ -302,6 +302,20 @@ def thousands(axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
 
 
+def compact_count_ticks(axis, bins: int = 4) -> None:
+    """At most `bins` ticks of whole numbers, written short (950, 12k, 2.5M): counts on the
+    narrow panels of a grid, where full numbers overlap."""
+
+    def short(value: float, _pos: int) -> str:
+        for size, suffix in ((1e6, "M"), (1e3, "k")):
+            if abs(value) >= size:
+                return f"{value / size:.3g}{suffix}"
+        return f"{value:.0f}"
+
+    axis.set_major_locator(MaxNLocator(nbins=bins, integer=True))
+    axis.set_major_formatter(FuncFormatter(short))
+
+
 def count_ticks(axis) -> None:
     """Whole numbers with thousands separators: counts of devices are never fractional ticks."""
     thousands(axis)
