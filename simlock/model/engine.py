@@ -267,6 +267,8 @@ class _VariantRun:
         self.variant, self.replication = variant, replication
         self.banned = population.codebook.codes(policy.banned)
         self.windows: list[EnforcementWindow] = windows_in_days(policy, scenario)
+        self.reach = max((window.coverage for window in self.windows), default=0.0)
+        """The most any window covers: a device whose coverage draw is above it is never decided."""
         self.lift_day = lift_day(policy, scenario)
         # A lift dated on the end (the first day after the run) never takes effect.
         self.lift_time = self.lift_day if self.lift_day < scenario.days else np.inf
@@ -310,8 +312,7 @@ class _VariantRun:
         self.outcome[self.considered] = Outcome.NOT_COVERED
         hit_keys, hit_activated = population.cache.hit_columns(inference)
         u_coverage = population.cache.coverage_draws(inference)
-        reach = max((window.coverage for window in self.windows), default=0.0)
-        delay = population.cache.lock_delays(inference, policy.lock_delay, reach)
+        delay = population.cache.lock_delays(inference, policy.lock_delay, self.reach)
 
         def of_considered(column: np.ndarray) -> np.ndarray:
             return column if not exempted.any() else column[kept]
@@ -416,8 +417,7 @@ class _VariantRun:
 
     def timeline(self) -> None:
         """Step 5: the windows and the lift as simpy processes, until the end of the run."""
-        reach = max((window.coverage for window in self.windows), default=0.0)
-        self.reachable = np.flatnonzero(self.u_coverage < reach)
+        self.reachable = np.flatnonzero(self.u_coverage < self.reach)
         env = simpy.Environment()
         if np.isfinite(self.lift_time):  # first: at one instant, the lift comes before a window
             env.process(self._lift(env, self.lift_time))
